@@ -1,0 +1,77 @@
+#pragma once
+// Capture: one AF_PACKET socket with a memory-mapped RX ring (TPACKET_V3 blocks or V2 frames).
+//
+//   auto cap = ringcap::Capture::open({.interface = "veth0", .filter = "tcp port 80"});
+//   while (running)
+//       if (auto batch = cap.next_batch(100ms))
+//           for (ringcap::PacketView p : *batch) consume(p);   // released at scope end
+//
+// fd() is pollable (POLLIN when a block/frame is ready) for epoll/libevent loops; next_batch(0ms)
+// then never blocks. The library never prints: what happened at setup is in info().
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <ringcap/batch.hpp>
+#include <ringcap/geometry.hpp>
+#include <ringcap/options.hpp>
+
+namespace ringcap {
+
+struct CaptureStats {
+    std::uint64_t packets = 0;  // passed the filter, including the dropped ones (tcpdump's
+                                // "received by filter")
+    std::uint64_t drops = 0;    // ring full (tcpdump's "dropped by kernel")
+    std::uint64_t freeze_q_count = 0;  // V3: times the ring was frozen because no block was free
+};
+
+struct CaptureInfo {
+    std::string interface;
+    int ifindex = 0;  // 0 for "any"
+    LinkType link_type = LinkType::ethernet;
+    std::uint32_t snaplen = kDefaultSnaplen;
+    RingLayout layout{};
+    bool memory_locked = false;  // MAP_LOCKED took; otherwise a plain mapping
+    std::vector<std::string> notes;  // decisions made on the user's behalf (fallbacks, shrinking)
+};
+
+class Capture {
+public:
+    // Opens, configures and maps; throws ringcap::Error naming the failed step.
+    static Capture open(const CaptureOptions& options);
+
+    Capture(Capture&&) noexcept;
+    Capture& operator=(Capture&&) noexcept;
+    ~Capture();
+
+    // The next ready block (V3) or run of ready frames (V2). Polls only when the ring is empty,
+    // for at most `timeout`; nullopt on timeout or when a signal interrupted the wait.
+    // Throws ringcap::Error only when the socket failed (e.g. the interface went away).
+    std::optional<Batch> next_batch(std::chrono::milliseconds timeout);
+
+    // Kernel counters accumulated since open (each kernel read resets them, so we add up).
+    CaptureStats stats();
+
+    int fd() const noexcept;
+    const CaptureInfo& info() const noexcept;
+
+private:
+    struct Impl;
+    explicit Capture(std::unique_ptr<Impl> impl) noexcept;
+    std::unique_ptr<Impl> impl_;
+};
+
+// tcpdump -D: interfaces with index and state.
+struct InterfaceEntry {
+    int index = 0;
+    std::string name;
+    bool up = false;
+    bool running = false;
+    bool loopback = false;
+};
+std::vector<InterfaceEntry> list_interfaces();
+
+}  // namespace ringcap

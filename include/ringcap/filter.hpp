@@ -1,0 +1,56 @@
+#pragma once
+// tcpdump filter expressions compiled to classic BPF by libpcap, in the form the kernel takes.
+#include <linux/filter.h>
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <ringcap/options.hpp>
+#include <ringcap/packet.hpp>
+
+struct pcap;  // libpcap's handle, pcap_t
+
+namespace ringcap {
+
+class Filter {
+public:
+    // Compiles for a link type and snaplen, as tcpdump -r would. Throws ringcap::Error(EINVAL)
+    // carrying libpcap's message and the expression.
+    static Filter compile(std::string_view expression, LinkType link, std::uint32_t snaplen);
+
+    // Compiles the way a live tcpdump on `interface` does. libpcap emits its Linux VLAN code
+    // (SKF_AD_VLAN_TAG_PRESENT, because the kernel strips tags before the socket filter runs)
+    // only for an activated live handle, so one is opened briefly when the link is Ethernet.
+    // Falls back to compile() if that handle cannot be activated.
+    static Filter compile_live(std::string_view expression, const std::string& interface,
+                               LinkType link, std::uint32_t snaplen);
+
+    // The program in the form SO_ATTACH_FILTER takes. For cooked (SLL2) captures the kernel sees
+    // packets from the network header on, so loads are moved and header fields become ancillary
+    // loads; throws ringcap::Error(EINVAL) if the program reads something the kernel cannot give.
+    std::vector<sock_filter> for_kernel(LinkType link) const;
+
+    // Runs the program on a packet in user space (libpcap's interpreter).
+    bool matches(const PacketView& packet) const;
+
+    std::span<const sock_filter> program() const noexcept { return insns_; }
+    const std::string& expression() const noexcept { return expression_; }
+    // One line per instruction, as tcpdump -d prints them.
+    std::string dump() const;
+
+private:
+    Filter(std::string expression, std::vector<sock_filter> insns)
+        : expression_(std::move(expression)), insns_(std::move(insns)) {}
+    friend Filter compile_with(::pcap* handle, std::string_view expression);
+
+    std::string expression_;
+    std::vector<sock_filter> insns_;
+};
+
+// Prepends a check that lets only outgoing packets (PACKET_OUTGOING) through: tcpdump -Q out.
+std::vector<sock_filter> only_outgoing(std::span<const sock_filter> program);
+
+}  // namespace ringcap

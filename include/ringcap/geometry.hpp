@@ -1,0 +1,44 @@
+#pragma once
+// Ring geometry: the user's wishes (RingGeometry) turned into the values the kernel gets
+// (RingLayout), checked against the rules packet_set_ring() enforces, so a bad size fails here
+// with the rule named instead of as EINVAL from setsockopt. Pure functions, testable without root.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+#include <ringcap/options.hpp>
+
+namespace ringcap {
+
+struct RingLayout {
+    TpacketVersion version = TpacketVersion::v3;
+    std::size_t block_size = 0;
+    std::size_t block_count = 0;
+    std::size_t frame_size = 0;
+    std::size_t frame_count = 0;  // frames_per_block() * block_count, as the kernel demands
+    std::chrono::milliseconds block_timeout{0};
+
+    std::size_t frames_per_block() const noexcept { return block_size / frame_size; }
+    std::size_t total_bytes() const noexcept { return block_size * block_count; }
+};
+
+// Facts about the link that shape the ring.
+struct LinkFacts {
+    std::size_t mtu = 1500;        // network-layer MTU of the interface
+    std::size_t link_header = 14;  // bytes before the network header (0 when cooked)
+    std::size_t reserve = 4;       // PACKET_RESERVE: room ringcap needs in front of the packet
+};
+
+inline constexpr std::size_t kDefaultBufferSize = 64u << 20;
+inline constexpr std::size_t kDefaultV3BlockSize = 256u << 10;
+inline constexpr std::size_t kDefaultV2BlockSize = 64u << 10;
+
+// Bytes of a ring frame before the packet data: tpacketN header + sockaddr_ll, aligned, plus
+// the 16 bytes of link-header room and the reserve (net/packet/af_packet.c, tpacket_rcv).
+std::size_t frame_overhead(TpacketVersion version, std::size_t reserve) noexcept;
+
+// Derives and validates. Throws ringcap::Error(EINVAL) naming the violated rule and the value.
+RingLayout plan_ring(TpacketVersion version, const RingGeometry& wish, std::uint32_t snaplen,
+                     const LinkFacts& link, std::size_t page_size);
+
+}  // namespace ringcap

@@ -1,0 +1,88 @@
+#pragma once
+// PacketView: a zero-copy view of one captured packet and its ring metadata. It borrows the ring
+// memory of its Batch and is valid only until that Batch is released; to_owned() copies.
+#include <linux/if_packet.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace ringcap {
+
+struct OwnedPacket;
+
+class PacketView {
+public:
+    PacketView() = default;
+    PacketView(const std::byte* data, std::uint32_t caplen, std::uint32_t wire_len,
+               std::int64_t ts_ns, int ifindex, std::uint8_t pkttype, std::uint32_t status,
+               std::uint16_t vlan_tci, std::uint16_t vlan_tpid, std::uint32_t rxhash) noexcept
+        : data_(data), caplen_(caplen), wire_len_(wire_len), ts_ns_(ts_ns), ifindex_(ifindex),
+          status_(status), rxhash_(rxhash), vlan_tci_(vlan_tci), vlan_tpid_(vlan_tpid),
+          pkttype_(pkttype) {}
+
+    std::span<const std::byte> bytes() const noexcept { return {data_, caplen_}; }
+    const std::byte* data() const noexcept { return data_; }
+    std::uint32_t caplen() const noexcept { return caplen_; }      // bytes captured
+    std::uint32_t wire_len() const noexcept { return wire_len_; }  // bytes on the wire
+    std::int64_t ts_ns() const noexcept { return ts_ns_; }         // CLOCK_REALTIME, ns
+    int ifindex() const noexcept { return ifindex_; }
+    // PACKET_HOST, PACKET_BROADCAST, PACKET_MULTICAST, PACKET_OTHERHOST, PACKET_OUTGOING.
+    std::uint8_t pkttype() const noexcept { return pkttype_; }
+    bool is_outgoing() const noexcept { return pkttype_ == PACKET_OUTGOING; }
+    bool is_truncated() const noexcept { return caplen_ < wire_len_; }
+
+    // The 802.1Q/802.1ad tag the kernel stripped into metadata. ringcap has already put it back
+    // into bytes(), as tcpdump shows it; these say what it was.
+    bool has_vlan() const noexcept { return status_ & TP_STATUS_VLAN_VALID; }
+    std::uint16_t vlan_tci() const noexcept { return vlan_tci_; }
+    std::uint16_t vlan_id() const noexcept { return vlan_tci_ & 0x0fff; }
+    std::uint16_t vlan_tpid() const noexcept { return vlan_tpid_; }
+
+    std::uint32_t rxhash() const noexcept { return rxhash_; }  // V3 only, 0 otherwise
+    // The kernel dropped packets since the previous one was delivered (TP_STATUS_LOSING).
+    bool ring_was_losing() const noexcept { return status_ & TP_STATUS_LOSING; }
+    // Outgoing or locally generated packet whose checksum is left to the NIC/offload.
+    bool checksum_not_ready() const noexcept { return status_ & TP_STATUS_CSUMNOTREADY; }
+    std::uint32_t status() const noexcept { return status_; }
+
+    OwnedPacket to_owned() const;
+
+private:
+    const std::byte* data_ = nullptr;
+    std::uint32_t caplen_ = 0;
+    std::uint32_t wire_len_ = 0;
+    std::int64_t ts_ns_ = 0;
+    int ifindex_ = 0;
+    std::uint32_t status_ = 0;
+    std::uint32_t rxhash_ = 0;
+    std::uint16_t vlan_tci_ = 0;
+    std::uint16_t vlan_tpid_ = 0;
+    std::uint8_t pkttype_ = 0;
+};
+
+// A copy that outlives its batch.
+struct OwnedPacket {
+    std::vector<std::byte> bytes;
+    std::uint32_t wire_len = 0;
+    std::int64_t ts_ns = 0;
+    int ifindex = 0;
+    std::uint8_t pkttype = 0;
+    std::uint16_t vlan_tci = 0;
+    std::uint16_t vlan_tpid = 0;
+    bool has_vlan = false;
+};
+
+inline OwnedPacket PacketView::to_owned() const {
+    return {.bytes = {data_, data_ + caplen_},
+            .wire_len = wire_len_,
+            .ts_ns = ts_ns_,
+            .ifindex = ifindex_,
+            .pkttype = pkttype_,
+            .vlan_tci = vlan_tci_,
+            .vlan_tpid = vlan_tpid_,
+            .has_vlan = has_vlan()};
+}
+
+}  // namespace ringcap

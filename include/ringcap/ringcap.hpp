@@ -1,0 +1,10 @@
+#pragma once
+// Umbrella header.
+#include <ringcap/batch.hpp>
+#include <ringcap/capture.hpp>
+#include <ringcap/error.hpp>
+#include <ringcap/filter.hpp>
+#include <ringcap/geometry.hpp>
+#include <ringcap/options.hpp>
+#include <ringcap/packet.hpp>
+#include <ringcap/pcap.hpp>

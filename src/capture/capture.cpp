@@ -1,0 +1,312 @@
+// Capture setup as a linear recipe, in the order libpcap's pcap-linux.c and netsniff-ng's
+// ring_rx_setup() use: socket -> PACKET_VERSION -> PACKET_RESERVE -> PACKET_RX_RING -> mmap ->
+// filter -> bind -> promiscuous membership. Every step throws a ringcap::Error naming itself.
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+
+#include <cstring>
+
+#include <ringcap/capture.hpp>
+#include <ringcap/error.hpp>
+#include <ringcap/filter.hpp>
+
+#include "sys/fd.hpp"
+
+namespace ringcap {
+namespace {
+
+constexpr std::uint32_t kMaxV2Batch = 256;
+
+std::string mib(std::size_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
+
+ifreq ifreq_for(const std::string& name) {
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+    return ifr;
+}
+
+}  // namespace
+
+struct Capture::Impl {
+    sys::Fd fd;
+    sys::Mapping ring;
+    CaptureInfo info;
+    detail::RingShape shape;
+    detail::Fixup fixup;
+    TpacketVersion version = TpacketVersion::v3;
+    std::uint32_t block = 0;  // V3: next block; V2: block and slot of the next frame
+    std::uint32_t slot = 0;
+    CaptureStats totals;
+
+    void open(const CaptureOptions& o);
+    LinkFacts inspect_interface(const std::string& name);
+    void set_version(const CaptureOptions& o);
+    void create_ring(const CaptureOptions& o, const LinkFacts& link);
+    void attach_filter(const CaptureOptions& o);
+    void bind_and_join(const CaptureOptions& o);
+    std::optional<Batch> take();
+    std::byte* frame(std::uint32_t blk, std::uint32_t slt) const {
+        return shape.base + blk * shape.block_size + slt * shape.frame_size;
+    }
+};
+
+void Capture::Impl::open(const CaptureOptions& o) {
+    const bool any = o.interface == "any";
+    info.interface = o.interface;
+    info.snaplen = o.snaplen == 0 ? kDefaultSnaplen : o.snaplen;
+    info.link_type = any ? LinkType::linux_sll2 : LinkType::ethernet;
+    if (o.interface.empty())
+        throw Error(EINVAL, "no interface given", "name one with -i; ringcap -D lists them");
+    if (!any) {
+        info.ifindex = static_cast<int>(::if_nametoindex(o.interface.c_str()));
+        if (info.ifindex == 0)
+            throw Error(ENODEV, "interface '" + o.interface + "'", "ringcap -D lists the interfaces");
+    }
+    // 1. The socket, protocol 0 so that nothing is queued before the filter is in place.
+    fd = sys::Fd::socket(AF_PACKET, any ? SOCK_DGRAM : SOCK_RAW, 0);
+    LinkFacts link = any ? LinkFacts{.mtu = 65536, .link_header = 0, .reserve = 0}
+                         : inspect_interface(o.interface);
+    // 2. Version, and room in front of each packet for what we put back (fix_up in batch.hpp).
+    set_version(o);
+    link.reserve = any ? detail::kSll2HeaderLen + detail::kVlanTagLen : detail::kVlanTagLen;
+    sys::setsockopt(fd, SOL_PACKET, PACKET_RESERVE, static_cast<unsigned>(link.reserve),
+                    "PACKET_RESERVE", std::to_string(link.reserve));
+    // 3. Ring and mapping.
+    create_ring(o, link);
+    // 4. Filter, before bind: no packet reaches the ring unfiltered.
+    attach_filter(o);
+    // 5. Bind, then 6. promiscuous membership.
+    bind_and_join(o);
+    fixup = {.cooked = any, .snaplen = info.snaplen};
+}
+
+LinkFacts Capture::Impl::inspect_interface(const std::string& name) {
+    ifreq ifr = ifreq_for(name);
+    if (::ioctl(fd.get(), SIOCGIFFLAGS, &ifr) == -1)
+        sys::throw_errno("ioctl(SIOCGIFFLAGS, " + name + ")");
+    if (!(ifr.ifr_flags & IFF_UP))
+        throw Error(ENETDOWN, "interface '" + name + "' is down",
+                    "bring it up: ip link set dev " + name + " up");
+    ifr = ifreq_for(name);
+    if (::ioctl(fd.get(), SIOCGIFHWADDR, &ifr) == -1)
+        sys::throw_errno("ioctl(SIOCGIFHWADDR, " + name + ")");
+    const int hatype = ifr.ifr_hwaddr.sa_family;
+    if (hatype != ARPHRD_ETHER && hatype != ARPHRD_LOOPBACK)
+        throw Error(EOPNOTSUPP,
+                    "interface '" + name + "' has link type ARPHRD " + std::to_string(hatype) +
+                        "; ringcap captures Ethernet-framed interfaces",
+                    "capture it cooked with -i any");
+    ifr = ifreq_for(name);
+    if (::ioctl(fd.get(), SIOCGIFMTU, &ifr) == -1) sys::throw_errno("ioctl(SIOCGIFMTU, " + name + ")");
+    return {.mtu = static_cast<std::size_t>(ifr.ifr_mtu), .link_header = ETH_HLEN};
+}
+
+void Capture::Impl::set_version(const CaptureOptions& o) {
+    const bool automatic = !o.version.has_value();
+    version = o.version.value_or(o.low_latency ? TpacketVersion::v2 : TpacketVersion::v3);
+    const int v = version == TpacketVersion::v3 ? TPACKET_V3 : TPACKET_V2;
+    if (::setsockopt(fd.get(), SOL_PACKET, PACKET_VERSION, &v, sizeof v) == 0) return;
+    const int err = errno;
+    if (version == TpacketVersion::v3 && automatic) {
+        info.notes.push_back(std::string("the kernel refused TPACKET_V3 (") + std::strerror(err) +
+                             "); using TPACKET_V2");
+        version = TpacketVersion::v2;
+        sys::setsockopt(fd, SOL_PACKET, PACKET_VERSION, int{TPACKET_V2}, "PACKET_VERSION",
+                        "TPACKET_V2");
+        return;
+    }
+    throw Error(err, std::string("setsockopt(PACKET_VERSION, ") +
+                         (version == TpacketVersion::v3 ? "TPACKET_V3" : "TPACKET_V2") + ")",
+                version == TpacketVersion::v3 ? "try --tpacket=2" : "");
+}
+
+void Capture::Impl::create_ring(const CaptureOptions& o, const LinkFacts& link) {
+    RingLayout layout = plan_ring(version, o.ring, info.snaplen, link, sys::page_size());
+    const std::size_t asked = layout.total_bytes();
+    for (;;) {
+        int rc;
+        if (version == TpacketVersion::v3) {
+            tpacket_req3 req{};
+            req.tp_block_size = static_cast<unsigned>(layout.block_size);
+            req.tp_block_nr = static_cast<unsigned>(layout.block_count);
+            req.tp_frame_size = static_cast<unsigned>(layout.frame_size);
+            req.tp_frame_nr = static_cast<unsigned>(layout.frame_count);
+            req.tp_retire_blk_tov = static_cast<unsigned>(layout.block_timeout.count());
+            req.tp_feature_req_word = TP_FT_REQ_FILL_RXHASH;
+            rc = ::setsockopt(fd.get(), SOL_PACKET, PACKET_RX_RING, &req, sizeof req);
+        } else {
+            tpacket_req req{};
+            req.tp_block_size = static_cast<unsigned>(layout.block_size);
+            req.tp_block_nr = static_cast<unsigned>(layout.block_count);
+            req.tp_frame_size = static_cast<unsigned>(layout.frame_size);
+            req.tp_frame_nr = static_cast<unsigned>(layout.frame_count);
+            rc = ::setsockopt(fd.get(), SOL_PACKET, PACKET_RX_RING, &req, sizeof req);
+        }
+        if (rc == 0) break;
+        const int err = errno;
+        // The kernel could not find the memory: halve the block count, as netsniff-ng does,
+        // and say so; give up below 1 MiB.
+        if (err == ENOMEM && layout.block_count > 1 && layout.total_bytes() / 2 >= (1u << 20)) {
+            layout.block_count /= 2;
+            layout.frame_count = layout.frames_per_block() * layout.block_count;
+            continue;
+        }
+        throw Error(err,
+                    "setsockopt(PACKET_RX_RING, block_size=" + std::to_string(layout.block_size) +
+                        " block_nr=" + std::to_string(layout.block_count) +
+                        " frame_size=" + std::to_string(layout.frame_size) +
+                        " frame_nr=" + std::to_string(layout.frame_count) + ")",
+                    err == ENOMEM ? "lower the buffer size (-B)" : "");
+    }
+    if (layout.total_bytes() != asked)
+        info.notes.push_back("ring shrunk from " + mib(asked) + " to " + mib(layout.total_bytes()) +
+                             ": the kernel could not allocate more (ENOMEM)");
+    info.layout = layout;
+    ring = sys::Mapping::map_shared(fd.get(), layout.total_bytes(), true, &info.memory_locked);
+    shape = {.base = ring.bytes().data(),
+             .block_size = layout.block_size,
+             .frame_size = layout.frame_size,
+             .frames_per_block = static_cast<std::uint32_t>(layout.frames_per_block()),
+             .block_count = static_cast<std::uint32_t>(layout.block_count)};
+}
+
+void Capture::Impl::attach_filter(const CaptureOptions& o) {
+    // Always attach a program: its return value is what enforces snaplen in the kernel.
+    const Filter filter = info.link_type == LinkType::ethernet
+                              ? Filter::compile_live(o.filter, o.interface, info.link_type,
+                                                     info.snaplen)
+                              : Filter::compile(o.filter, info.link_type, info.snaplen);
+    std::vector<sock_filter> program = filter.for_kernel(info.link_type);
+    if (o.direction == Direction::out) program = only_outgoing(program);
+    sock_fprog fprog{.len = static_cast<unsigned short>(program.size()), .filter = program.data()};
+    sys::setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, fprog, "SO_ATTACH_FILTER",
+                    std::to_string(program.size()) + " instructions");
+    if (o.direction == Direction::in)
+        sys::setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, int{1}, "PACKET_IGNORE_OUTGOING");
+}
+
+void Capture::Impl::bind_and_join(const CaptureOptions& o) {
+    sockaddr_ll addr{};
+    addr.sll_family = AF_PACKET;
+    addr.sll_protocol = htons(ETH_P_ALL);
+    addr.sll_ifindex = info.ifindex;
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == -1)
+        sys::throw_errno("bind(AF_PACKET, " + o.interface + ")");
+    if (o.promiscuous && info.ifindex != 0) {
+        packet_mreq mreq{};
+        mreq.mr_ifindex = info.ifindex;
+        mreq.mr_type = PACKET_MR_PROMISC;
+        sys::setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq, "PACKET_ADD_MEMBERSHIP",
+                        "PACKET_MR_PROMISC");
+    }
+}
+
+std::optional<Batch> Capture::Impl::take() {
+    Batch b;
+    b.version_ = version;
+    b.shape_ = shape;
+    b.fixup_ = fixup;
+    if (version == TpacketVersion::v3) {
+        for (std::uint32_t tries = 0; tries < shape.block_count; ++tries) {
+            auto* bd = reinterpret_cast<tpacket_block_desc*>(frame(block, 0));
+            if (!detail::user_owns(*bd)) return std::nullopt;
+            if (++block == shape.block_count) block = 0;
+            if (bd->hdr.bh1.num_pkts == 0) {  // nothing in it: straight back
+                detail::hand_to_kernel(*bd);
+                continue;
+            }
+            b.block_ = bd;
+            b.first_ = reinterpret_cast<std::byte*>(bd) + bd->hdr.bh1.offset_to_first_pkt;
+            b.count_ = bd->hdr.bh1.num_pkts;
+            return b;
+        }
+        return std::nullopt;
+    }
+    b.v2_block_ = block;
+    b.v2_slot_ = slot;
+    b.first_ = frame(block, slot);
+    std::uint32_t n = 0;
+    while (n < kMaxV2Batch && detail::user_owns(*reinterpret_cast<tpacket2_hdr*>(frame(block, slot)))) {
+        ++n;
+        if (++slot == shape.frames_per_block) {
+            slot = 0;
+            if (++block == shape.block_count) block = 0;
+        }
+    }
+    if (n == 0) return std::nullopt;
+    b.count_ = n;
+    return b;
+}
+
+Capture Capture::open(const CaptureOptions& options) {
+    auto impl = std::make_unique<Impl>();
+    impl->open(options);
+    return Capture(std::move(impl));
+}
+
+Capture::Capture(std::unique_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
+Capture::Capture(Capture&&) noexcept = default;
+Capture& Capture::operator=(Capture&&) noexcept = default;
+Capture::~Capture() = default;
+
+std::optional<Batch> Capture::next_batch(std::chrono::milliseconds timeout) {
+    if (auto b = impl_->take()) return b;
+    pollfd p{.fd = impl_->fd.get(), .events = POLLIN | POLLERR, .revents = 0};
+    const int rc = ::poll(&p, 1, static_cast<int>(timeout.count()));
+    if (rc == -1) {
+        if (errno == EINTR) return std::nullopt;
+        sys::throw_errno("poll(" + impl_->info.interface + ")");
+    }
+    if (p.revents & POLLERR) {
+        const int err = sys::getsockopt<int>(impl_->fd, SOL_SOCKET, SO_ERROR, "SO_ERROR");
+        if (err != 0)
+            throw Error(err, "capture on '" + impl_->info.interface + "'",
+                        err == ENETDOWN ? "the interface went down" : "");
+    }
+    return impl_->take();
+}
+
+CaptureStats Capture::stats() {
+    Impl& s = *impl_;
+    if (s.version == TpacketVersion::v3) {
+        const auto st = sys::getsockopt<tpacket_stats_v3>(s.fd, SOL_PACKET, PACKET_STATISTICS,
+                                                          "PACKET_STATISTICS");
+        s.totals.packets += st.tp_packets;
+        s.totals.drops += st.tp_drops;
+        s.totals.freeze_q_count += st.tp_freeze_q_cnt;
+    } else {
+        const auto st = sys::getsockopt<tpacket_stats>(s.fd, SOL_PACKET, PACKET_STATISTICS,
+                                                       "PACKET_STATISTICS");
+        s.totals.packets += st.tp_packets;
+        s.totals.drops += st.tp_drops;
+    }
+    return s.totals;
+}
+
+int Capture::fd() const noexcept { return impl_->fd.get(); }
+const CaptureInfo& Capture::info() const noexcept { return impl_->info; }
+
+std::vector<InterfaceEntry> list_interfaces() {
+    std::vector<InterfaceEntry> out;
+    struct if_nameindex* names = ::if_nameindex();
+    if (names == nullptr) sys::throw_errno("if_nameindex");
+    sys::Fd sock = sys::Fd::adopt(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    for (struct if_nameindex* n = names; n->if_index != 0; ++n) {
+        InterfaceEntry e{.index = static_cast<int>(n->if_index), .name = n->if_name};
+        ifreq ifr = ifreq_for(e.name);
+        if (sock && ::ioctl(sock.get(), SIOCGIFFLAGS, &ifr) == 0) {
+            e.up = ifr.ifr_flags & IFF_UP;
+            e.running = ifr.ifr_flags & IFF_RUNNING;
+            e.loopback = ifr.ifr_flags & IFF_LOOPBACK;
+        }
+        out.push_back(std::move(e));
+    }
+    ::if_freenameindex(names);
+    return out;
+}
+
+}  // namespace ringcap

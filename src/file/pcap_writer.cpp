@@ -1,0 +1,159 @@
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+
+#include <ringcap/error.hpp>
+#include <ringcap/pcap.hpp>
+
+namespace ringcap {
+namespace {
+
+constexpr std::uint32_t kMagicMicro = 0xa1b2c3d4;
+constexpr std::uint32_t kMagicNano = 0xa1b23c4d;
+constexpr std::size_t kAlign = 4096;
+
+void free_aligned(std::byte* p) { std::free(p); }
+
+}  // namespace
+
+PcapWriter PcapWriter::create(const std::string& path, const PcapWriterOptions& options) {
+    if (path == "-") return on_fd(STDOUT_FILENO, options);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd == -1) throw Error(errno, "cannot create '" + path + "'");
+    PcapWriter w;
+    w.fd_ = fd;
+    w.owns_fd_ = true;
+    w.can_truncate_ = true;
+    w.path_ = path;
+    w.start(options);
+    return w;
+}
+
+PcapWriter PcapWriter::on_fd(int fd, const PcapWriterOptions& options) {
+    PcapWriter w;
+    w.fd_ = fd;
+    w.path_ = fd == STDOUT_FILENO ? "standard output" : "fd " + std::to_string(fd);
+    struct stat st {};
+    w.can_truncate_ = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    w.committed_ = w.can_truncate_ ? static_cast<std::uint64_t>(::lseek(fd, 0, SEEK_CUR)) : 0;
+    w.start(options);
+    return w;
+}
+
+void PcapWriter::start(const PcapWriterOptions& options) {
+    nano_ = options.precision == TimestampPrecision::nano;
+    capacity_ = (options.buffer_size + kAlign - 1) / kAlign * kAlign;
+    if (capacity_ < kAlign) capacity_ = kAlign;
+    buf_ = {static_cast<std::byte*>(std::aligned_alloc(kAlign, capacity_)), free_aligned};
+    if (!buf_) throw Error(ENOMEM, "pcap writer buffer of " + std::to_string(capacity_) + " bytes");
+    const std::uint32_t header[6] = {nano_ ? kMagicNano : kMagicMicro,
+                                     2u | (4u << 16),  // version 2.4, in host order like the magic
+                                     0,
+                                     0,
+                                     options.snaplen,
+                                     static_cast<std::uint32_t>(options.link_type)};
+    std::memcpy(buf_.get(), header, sizeof header);
+    used_ = kFileHeader;
+    header_pending_ = true;
+}
+
+PcapWriter::PcapWriter(PcapWriter&& o) noexcept { *this = std::move(o); }
+
+PcapWriter& PcapWriter::operator=(PcapWriter&& o) noexcept {
+    if (this != &o) {
+        try {
+            close();
+        } catch (...) {
+        }
+        fd_ = std::exchange(o.fd_, -1);
+        owns_fd_ = std::exchange(o.owns_fd_, false);
+        can_truncate_ = o.can_truncate_;
+        nano_ = o.nano_;
+        header_pending_ = o.header_pending_;
+        path_ = std::move(o.path_);
+        buf_ = std::move(o.buf_);
+        capacity_ = std::exchange(o.capacity_, 0);
+        used_ = std::exchange(o.used_, 0);
+        committed_ = o.committed_;
+        records_ = o.records_;
+    }
+    return *this;
+}
+
+PcapWriter::~PcapWriter() {
+    try {
+        close();
+    } catch (...) {
+        // Destructors never throw; close() already left the file valid.
+    }
+}
+
+void PcapWriter::make_room(std::size_t need) {
+    flush();
+    if (need <= capacity_) return;
+    std::size_t cap = capacity_;
+    while (cap < need) cap *= 2;
+    buf_ = {static_cast<std::byte*>(std::aligned_alloc(kAlign, cap)), free_aligned};
+    if (!buf_) throw Error(ENOMEM, "pcap writer buffer of " + std::to_string(cap) + " bytes");
+    capacity_ = cap;
+}
+
+// Largest prefix of the buffer made of whole records (and the file header, if it is in there).
+std::size_t PcapWriter::whole_records_within(std::size_t written) const noexcept {
+    std::size_t pos = header_pending_ ? kFileHeader : 0;
+    if (written < pos) return 0;
+    while (pos + kRecordHeader <= written) {
+        std::uint32_t caplen;
+        std::memcpy(&caplen, buf_.get() + pos + 8, 4);
+        if (pos + kRecordHeader + caplen > written) break;
+        pos += kRecordHeader + caplen;
+    }
+    return pos;
+}
+
+void PcapWriter::flush() {
+    if (fd_ < 0 || used_ == 0) return;
+    std::size_t done = 0;
+    while (done < used_) {
+        const ssize_t n = ::write(fd_, buf_.get() + done, used_ - done);
+        if (n > 0) {
+            done += static_cast<std::size_t>(n);
+            continue;
+        }
+        if (n == -1 && errno == EINTR) continue;
+        const int err = n == 0 ? EIO : errno;
+        // Cut the file back to the last whole record so it stays valid.
+        const std::size_t keep = whole_records_within(done);
+        std::string hint;
+        if (can_truncate_ && ::ftruncate(fd_, static_cast<off_t>(committed_ + keep)) == 0) {
+            committed_ += keep;
+            hint = "the file is valid and ends with the last whole record written";
+        }
+        if (err == ENOSPC) hint = "disk full; " + hint;
+        used_ = 0;
+        header_pending_ = false;
+        throw Error(err, "write to '" + path_ + "'", hint);
+    }
+    committed_ += used_;
+    used_ = 0;
+    header_pending_ = false;
+}
+
+void PcapWriter::close() {
+    if (fd_ < 0) return;
+    try {
+        flush();
+    } catch (...) {
+        if (owns_fd_) ::close(fd_);
+        fd_ = -1;
+        throw;
+    }
+    const int fd = std::exchange(fd_, -1);
+    if (owns_fd_ && ::close(fd) == -1) throw Error(errno, "close '" + path_ + "'");
+}
+
+}  // namespace ringcap

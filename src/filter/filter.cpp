@@ -1,0 +1,116 @@
+#include <linux/if_packet.h>
+#include <pcap/pcap.h>
+
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include <ringcap/error.hpp>
+#include <ringcap/filter.hpp>
+
+namespace ringcap {
+
+static_assert(sizeof(bpf_insn) == sizeof(sock_filter), "libpcap and kernel BPF layouts differ");
+
+Filter compile_with(pcap_t* handle, std::string_view expression) {
+    const std::string expr(expression);
+    bpf_program prog{};
+    if (pcap_compile(handle, &prog, expr.c_str(), 1, PCAP_NETMASK_UNKNOWN) == -1)
+        throw Error(EINVAL, "bad filter expression '" + expr + "': " + pcap_geterr(handle),
+                    "see pcap-filter(7) for the syntax");
+    std::vector<sock_filter> insns(prog.bf_len);
+    std::memcpy(insns.data(), prog.bf_insns, prog.bf_len * sizeof(sock_filter));
+    pcap_freecode(&prog);
+    return Filter(expr, std::move(insns));
+}
+
+namespace {
+
+using PcapHandle = std::unique_ptr<pcap_t, decltype(&pcap_close)>;
+
+constexpr std::uint32_t kSll2Len = 20;
+
+// SLL2 header fields that the kernel offers as ancillary data to a SOCK_DGRAM socket filter.
+std::uint32_t ancillary_for(std::uint16_t size, std::uint32_t offset) {
+    if (size == BPF_H && offset == 0) return SKF_AD_OFF + SKF_AD_PROTOCOL;  // wraps: SKF_AD_OFF < 0
+    if (size == BPF_W && offset == 4) return SKF_AD_OFF + SKF_AD_IFINDEX;
+    if (size == BPF_H && offset == 8) return SKF_AD_OFF + SKF_AD_HATYPE;
+    if (size == BPF_B && offset == 10) return SKF_AD_OFF + SKF_AD_PKTTYPE;
+    return 0;
+}
+
+}  // namespace
+
+Filter Filter::compile(std::string_view expression, LinkType link, std::uint32_t snaplen) {
+    PcapHandle dead(pcap_open_dead(static_cast<int>(link), static_cast<int>(snaplen)), pcap_close);
+    if (!dead) throw Error(ENOMEM, "pcap_open_dead");
+    return compile_with(dead.get(), expression);
+}
+
+Filter Filter::compile_live(std::string_view expression, const std::string& interface,
+                            LinkType link, std::uint32_t snaplen) {
+    if (link == LinkType::ethernet) {
+        char errbuf[PCAP_ERRBUF_SIZE] = {};
+        PcapHandle live(pcap_create(interface.c_str(), errbuf), pcap_close);
+        if (live && pcap_set_snaplen(live.get(), static_cast<int>(snaplen)) == 0 &&
+            pcap_set_buffer_size(live.get(), 64 * 1024) == 0 && pcap_activate(live.get()) >= 0 &&
+            pcap_datalink(live.get()) == DLT_EN10MB)
+            return compile_with(live.get(), expression);
+    }
+    return compile(expression, link, snaplen);
+}
+
+std::vector<sock_filter> Filter::for_kernel(LinkType link) const {
+    std::vector<sock_filter> out(insns_.begin(), insns_.end());
+    if (link != LinkType::linux_sll2) return out;
+    // A cooked (SOCK_DGRAM) socket's filter sees the packet from the network header on; the SLL2
+    // header ringcap shows is built later, in user space. Shift packet loads past it, and turn
+    // loads of its fields into the kernel's ancillary loads.
+    for (sock_filter& insn : out) {
+        const std::uint16_t cls = BPF_CLASS(insn.code), mode = BPF_MODE(insn.code);
+        if (cls != BPF_LD && cls != BPF_LDX) continue;
+        if (mode != BPF_ABS && mode != BPF_IND && mode != BPF_MSH) continue;
+        if (insn.k >= kSll2Len) {
+            insn.k -= kSll2Len;
+            continue;
+        }
+        const std::uint32_t ad = (cls == BPF_LD && mode == BPF_ABS)
+                                     ? ancillary_for(BPF_SIZE(insn.code), insn.k)
+                                     : 0;
+        if (ad == 0)
+            throw Error(EINVAL,
+                        "filter '" + expression_ + "' reads byte " + std::to_string(insn.k) +
+                            " of the cooked header, which the kernel cannot provide",
+                        "capture on a named interface instead of 'any'");
+        insn.k = ad;
+    }
+    return out;
+}
+
+bool Filter::matches(const PacketView& packet) const {
+    return bpf_filter(reinterpret_cast<const bpf_insn*>(insns_.data()),
+                      reinterpret_cast<const u_char*>(packet.data()), packet.wire_len(),
+                      packet.caplen()) != 0;
+}
+
+std::string Filter::dump() const {
+    std::string out;
+    for (std::size_t i = 0; i < insns_.size(); ++i) {
+        out += bpf_image(reinterpret_cast<const bpf_insn*>(&insns_[i]), static_cast<int>(i));
+        out += '\n';
+    }
+    return out;
+}
+
+std::vector<sock_filter> only_outgoing(std::span<const sock_filter> program) {
+    std::vector<sock_filter> out = {
+        BPF_STMT(BPF_LD | BPF_B | BPF_ABS, static_cast<std::uint32_t>(SKF_AD_OFF + SKF_AD_PKTTYPE)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, 0),
+        BPF_STMT(BPF_LD | BPF_IMM, 0),  // the program starts with A = 0, as it would have
+    };
+    out.insert(out.end(), program.begin(), program.end());
+    return out;
+}
+
+}  // namespace ringcap

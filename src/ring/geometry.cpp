@@ -1,0 +1,104 @@
+// Ring arithmetic. The rules checked here are the ones packet_set_ring() in
+// net/packet/af_packet.c applies (see also Documentation/networking/packet_mmap.rst,
+// "How to use mmap() directly to improve capture process"): a rule broken here would be a bare
+// EINVAL from setsockopt(PACKET_RX_RING), so we name it instead.
+#include <linux/if_packet.h>
+
+#include <climits>
+#include <string>
+
+#include <ringcap/error.hpp>
+#include <ringcap/geometry.hpp>
+
+namespace ringcap {
+namespace {
+
+[[noreturn]] void reject(const std::string& rule) { throw Error(EINVAL, "ring geometry: " + rule); }
+
+std::size_t round_up(std::size_t v, std::size_t to) { return (v + to - 1) / to * to; }
+
+std::size_t header_len(TpacketVersion v) {
+    return v == TpacketVersion::v3 ? TPACKET3_HDRLEN : TPACKET2_HDRLEN;
+}
+
+const char* name(TpacketVersion v) { return v == TpacketVersion::v3 ? "TPACKET_V3" : "TPACKET_V2"; }
+
+}  // namespace
+
+std::size_t frame_overhead(TpacketVersion version, std::size_t reserve) noexcept {
+    // netoff = TPACKET_ALIGN(tp_hdrlen + max(maclen, 16)) + tp_reserve; data starts at most there.
+    return TPACKET_ALIGN(header_len(version) + 16) + reserve;
+}
+
+RingLayout plan_ring(TpacketVersion version, const RingGeometry& wish, std::uint32_t snaplen,
+                     const LinkFacts& link, std::size_t page_size) {
+    RingLayout out;
+    out.version = version;
+    out.block_timeout = wish.block_timeout;
+    const std::size_t min_frame = header_len(version) + link.reserve;
+
+    // Largest packet worth a frame: the link's biggest frame plus a VLAN tag, capped by snaplen.
+    const std::size_t biggest = link.mtu + link.link_header + 4;
+    const std::size_t wanted = snaplen < biggest ? snaplen : biggest;
+    const std::size_t derived_frame =
+        TPACKET_ALIGN(frame_overhead(version, link.reserve) + wanted);
+
+    if (wish.frame_size) {
+        const std::size_t f = *wish.frame_size;
+        if (f % TPACKET_ALIGNMENT != 0)
+            reject("frame size " + std::to_string(f) + " is not a multiple of TPACKET_ALIGNMENT (" +
+                   std::to_string(TPACKET_ALIGNMENT) + ")");
+        if (f <= min_frame)
+            reject("frame size " + std::to_string(f) + " must be larger than the " + name(version) +
+                   " header plus reserve (" + std::to_string(min_frame) + " bytes)");
+        out.frame_size = f;
+    } else {
+        out.frame_size = derived_frame;
+    }
+
+    if (wish.block_size) {
+        const std::size_t b = *wish.block_size;
+        if (b == 0 || b % page_size != 0)
+            reject("block size " + std::to_string(b) + " is not a multiple of the page size (" +
+                   std::to_string(page_size) + ")");
+        if (b > INT_MAX) reject("block size " + std::to_string(b) + " exceeds 2 GiB - 1 (INT_MAX)");
+        out.block_size = b;
+    } else if (version == TpacketVersion::v3) {
+        out.block_size = kDefaultV3BlockSize;
+    } else {
+        const std::size_t one_frame = round_up(out.frame_size, page_size);
+        out.block_size = one_frame > kDefaultV2BlockSize ? one_frame : kDefaultV2BlockSize;
+    }
+
+    if (version == TpacketVersion::v3) {
+        // V3 packs packets back to back in a block; tp_frame_size only has to pass the checks.
+        // The kernel wants room for the block descriptor plus one minimal frame.
+        const std::size_t bd = TPACKET_ALIGN(sizeof(tpacket_block_desc));
+        if (out.block_size < bd + min_frame)
+            reject("block size " + std::to_string(out.block_size) + " cannot hold the block "
+                   "descriptor and one frame (" + std::to_string(bd + min_frame) + " bytes)");
+        if (!wish.frame_size) out.frame_size = out.block_size < derived_frame ? out.block_size
+                                                                              : derived_frame;
+        if (out.block_timeout.count() <= 0 || out.block_timeout.count() > UINT_MAX)
+            reject("block timeout " + std::to_string(out.block_timeout.count()) +
+                   " ms must be at least 1 ms");
+    }
+
+    if (out.frame_size > out.block_size)
+        reject("frame size " + std::to_string(out.frame_size) + " exceeds block size " +
+               std::to_string(out.block_size) + " (frames per block would be 0)");
+
+    const std::size_t buffer = wish.buffer_size ? *wish.buffer_size : kDefaultBufferSize;
+    if (buffer < out.block_size)
+        reject("buffer size " + std::to_string(buffer) + " is smaller than one block (" +
+               std::to_string(out.block_size) + " bytes)");
+    out.block_count = (buffer + out.block_size - 1) / out.block_size;  // round up, never to 0
+    if (out.block_count > UINT_MAX / out.frames_per_block())
+        reject("frames per block x block count overflows (" + std::to_string(out.block_count) +
+               " blocks)");
+    // The kernel requires tp_frame_nr == frames_per_block * tp_block_nr exactly.
+    out.frame_count = out.frames_per_block() * out.block_count;
+    return out;
+}
+
+}  // namespace ringcap
