@@ -201,34 +201,34 @@ inline void Batch::prepare(std::uint32_t index, std::byte* hdr) noexcept {
     }
 }
 
-inline PacketView Batch::iterator::operator*() const noexcept {
-    if (batch_->version_ == TpacketVersion::v3) {
-        const auto& h = *reinterpret_cast<tpacket3_hdr*>(hdr_);
-        const sockaddr_ll& sll = detail::sll_of(*reinterpret_cast<tpacket3_hdr*>(hdr_));
-        return {hdr_ + h.tp_mac,
-                h.tp_snaplen,
-                h.tp_len,
-                std::int64_t(h.tp_sec) * 1'000'000'000 + h.tp_nsec,
-                sll.sll_ifindex,
-                sll.sll_pkttype,
-                h.tp_status,
-                static_cast<std::uint16_t>(h.hv1.tp_vlan_tci),
-                static_cast<std::uint16_t>((h.tp_status & TP_STATUS_VLAN_TPID_VALID) ? h.hv1.tp_vlan_tpid : 0x8100),
-                h.hv1.tp_rxhash};
-    }
-    auto& h = *reinterpret_cast<tpacket2_hdr*>(hdr_);
-    const std::uint32_t flags = detail::owned_frame_flags(h);
-    const sockaddr_ll& sll = detail::sll_of(h);
-    return {hdr_ + h.tp_mac,
+namespace detail {
+
+template <class Hdr>
+inline PacketView view_of(Hdr& h, std::uint32_t flags, std::uint32_t tci, std::uint32_t tpid,
+                          std::uint32_t rxhash) noexcept {
+    const sockaddr_ll& sll = sll_of(h);
+    return {reinterpret_cast<const std::byte*>(&h) + h.tp_mac,
             h.tp_snaplen,
             h.tp_len,
             std::int64_t(h.tp_sec) * 1'000'000'000 + h.tp_nsec,
             sll.sll_ifindex,
             sll.sll_pkttype,
             flags,
-            h.tp_vlan_tci,
-            static_cast<std::uint16_t>((flags & TP_STATUS_VLAN_TPID_VALID) ? h.tp_vlan_tpid : 0x8100),
-            0};
+            static_cast<std::uint16_t>(tci),
+            static_cast<std::uint16_t>((flags & TP_STATUS_VLAN_TPID_VALID) ? tpid : 0x8100),
+            rxhash};
+}
+
+}  // namespace detail
+
+inline PacketView Batch::iterator::operator*() const noexcept {
+    if (batch_->version_ == TpacketVersion::v3) {
+        auto& h = *reinterpret_cast<tpacket3_hdr*>(hdr_);
+        return detail::view_of(h, h.tp_status, h.hv1.tp_vlan_tci, h.hv1.tp_vlan_tpid,
+                               h.hv1.tp_rxhash);
+    }
+    auto& h = *reinterpret_cast<tpacket2_hdr*>(hdr_);
+    return detail::view_of(h, detail::owned_frame_flags(h), h.tp_vlan_tci, h.tp_vlan_tpid, 0);
 }
 
 inline void Batch::release() noexcept {
