@@ -84,8 +84,6 @@ int capture_cmd(const cli::CliOptions& o) {
     Capture cap = Capture::open(o.capture);
     const CaptureInfo& info = cap.info();
     for (const std::string& note : info.notes) say("ringcap: note: " + note);
-    say(fmt::format("listening on {}, link-type {}, snapshot length {} bytes, {}", info.interface,
-                    link_name(info.link_type), info.snaplen, describe_ring(info)));
 
     std::optional<PcapWriter> writer;
     std::optional<cli::LinePrinter> printer;
@@ -95,6 +93,9 @@ int capture_cmd(const cli::CliOptions& o) {
                                                    .precision = o.precision});
     else if (!o.count_only)
         printer.emplace(STDOUT_FILENO, info.link_type, o.precision);
+    // Only once the output is open, as tcpdump: a failure is then the one line printed.
+    say(fmt::format("listening on {}, link-type {}, snapshot length {} bytes, {}", info.interface,
+                    link_name(info.link_type), info.snaplen, describe_ring(info)));
 
     std::uint64_t captured = 0;
     int status = 0;

@@ -27,6 +27,9 @@ struct LinkFacts {
     std::size_t mtu = 1500;        // network-layer MTU of the interface
     std::size_t link_header = 14;  // bytes before the network header (0 when cooked)
     std::size_t reserve = 4;       // PACKET_RESERVE: room ringcap needs in front of the packet
+    // TSO/UFO/GSO/GRO on: the stack hands the tap packets of up to 64 KiB, whatever the MTU
+    // (libpcap sizes its frames for that too). V2 frames must hold them or they are cut short.
+    bool offloads = false;
 };
 
 inline constexpr std::size_t kDefaultBufferSize = 64u << 20;

@@ -2,12 +2,15 @@
 // ring_rx_setup() use: socket -> PACKET_VERSION -> PACKET_RESERVE -> PACKET_RX_RING -> mmap ->
 // filter -> bind -> promiscuous membership. Every step throws a ringcap::Error naming itself.
 #include <arpa/inet.h>
+#include <linux/ethtool.h>
 #include <linux/if_ether.h>
+#include <linux/sockios.h>
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include <ringcap/capture.hpp>
@@ -41,6 +44,7 @@ struct Capture::Impl {
     std::uint32_t block = 0;  // V3: next block; V2: block and slot of the next frame
     std::uint32_t slot = 0;
     CaptureStats totals;
+    std::optional<Error> failure;  // the socket failed; thrown once the ring is drained
 
     void open(const CaptureOptions& o);
     LinkFacts inspect_interface(const std::string& name);
@@ -102,7 +106,16 @@ LinkFacts Capture::Impl::inspect_interface(const std::string& name) {
                     "capture it cooked with -i any");
     ifr = ifreq_for(name);
     if (::ioctl(fd.get(), SIOCGIFMTU, &ifr) == -1) sys::throw_errno("ioctl(SIOCGIFMTU, " + name + ")");
-    return {.mtu = static_cast<std::size_t>(ifr.ifr_mtu), .link_header = ETH_HLEN};
+    const std::size_t mtu = static_cast<std::size_t>(ifr.ifr_mtu);
+    const auto offload_on = [&](std::uint32_t cmd) {
+        ethtool_value v{.cmd = cmd, .data = 0};
+        ifreq q = ifreq_for(name);
+        q.ifr_data = reinterpret_cast<char*>(&v);
+        return ::ioctl(fd.get(), SIOCETHTOOL, &q) == 0 && v.data != 0;
+    };
+    const bool offloads = offload_on(ETHTOOL_GTSO) || offload_on(ETHTOOL_GUFO) ||
+                          offload_on(ETHTOOL_GGSO) || offload_on(ETHTOOL_GGRO);
+    return {.mtu = mtu, .link_header = ETH_HLEN, .offloads = offloads};
 }
 
 void Capture::Impl::set_version(const CaptureOptions& o) {
@@ -213,12 +226,14 @@ std::optional<Batch> Capture::Impl::take() {
     if (version == TpacketVersion::v3) {
         for (std::uint32_t tries = 0; tries < shape.block_count; ++tries) {
             auto* bd = reinterpret_cast<tpacket_block_desc*>(frame(block, 0));
-            if (!detail::user_owns(*bd)) return std::nullopt;
+            // Not ready, or still held by a Batch from an earlier round: nothing new yet.
+            if (!detail::ready(*bd)) return std::nullopt;
             if (++block == shape.block_count) block = 0;
             if (bd->hdr.bh1.num_pkts == 0) {  // nothing in it: straight back
                 detail::hand_to_kernel(*bd);
                 continue;
             }
+            detail::mark_handed_out(*bd);
             b.block_ = bd;
             b.first_ = reinterpret_cast<std::byte*>(bd) + bd->hdr.bh1.offset_to_first_pkt;
             b.count_ = bd->hdr.bh1.num_pkts;
@@ -229,8 +244,14 @@ std::optional<Batch> Capture::Impl::take() {
     b.v2_block_ = block;
     b.v2_slot_ = slot;
     b.first_ = frame(block, slot);
+    // Never more than the ring holds: when every frame is ready, walking on would wrap around
+    // and hand out the same frames again.
+    const std::uint32_t limit = std::min(kMaxV2Batch, shape.frames_per_block * shape.block_count);
     std::uint32_t n = 0;
-    while (n < kMaxV2Batch && detail::user_owns(*reinterpret_cast<tpacket2_hdr*>(frame(block, slot)))) {
+    while (n < limit) {
+        auto& fr = *reinterpret_cast<tpacket2_hdr*>(frame(block, slot));
+        if (!detail::ready(fr)) break;  // not filled yet, or held by an earlier Batch
+        detail::mark_handed_out(fr);
         ++n;
         if (++slot == shape.frames_per_block) {
             slot = 0;
@@ -255,6 +276,7 @@ Capture::~Capture() = default;
 
 std::optional<Batch> Capture::next_batch(std::chrono::milliseconds timeout) {
     if (auto b = impl_->take()) return b;
+    if (impl_->failure) throw *impl_->failure;  // the ring is drained: now the error
     pollfd p{.fd = impl_->fd.get(), .events = POLLIN | POLLERR, .revents = 0};
     const int rc = ::poll(&p, 1, static_cast<int>(timeout.count()));
     if (rc == -1) {
@@ -263,9 +285,18 @@ std::optional<Batch> Capture::next_batch(std::chrono::milliseconds timeout) {
     }
     if (p.revents & POLLERR) {
         const int err = sys::getsockopt<int>(impl_->fd, SOL_SOCKET, SO_ERROR, "SO_ERROR");
-        if (err != 0)
-            throw Error(err, "capture on '" + impl_->info.interface + "'",
-                        err == ENETDOWN ? "the interface went down" : "");
+        if (err != 0) {
+            impl_->failure = Error(err, "capture on '" + impl_->info.interface + "'",
+                                   err == ENETDOWN ? "the interface went down" : "");
+            // Packets the kernel put in the ring before the error go out first. A V3 block
+            // still being filled is handed over by its retire timer, within one block timeout.
+            if (impl_->version == TpacketVersion::v3) {
+                pollfd q{.fd = impl_->fd.get(), .events = POLLIN, .revents = 0};
+                ::poll(&q, 1, static_cast<int>(impl_->info.layout.block_timeout.count()) + 1);
+            }
+            if (auto b = impl_->take()) return b;
+            throw *impl_->failure;
+        }
     }
     return impl_->take();
 }

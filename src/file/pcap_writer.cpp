@@ -129,13 +129,20 @@ void PcapWriter::flush() {
         // Cut the file back to the last whole record so it stays valid.
         const std::size_t keep = whole_records_within(done);
         std::string hint;
+        bool cut = false;
         if (can_truncate_ && ::ftruncate(fd_, static_cast<off_t>(committed_ + keep)) == 0) {
             committed_ += keep;
+            // ftruncate() leaves the offset after the cut part; the next write must not leave
+            // a hole of zeros between the last whole record and the next one.
+            cut = ::lseek(fd_, static_cast<off_t>(committed_), SEEK_SET) != -1;
             hint = "the file is valid and ends with the last whole record written";
         }
         if (err == ENOSPC) hint = "disk full; " + hint;
-        used_ = 0;
-        header_pending_ = false;
+        // A file header that never made it to the file stays first in the buffer (it is still
+        // there), so records written later do not start a file without one.
+        const bool keep_header = header_pending_ && keep == 0 && (cut || done == 0);
+        used_ = keep_header ? kFileHeader : 0;
+        header_pending_ = keep_header;
         throw Error(err, "write to '" + path_ + "'", hint);
     }
     committed_ += used_;

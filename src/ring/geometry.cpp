@@ -38,7 +38,8 @@ RingLayout plan_ring(TpacketVersion version, const RingGeometry& wish, std::uint
     const std::size_t min_frame = header_len(version) + link.reserve;
 
     // Largest packet worth a frame: the link's biggest frame plus a VLAN tag, capped by snaplen.
-    const std::size_t biggest = link.mtu + link.link_header + 4;
+    const std::size_t mtu = link.offloads && link.mtu < 65535 ? 65535 : link.mtu;
+    const std::size_t biggest = mtu + link.link_header + 4;
     const std::size_t wanted = snaplen < biggest ? snaplen : biggest;
     const std::size_t derived_frame =
         TPACKET_ALIGN(frame_overhead(version, link.reserve) + wanted);

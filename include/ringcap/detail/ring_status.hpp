@@ -12,20 +12,9 @@
 
 namespace ringcap::detail {
 
-inline bool user_owns(tpacket_block_desc& block) noexcept {
-    return std::atomic_ref<std::uint32_t>(block.hdr.bh1.block_status)
-               .load(std::memory_order_acquire) &
-           TP_STATUS_USER;
-}
-
 inline void hand_to_kernel(tpacket_block_desc& block) noexcept {
     std::atomic_ref<std::uint32_t>(block.hdr.bh1.block_status)
         .store(TP_STATUS_KERNEL, std::memory_order_release);
-}
-
-inline bool user_owns(tpacket2_hdr& frame) noexcept {
-    return std::atomic_ref<std::uint32_t>(frame.tp_status).load(std::memory_order_acquire) &
-           TP_STATUS_USER;
 }
 
 inline void hand_to_kernel(tpacket2_hdr& frame) noexcept {
@@ -33,14 +22,39 @@ inline void hand_to_kernel(tpacket2_hdr& frame) noexcept {
         .store(TP_STATUS_KERNEL, std::memory_order_release);
 }
 
+// ringcap's own mark on a block or frame it has given to a Batch. The kernel waits for
+// TP_STATUS_KERNEL (0) before it touches one again and never sets this bit itself (its flags
+// are bits 0-8 and 29-31), so the mark only tells the reader, going round the ring, that a live
+// Batch still holds this memory and it must not be handed out a second time.
+// hand_to_kernel() clears it.
+inline constexpr std::uint32_t kHandedOut = 1u << 24;
+
+inline bool ready(std::uint32_t& status) noexcept {
+    const std::uint32_t s = std::atomic_ref<std::uint32_t>(status).load(std::memory_order_acquire);
+    return (s & TP_STATUS_USER) && !(s & kHandedOut);
+}
+inline bool ready(tpacket_block_desc& block) noexcept { return ready(block.hdr.bh1.block_status); }
+inline bool ready(tpacket2_hdr& frame) noexcept { return ready(frame.tp_status); }
+
+// Only on memory we own (ready() was true): the kernel does not write the word meanwhile.
+inline void mark_handed_out(std::uint32_t& status) noexcept {
+    std::atomic_ref<std::uint32_t> s(status);
+    s.store(s.load(std::memory_order_relaxed) | kHandedOut, std::memory_order_relaxed);
+}
+inline void mark_handed_out(tpacket_block_desc& block) noexcept {
+    mark_handed_out(block.hdr.bh1.block_status);
+}
+inline void mark_handed_out(tpacket2_hdr& frame) noexcept { mark_handed_out(frame.tp_status); }
+
 }  // namespace ringcap::detail
 
 namespace ringcap::detail {
 
 // Per-packet flags (VLAN_VALID, LOSING, ...) of a V2 frame we already own: the acquire in
-// user_owns() ordered everything after it, so a plain read is enough here.
+// ready() ordered everything after it, so a plain read is enough here. Our own mark is not
+// a kernel flag and is left out.
 inline std::uint32_t owned_frame_flags(const tpacket2_hdr& frame) noexcept {
-    return frame.tp_status;
+    return frame.tp_status & ~kHandedOut;
 }
 
 }  // namespace ringcap::detail

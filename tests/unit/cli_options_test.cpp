@@ -1,0 +1,241 @@
+// parse_command_line(): tcpdump-style command lines into CliOptions, and the refusals.
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "options.hpp"
+
+namespace ringcap::cli {
+namespace {
+
+ParseResult parse(std::vector<std::string> args) {
+    args.insert(args.begin(), "ringcap");
+    std::vector<const char*> argv;
+    for (const std::string& a : args) argv.push_back(a.c_str());
+    argv.push_back(nullptr);
+    return parse_command_line(static_cast<int>(args.size()), argv.data());
+}
+
+std::string joined(const std::vector<std::string>& args) {
+    std::string s;
+    for (const std::string& a : args) s += (s.empty() ? "" : " ") + a;
+    return s;
+}
+
+TEST(CliOptions, NoArgumentsGiveTheDefaults) {
+    const ParseResult r = parse({});
+    ASSERT_TRUE(r.options) << r.message;
+    const CliOptions& o = *r.options;
+    EXPECT_EQ(o.capture.interface, "");
+    EXPECT_FALSE(o.capture.version.has_value());
+    EXPECT_FALSE(o.capture.low_latency);
+    EXPECT_FALSE(o.capture.ring.buffer_size.has_value());
+    EXPECT_FALSE(o.capture.ring.block_size.has_value());
+    EXPECT_FALSE(o.capture.ring.frame_size.has_value());
+    EXPECT_EQ(o.capture.ring.block_timeout, std::chrono::milliseconds(1));
+    EXPECT_EQ(o.capture.filter, "");
+    EXPECT_EQ(o.capture.snaplen, 262144u);
+    EXPECT_TRUE(o.capture.promiscuous);
+    EXPECT_EQ(o.capture.direction, Direction::inout);
+    EXPECT_EQ(o.write_path, "");
+    EXPECT_EQ(o.count, 0u);
+    EXPECT_FALSE(o.list_interfaces);
+    EXPECT_FALSE(o.dump_filter);
+    EXPECT_FALSE(o.packet_buffered);
+    EXPECT_FALSE(o.count_only);
+    EXPECT_FALSE(o.line_buffered);
+    EXPECT_EQ(o.precision, TimestampPrecision::micro);
+}
+
+TEST(CliOptions, FullTcpdumpCommandLineSetsEveryField) {
+    const ParseResult r = parse({"-i", "veth0", "-w", "out.pcap", "-c", "10", "-s", "96", "-B",
+                                 "4096", "-Q", "in", "-p", "tcp", "port", "80"});
+    ASSERT_TRUE(r.options) << r.message;
+    const CliOptions& o = *r.options;
+    EXPECT_EQ(o.capture.interface, "veth0");
+    EXPECT_EQ(o.write_path, "out.pcap");
+    EXPECT_EQ(o.count, 10u);
+    EXPECT_EQ(o.capture.snaplen, 96u);
+    EXPECT_EQ(o.capture.ring.buffer_size, std::optional<std::size_t>(4096u * 1024u));
+    EXPECT_EQ(o.capture.direction, Direction::in);
+    EXPECT_FALSE(o.capture.promiscuous);
+    EXPECT_EQ(o.capture.filter, "tcp port 80");
+    EXPECT_FALSE(o.capture.version.has_value());
+    EXPECT_FALSE(o.capture.low_latency);
+}
+
+// One command line, one check of the options it produces.
+struct ParseCase {
+    const char* name;
+    std::vector<std::string> args;
+    std::function<void(const CliOptions&)> check;
+};
+
+class CliParses : public ::testing::TestWithParam<ParseCase> {};
+
+TEST_P(CliParses, Accepts) {
+    const ParseCase& c = GetParam();
+    const ParseResult r = parse(c.args);
+    ASSERT_TRUE(r.options) << joined(c.args) << ": " << r.message;
+    EXPECT_EQ(r.exit_status, 0);
+    c.check(*r.options);
+}
+
+const ParseCase kParses[] = {
+    {"count_attached", {"-c10"}, [](const CliOptions& o) { EXPECT_EQ(o.count, 10u); }},
+    {"snaplen_attached", {"-s96"}, [](const CliOptions& o) { EXPECT_EQ(o.capture.snaplen, 96u); }},
+    {"interface_attached", {"-ieth1"},
+     [](const CliOptions& o) { EXPECT_EQ(o.capture.interface, "eth1"); }},
+    {"interface_long", {"--interface=any"},
+     [](const CliOptions& o) { EXPECT_EQ(o.capture.interface, "any"); }},
+    {"write_stdout", {"-w", "-"}, [](const CliOptions& o) { EXPECT_EQ(o.write_path, "-"); }},
+    {"write_stdout_then_filter", {"-w", "-", "udp"},
+     [](const CliOptions& o) {
+         EXPECT_EQ(o.write_path, "-");
+         EXPECT_EQ(o.capture.filter, "udp");
+     }},
+    {"snaplen_zero_is_max", {"-s", "0"},
+     [](const CliOptions& o) { EXPECT_EQ(o.capture.snaplen, 262144u); }},
+    {"snaplen_long", {"--snapshot-length=1500"},
+     [](const CliOptions& o) { EXPECT_EQ(o.capture.snaplen, 1500u); }},
+    {"buffer_kib", {"-B", "1"},
+     [](const CliOptions& o) { EXPECT_EQ(o.capture.ring.buffer_size, std::size_t{1024}); }},
+    {"buffer_long", {"--buffer-size=65536"},
+     [](const CliOptions& o) { EXPECT_EQ(o.capture.ring.buffer_size, std::size_t{64} << 20); }},
+    {"immediate_mode",
+     {"--immediate-mode"},
+     [](const CliOptions& o) {
+         EXPECT_TRUE(o.capture.low_latency);
+         EXPECT_FALSE(o.capture.version.has_value());  // V2 is chosen later, not forced here
+     }},
+    {"tpacket_2", {"--tpacket=2"},
+     [](const CliOptions& o) { EXPECT_EQ(o.capture.version, TpacketVersion::v2); }},
+    {"tpacket_3", {"--tpacket=3"},
+     [](const CliOptions& o) { EXPECT_EQ(o.capture.version, TpacketVersion::v3); }},
+    {"tpacket_3_separate", {"--tpacket", "3"},
+     [](const CliOptions& o) { EXPECT_EQ(o.capture.version, TpacketVersion::v3); }},
+    {"tpacket_auto", {"--tpacket=auto"},
+     [](const CliOptions& o) { EXPECT_FALSE(o.capture.version.has_value()); }},
+    {"block_size_mebi", {"--block-size", "1M"},
+     [](const CliOptions& o) { EXPECT_EQ(o.capture.ring.block_size, std::size_t{1} << 20); }},
+    {"block_size_kibi", {"--block-size=64k"},
+     [](const CliOptions& o) { EXPECT_EQ(o.capture.ring.block_size, std::size_t{65536}); }},
+    {"block_size_bytes", {"--block-size", "8192"},
+     [](const CliOptions& o) { EXPECT_EQ(o.capture.ring.block_size, std::size_t{8192}); }},
+    {"frame_size", {"--frame-size", "2k"},
+     [](const CliOptions& o) { EXPECT_EQ(o.capture.ring.frame_size, std::size_t{2048}); }},
+    {"block_timeout", {"--block-timeout", "20"},
+     [](const CliOptions& o) {
+         EXPECT_EQ(o.capture.ring.block_timeout, std::chrono::milliseconds(20));
+     }},
+    {"nano_flag", {"--nano"},
+     [](const CliOptions& o) { EXPECT_EQ(o.precision, TimestampPrecision::nano); }},
+    {"precision_nano", {"--time-stamp-precision=nano"},
+     [](const CliOptions& o) { EXPECT_EQ(o.precision, TimestampPrecision::nano); }},
+    {"precision_micro", {"--time-stamp-precision", "micro"},
+     [](const CliOptions& o) { EXPECT_EQ(o.precision, TimestampPrecision::micro); }},
+    {"direction_out", {"-Q", "out"},
+     [](const CliOptions& o) { EXPECT_EQ(o.capture.direction, Direction::out); }},
+    {"direction_inout_long", {"--direction=inout"},
+     [](const CliOptions& o) { EXPECT_EQ(o.capture.direction, Direction::inout); }},
+    {"no_promisc_long", {"--no-promiscuous-mode"},
+     [](const CliOptions& o) { EXPECT_FALSE(o.capture.promiscuous); }},
+    {"flags", {"-D", "-d", "-U", "-q", "-l", "-n"},
+     [](const CliOptions& o) {
+         EXPECT_TRUE(o.list_interfaces);
+         EXPECT_TRUE(o.dump_filter);
+         EXPECT_TRUE(o.packet_buffered);
+         EXPECT_TRUE(o.count_only);
+         EXPECT_TRUE(o.line_buffered);
+     }},
+    {"combined_short_flags", {"-pUl"},
+     [](const CliOptions& o) {
+         EXPECT_FALSE(o.capture.promiscuous);
+         EXPECT_TRUE(o.packet_buffered);
+         EXPECT_TRUE(o.line_buffered);
+     }},
+    {"filter_as_one_word", {"tcp port 80 and not host 10.0.0.1"},
+     [](const CliOptions& o) { EXPECT_EQ(o.capture.filter, "tcp port 80 and not host 10.0.0.1"); }},
+    {"filter_words_joined", {"-i", "lo", "udp", "and", "(", "port", "53", "or", "arp", ")"},
+     [](const CliOptions& o) {
+         EXPECT_EQ(o.capture.interface, "lo");
+         EXPECT_EQ(o.capture.filter, "udp and ( port 53 or arp )");
+     }},
+    {"filter_with_brackets", {"tcp[13]=24"},
+     [](const CliOptions& o) { EXPECT_EQ(o.capture.filter, "tcp[13]=24"); }},
+    {"filter_after_double_dash", {"-c", "1", "--", "not", "ip"},
+     [](const CliOptions& o) {
+         EXPECT_EQ(o.count, 1u);
+         EXPECT_EQ(o.capture.filter, "not ip");
+     }},
+    {"options_after_filter", {"tcp", "-c", "5"},
+     [](const CliOptions& o) {
+         EXPECT_EQ(o.capture.filter, "tcp");
+         EXPECT_EQ(o.count, 5u);
+     }},
+};
+
+INSTANTIATE_TEST_SUITE_P(Cli, CliParses, ::testing::ValuesIn(kParses),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+// Command lines that must be refused with exit status 1 and a message naming the problem.
+struct RefuseCase {
+    const char* name;
+    std::vector<std::string> args;
+    std::vector<std::string> message_parts;
+};
+
+class CliRefuses : public ::testing::TestWithParam<RefuseCase> {};
+
+TEST_P(CliRefuses, ExitStatusOneWithMessage) {
+    const RefuseCase& c = GetParam();
+    const ParseResult r = parse(c.args);
+    EXPECT_FALSE(r.options) << joined(c.args) << " was accepted";
+    EXPECT_EQ(r.exit_status, 1);
+    EXPECT_NE(r.message.find("--help"), std::string::npos) << r.message;
+    for (const std::string& part : c.message_parts)
+        EXPECT_NE(r.message.find(part), std::string::npos) << "'" << part << "' not in: "
+                                                           << r.message;
+}
+
+const RefuseCase kRefusals[] = {
+    {"direction_sideways", {"-Q", "sideways"}, {"sideways"}},
+    {"tpacket_4", {"--tpacket=4"}, {"4"}},
+    {"tpacket_word", {"--tpacket", "three"}, {"three"}},
+    {"count_not_a_number", {"-c", "abc"}, {"abc"}},
+    {"snaplen_not_a_number", {"-s", "big"}, {"big"}},
+    {"snaplen_too_large", {"-s", "99999999999"}, {"99999999999"}},
+    {"buffer_not_a_number", {"-B", "lots"}, {"lots"}},
+    {"block_size_bad_unit", {"--block-size", "1Q"}, {"--block-size", "unit not recognized"}},
+    {"precision_pico", {"--time-stamp-precision=pico"}, {"pico"}},
+    {"unknown_long_option", {"--no-such-option"}, {"--no-such-option"}},
+    {"missing_value", {"-i"}, {"-i"}},
+};
+
+INSTANTIATE_TEST_SUITE_P(Cli, CliRefuses, ::testing::ValuesIn(kRefusals),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(CliOptions, HelpExitsZeroWithUsage) {
+    for (const char* flag : {"--help", "-h"}) {
+        SCOPED_TRACE(flag);
+        const ParseResult r = parse({flag});
+        EXPECT_FALSE(r.options);
+        EXPECT_EQ(r.exit_status, 0);
+        EXPECT_NE(r.message.find("ringcap"), std::string::npos) << r.message;
+        for (const char* opt : {"-i", "-w", "-c", "-Q", "--tpacket", "--immediate-mode",
+                                "--block-size", "--time-stamp-precision", "expression"})
+            EXPECT_NE(r.message.find(opt), std::string::npos) << opt << " missing from help";
+    }
+}
+
+TEST(CliOptions, HelpWinsOverOtherOptions) {
+    const ParseResult r = parse({"-i", "veth0", "--help", "tcp"});
+    EXPECT_FALSE(r.options);
+    EXPECT_EQ(r.exit_status, 0);
+}
+
+}  // namespace
+}  // namespace ringcap::cli

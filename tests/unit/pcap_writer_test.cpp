@@ -1,0 +1,610 @@
+// PcapWriter: the exact bytes of the file, buffering, and what happens when writes fail.
+// Records are built from PacketViews over test-owned memory; no capture is involved.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <pcap/pcap.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bit>
+#include <cerrno>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <ringcap/error.hpp>
+#include <ringcap/pcap.hpp>
+
+namespace ringcap {
+namespace {
+
+namespace fs = std::filesystem;
+
+using Bytes = std::vector<std::uint8_t>;
+
+// A fresh directory per test, removed afterwards.
+class TempDir {
+public:
+    TempDir() {
+        std::string tmpl = (fs::temp_directory_path() / "ringcap-unit-XXXXXX").string();
+        if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+        path_ = tmpl;
+    }
+    ~TempDir() {
+        std::error_code ec;
+        fs::remove_all(path_, ec);
+    }
+    std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+private:
+    fs::path path_;
+};
+
+Bytes read_all(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return Bytes(std::istreambuf_iterator<char>(in), {});
+}
+
+std::uint32_t u32_at(const Bytes& b, std::size_t off) {
+    std::uint32_t v;
+    std::memcpy(&v, b.data() + off, 4);
+    return v;
+}
+
+std::uint16_t u16_at(const Bytes& b, std::size_t off) {
+    std::uint16_t v;
+    std::memcpy(&v, b.data() + off, 2);
+    return v;
+}
+
+// Deterministic payload: byte i of packet `seed` is (seed * 31 + i) & 0xff.
+Bytes payload(std::size_t n, unsigned seed) {
+    Bytes b(n);
+    for (std::size_t i = 0; i < n; ++i) b[i] = static_cast<std::uint8_t>(seed * 31 + i);
+    return b;
+}
+
+PacketView view(const Bytes& data, std::int64_t ts_ns, std::uint32_t wire_len = 0) {
+    return PacketView(reinterpret_cast<const std::byte*>(data.data()),
+                      static_cast<std::uint32_t>(data.size()),
+                      wire_len ? wire_len : static_cast<std::uint32_t>(data.size()), ts_ns,
+                      /*ifindex=*/2, /*pkttype=*/0, /*status=*/0, 0, 0, 0);
+}
+
+struct Record {
+    std::int64_t ts_ns;
+    Bytes data;
+    std::uint32_t wire_len;  // 0: same as data.size()
+};
+
+// The bytes a pcap file with these records must have (host byte order, as the magic says).
+Bytes expected_file(const PcapWriterOptions& o, const std::vector<Record>& records) {
+    Bytes out;
+    auto put32 = [&out](std::uint32_t v) {
+        const auto* p = reinterpret_cast<const std::uint8_t*>(&v);
+        out.insert(out.end(), p, p + 4);
+    };
+    auto put16 = [&out](std::uint16_t v) {
+        const auto* p = reinterpret_cast<const std::uint8_t*>(&v);
+        out.insert(out.end(), p, p + 2);
+    };
+    const bool nano = o.precision == TimestampPrecision::nano;
+    put32(nano ? 0xa1b23c4d : 0xa1b2c3d4);
+    put16(2);
+    put16(4);
+    put32(0);
+    put32(0);
+    put32(o.snaplen);
+    put32(static_cast<std::uint32_t>(o.link_type));
+    for (const Record& r : records) {
+        put32(static_cast<std::uint32_t>(r.ts_ns / 1'000'000'000));
+        const std::int64_t frac = r.ts_ns % 1'000'000'000;
+        put32(static_cast<std::uint32_t>(nano ? frac : frac / 1000));
+        put32(static_cast<std::uint32_t>(r.data.size()));
+        put32(r.wire_len ? r.wire_len : static_cast<std::uint32_t>(r.data.size()));
+        out.insert(out.end(), r.data.begin(), r.data.end());
+    }
+    return out;
+}
+
+void write_all(PcapWriter& w, const std::vector<Record>& records) {
+    for (const Record& r : records) w.write(view(r.data, r.ts_ns, r.wire_len));
+}
+
+// Reads a file back with libpcap; fails the test if libpcap reports an error or a cut record.
+std::vector<Record> read_with_libpcap(const std::string& path, TimestampPrecision precision) {
+    char errbuf[PCAP_ERRBUF_SIZE] = {};
+    pcap_t* p = pcap_open_offline_with_tstamp_precision(
+        path.c_str(),
+        precision == TimestampPrecision::nano ? PCAP_TSTAMP_PRECISION_NANO
+                                              : PCAP_TSTAMP_PRECISION_MICRO,
+        errbuf);
+    EXPECT_NE(p, nullptr) << errbuf;
+    std::vector<Record> out;
+    if (!p) return out;
+    pcap_pkthdr* h;
+    const u_char* d;
+    int rc;
+    const std::int64_t unit = precision == TimestampPrecision::nano ? 1 : 1000;
+    while ((rc = pcap_next_ex(p, &h, &d)) == 1)
+        out.push_back({static_cast<std::int64_t>(h->ts.tv_sec) * 1'000'000'000 + h->ts.tv_usec * unit,
+                       Bytes(d, d + h->caplen), h->len});
+    EXPECT_EQ(rc, PCAP_ERROR_BREAK) << "libpcap: " << pcap_geterr(p);
+    pcap_close(p);
+    return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// File header.
+
+struct HeaderCase {
+    const char* name;
+    PcapWriterOptions options;
+    std::uint32_t magic;
+    std::uint8_t magic_le[4];  // the magic as it appears on a little-endian host
+};
+
+class PcapHeader : public ::testing::TestWithParam<HeaderCase> {};
+
+TEST_P(PcapHeader, GlobalHeaderIsExact) {
+    const HeaderCase& c = GetParam();
+    TempDir dir;
+    const std::string path = dir.file("h.pcap");
+    PcapWriter w = PcapWriter::create(path, c.options);
+    w.close();
+    EXPECT_EQ(w.records(), 0u);
+    EXPECT_EQ(w.bytes_written(), 24u);
+
+    const Bytes b = read_all(path);
+    ASSERT_EQ(b.size(), 24u);
+    EXPECT_EQ(u32_at(b, 0), c.magic);
+    if constexpr (std::endian::native == std::endian::little) {
+        EXPECT_EQ(Bytes(b.begin(), b.begin() + 4), Bytes(c.magic_le, c.magic_le + 4));
+    }
+    EXPECT_EQ(u16_at(b, 4), 2u);   // version_major
+    EXPECT_EQ(u16_at(b, 6), 4u);   // version_minor
+    EXPECT_EQ(u32_at(b, 8), 0u);   // thiszone
+    EXPECT_EQ(u32_at(b, 12), 0u);  // sigfigs
+    EXPECT_EQ(u32_at(b, 16), c.options.snaplen);
+    EXPECT_EQ(u32_at(b, 20), static_cast<std::uint32_t>(c.options.link_type));
+    EXPECT_EQ(b, expected_file(c.options, {}));
+}
+
+const HeaderCase kHeaders[] = {
+    {"micro_ethernet_default_snaplen", {}, 0xa1b2c3d4, {0xd4, 0xc3, 0xb2, 0xa1}},
+    {"nano_ethernet",
+     {.link_type = LinkType::ethernet, .snaplen = 96, .precision = TimestampPrecision::nano},
+     0xa1b23c4d, {0x4d, 0x3c, 0xb2, 0xa1}},
+    {"micro_sll2", {.link_type = LinkType::linux_sll2, .snaplen = 65535}, 0xa1b2c3d4,
+     {0xd4, 0xc3, 0xb2, 0xa1}},
+    {"nano_sll2",
+     {.link_type = LinkType::linux_sll2, .snaplen = 1, .precision = TimestampPrecision::nano},
+     0xa1b23c4d, {0x4d, 0x3c, 0xb2, 0xa1}},
+};
+
+INSTANTIATE_TEST_SUITE_P(Pcap, PcapHeader, ::testing::ValuesIn(kHeaders),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+// ---------------------------------------------------------------------------------------------
+// Record headers: timestamp split, caplen and len.
+
+struct RecordCase {
+    const char* name;
+    TimestampPrecision precision;
+    std::int64_t ts_ns;
+    std::uint32_t caplen;
+    std::uint32_t wire_len;
+    std::uint32_t ts_sec;
+    std::uint32_t ts_frac;  // usec or nsec
+};
+
+class PcapRecord : public ::testing::TestWithParam<RecordCase> {};
+
+TEST_P(PcapRecord, RecordHeaderAndDataAreExact) {
+    const RecordCase& c = GetParam();
+    TempDir dir;
+    const std::string path = dir.file("r.pcap");
+    const Bytes data = payload(c.caplen, 7);
+    {
+        PcapWriter w = PcapWriter::create(path, {.precision = c.precision});
+        w.write(view(data, c.ts_ns, c.wire_len));
+        EXPECT_EQ(w.records(), 1u);
+        w.close();
+    }
+    const Bytes b = read_all(path);
+    ASSERT_EQ(b.size(), 24u + 16u + c.caplen);
+    EXPECT_EQ(u32_at(b, 24), c.ts_sec);
+    EXPECT_EQ(u32_at(b, 28), c.ts_frac);
+    EXPECT_EQ(u32_at(b, 32), c.caplen);
+    EXPECT_EQ(u32_at(b, 36), c.wire_len);
+    EXPECT_EQ(Bytes(b.begin() + 40, b.end()), data);
+}
+
+constexpr std::int64_t kTs = 1'700'000'000'123'456'789;
+
+const RecordCase kRecords[] = {
+    {"micro_truncates_to_usec", TimestampPrecision::micro, kTs, 64, 64, 1'700'000'000, 123'456},
+    {"nano_keeps_nsec", TimestampPrecision::nano, kTs, 64, 64, 1'700'000'000, 123'456'789},
+    {"micro_epoch", TimestampPrecision::micro, 0, 1, 1, 0, 0},
+    {"micro_last_ns_of_second", TimestampPrecision::micro, 999'999'999, 14, 14, 0, 999'999},
+    {"nano_last_ns_of_second", TimestampPrecision::nano, 999'999'999, 14, 14, 0, 999'999'999},
+    {"micro_whole_second", TimestampPrecision::micro, 42'000'000'000, 60, 60, 42, 0},
+    {"caplen_less_than_len", TimestampPrecision::micro, kTs, 96, 1514, 1'700'000'000, 123'456},
+    {"nano_truncated_jumbo", TimestampPrecision::nano, kTs, 128, 9018, 1'700'000'000, 123'456'789},
+    {"empty_packet", TimestampPrecision::micro, kTs, 0, 60, 1'700'000'000, 123'456},
+};
+
+INSTANTIATE_TEST_SUITE_P(Pcap, PcapRecord, ::testing::ValuesIn(kRecords),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+// ---------------------------------------------------------------------------------------------
+// Whole files under different buffer sizes, including records larger than the buffer.
+
+struct FileCase {
+    const char* name;
+    PcapWriterOptions options;
+    std::vector<std::size_t> sizes;  // caplen of each record, in order
+};
+
+class PcapFile : public ::testing::TestWithParam<FileCase> {};
+
+TEST_P(PcapFile, WholeFileMatchesAndLibpcapReadsIt) {
+    const FileCase& c = GetParam();
+    TempDir dir;
+    const std::string path = dir.file("f.pcap");
+    std::vector<Record> records;
+    for (std::size_t i = 0; i < c.sizes.size(); ++i)
+        records.push_back({kTs + static_cast<std::int64_t>(i) * 1'001'001, payload(c.sizes[i], i),
+                           static_cast<std::uint32_t>(c.sizes[i] + (i % 3))});
+    PcapWriter w = PcapWriter::create(path, c.options);
+    write_all(w, records);
+    EXPECT_EQ(w.records(), records.size());
+    w.close();
+
+    const Bytes expected = expected_file(c.options, records);
+    EXPECT_EQ(w.bytes_written(), expected.size());
+    const Bytes b = read_all(path);
+    ASSERT_EQ(b.size(), expected.size());
+    EXPECT_TRUE(b == expected) << "file differs from the expected bytes";
+
+    const std::vector<Record> back = read_with_libpcap(path, c.options.precision);
+    ASSERT_EQ(back.size(), records.size());
+    for (std::size_t i = 0; i < back.size(); ++i) {
+        const std::int64_t ts = c.options.precision == TimestampPrecision::nano
+                                    ? records[i].ts_ns
+                                    : records[i].ts_ns / 1000 * 1000;
+        EXPECT_EQ(back[i].ts_ns, ts) << "record " << i;
+        EXPECT_EQ(back[i].data, records[i].data) << "record " << i;
+        EXPECT_EQ(back[i].wire_len, records[i].wire_len) << "record " << i;
+    }
+}
+
+std::vector<std::size_t> repeat(std::size_t n, std::size_t size) { return std::vector(n, size); }
+
+const FileCase kFiles[] = {
+    {"default_buffer_many_small", {}, repeat(500, 60)},
+    // buffer_size 1 is rounded up to one 4 KiB page; a 10000-byte record must still fit.
+    {"tiny_buffer_record_larger_than_buffer", {.buffer_size = 1}, {10000}},
+    {"tiny_buffer_mixed_sizes", {.buffer_size = 1}, {100, 10000, 5, 4080, 4081, 70000, 0, 1500}},
+    {"tiny_buffer_exact_fill", {.buffer_size = 4096}, {4096 - 24 - 16, 4096 - 16, 4096 - 16, 1}},
+    {"tiny_buffer_many_records_cross_flushes", {.buffer_size = 4096}, repeat(300, 1000)},
+    {"nano_tiny_buffer",
+     {.link_type = LinkType::linux_sll2, .precision = TimestampPrecision::nano, .buffer_size = 1},
+     {20, 9000, 20}},
+};
+
+INSTANTIATE_TEST_SUITE_P(Pcap, PcapFile, ::testing::ValuesIn(kFiles),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(PcapWriter, BuffersUntilFlush) {
+    TempDir dir;
+    const std::string path = dir.file("b.pcap");
+    PcapWriter w = PcapWriter::create(path, {});
+    const Bytes data = payload(100, 1);
+    w.write(view(data, kTs));
+    w.write(view(data, kTs + 1000));
+    EXPECT_EQ(w.records(), 2u);
+    EXPECT_EQ(fs::file_size(path), 0u) << "a 1 MiB buffer should hold two records";
+    EXPECT_EQ(w.bytes_written(), 0u);
+
+    w.flush();
+    EXPECT_EQ(fs::file_size(path), 24u + 2 * 116u);
+    EXPECT_EQ(w.bytes_written(), 24u + 2 * 116u);
+
+    w.write(view(data, kTs + 2000));
+    EXPECT_EQ(w.records(), 3u);
+    EXPECT_EQ(fs::file_size(path), 24u + 2 * 116u);
+    w.close();
+    EXPECT_EQ(fs::file_size(path), 24u + 3 * 116u);
+    EXPECT_EQ(read_all(path), expected_file({}, {{kTs, data, 0}, {kTs + 1000, data, 0},
+                                                 {kTs + 2000, data, 0}}));
+    EXPECT_NO_THROW(w.close());  // closing twice is harmless
+}
+
+TEST(PcapWriter, DestructorFlushes) {
+    TempDir dir;
+    const std::string path = dir.file("d.pcap");
+    const Bytes data = payload(33, 3);
+    {
+        PcapWriter w = PcapWriter::create(path, {.snaplen = 1234});
+        w.write(view(data, kTs, 99));
+    }
+    EXPECT_EQ(read_all(path), expected_file({.snaplen = 1234}, {{kTs, data, 99}}));
+}
+
+TEST(PcapWriter, MovedWriterKeepsWriting) {
+    TempDir dir;
+    const std::string path = dir.file("m.pcap");
+    const Bytes data = payload(50, 4);
+    PcapWriter a = PcapWriter::create(path, {});
+    a.write(view(data, kTs));
+    PcapWriter b = std::move(a);
+    b.write(view(data, kTs + 5));
+    EXPECT_EQ(b.records(), 2u);
+    b.close();
+    EXPECT_EQ(read_all(path), expected_file({}, {{kTs, data, 0}, {kTs + 5, data, 0}}));
+}
+
+TEST(PcapWriter, CreateTruncatesExistingFile) {
+    TempDir dir;
+    const std::string path = dir.file("t.pcap");
+    std::ofstream(path) << std::string(10000, 'x');
+    PcapWriter w = PcapWriter::create(path, {});
+    w.close();
+    EXPECT_EQ(fs::file_size(path), 24u);
+}
+
+std::size_t open_fds() {
+    return static_cast<std::size_t>(
+        std::distance(fs::directory_iterator("/proc/self/fd"), fs::directory_iterator{}));
+}
+
+TEST(PcapWriter, CloseClosesTheFileItCreated) {
+    TempDir dir;
+    const std::string path = dir.file("c.pcap");
+    const std::size_t before = open_fds();
+    PcapWriter w = PcapWriter::create(path, {});
+    EXPECT_EQ(open_fds(), before + 1);
+    w.close();
+    EXPECT_EQ(open_fds(), before) << "close() left the file open";
+    {
+        PcapWriter v = PcapWriter::create(path, {});
+    }
+    EXPECT_EQ(open_fds(), before) << "the destructor left the file open";
+}
+
+TEST(PcapWriter, OnFdLeavesTheFdOpen) {
+    TempDir dir;
+    const std::string path = dir.file("fd.pcap");
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    ASSERT_GE(fd, 0);
+    const Bytes data = payload(10, 9);
+    {
+        PcapWriter w = PcapWriter::on_fd(fd, {.precision = TimestampPrecision::nano});
+        w.write(view(data, kTs));
+        w.close();
+    }
+    EXPECT_NE(::fcntl(fd, F_GETFD), -1) << "the writer closed an fd it does not own";
+    ::close(fd);
+    EXPECT_EQ(read_all(path),
+              expected_file({.precision = TimestampPrecision::nano}, {{kTs, data, 0}}));
+}
+
+TEST(PcapWriter, DashWritesToStandardOutput) {
+    TempDir dir;
+    const std::string path = dir.file("stdout.pcap");
+    const int file = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    ASSERT_GE(file, 0);
+    std::fflush(stdout);
+    const int saved = ::dup(STDOUT_FILENO);
+    ASSERT_GE(saved, 0);
+    ASSERT_EQ(::dup2(file, STDOUT_FILENO), STDOUT_FILENO);
+    const Bytes data = payload(20, 5);
+    bool threw = false;
+    try {
+        PcapWriter w = PcapWriter::create("-", {});
+        w.write(view(data, kTs));
+        w.close();
+    } catch (...) {
+        threw = true;
+    }
+    const bool stdout_open = ::fcntl(STDOUT_FILENO, F_GETFD) != -1;
+    ::dup2(saved, STDOUT_FILENO);
+    ::close(saved);
+    ::close(file);
+    EXPECT_FALSE(threw);
+    EXPECT_TRUE(stdout_open) << "the writer closed standard output";
+    EXPECT_EQ(read_all(path), expected_file({}, {{kTs, data, 0}}));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Failures.
+
+TEST(PcapWriterErrors, CreateInMissingDirectoryNamesThePath) {
+    TempDir dir;
+    const std::string path = dir.file("no/such/dir/x.pcap");
+    try {
+        PcapWriter::create(path, {});
+        FAIL() << "create succeeded";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code().value(), ENOENT);
+        EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    }
+}
+
+// /dev/full: every write fails with ENOSPC, as on a full disk.
+TEST(PcapWriterErrors, DiskFullOnFdThrowsEnospc) {
+    const int fd = ::open("/dev/full", O_WRONLY | O_CLOEXEC);
+    if (fd < 0) GTEST_SKIP() << "/dev/full: " << std::strerror(errno);
+    {
+        PcapWriter w = PcapWriter::on_fd(fd, {});
+        const Bytes data = payload(64, 1);
+        w.write(view(data, kTs));  // buffered: nothing written yet
+        try {
+            w.flush();
+            ADD_FAILURE() << "flush to /dev/full succeeded";
+        } catch (const Error& e) {
+            EXPECT_EQ(e.code().value(), ENOSPC);
+            EXPECT_NE(std::string(e.what()).find("fd " + std::to_string(fd)), std::string::npos)
+                << e.what();
+            EXPECT_NE(e.hint().find("disk full"), std::string::npos) << e.hint();
+        }
+        EXPECT_EQ(w.bytes_written(), 0u);
+        // The record was dropped, but the file header never made it: close() tries it again.
+        try {
+            w.close();
+            ADD_FAILURE() << "close to /dev/full succeeded";
+        } catch (const Error& e) {
+            EXPECT_EQ(e.code().value(), ENOSPC);
+        }
+        EXPECT_NO_THROW(w.close());
+    }
+    EXPECT_NE(::fcntl(fd, F_GETFD), -1);
+    ::close(fd);
+}
+
+TEST(PcapWriterErrors, DiskFullOnCreateThrowsFromCloseOnce) {
+    if (::access("/dev/full", W_OK) != 0) GTEST_SKIP() << "/dev/full not writable";
+    const std::size_t before = open_fds();
+    PcapWriter w = PcapWriter::create("/dev/full", {});
+    const Bytes data = payload(64, 1);
+    w.write(view(data, kTs));
+    try {
+        w.close();
+        ADD_FAILURE() << "close on /dev/full succeeded";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code().value(), ENOSPC);
+        EXPECT_NE(std::string(e.what()).find("/dev/full"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(open_fds(), before) << "a failed close() left the file open";
+    EXPECT_NO_THROW(w.close());
+    // The destructor runs at the end of the scope and must not throw or crash.
+}
+
+TEST(PcapWriterErrors, DiskFullWhenWriteFillsTheBuffer) {
+    if (::access("/dev/full", W_OK) != 0) GTEST_SKIP() << "/dev/full not writable";
+    PcapWriter w = PcapWriter::create("/dev/full", {.buffer_size = 4096});
+    const Bytes data = payload(1000, 2);
+    int thrown = 0;
+    for (int i = 0; i < 10; ++i) {
+        try {
+            w.write(view(data, kTs + i));
+        } catch (const Error& e) {
+            EXPECT_EQ(e.code().value(), ENOSPC);
+            ++thrown;
+            break;
+        }
+    }
+    EXPECT_EQ(thrown, 1) << "write() never flushed a full 4 KiB buffer";
+}
+
+TEST(PcapWriterErrors, DestructorSwallowsDiskFull) {
+    if (::access("/dev/full", W_OK) != 0) GTEST_SKIP() << "/dev/full not writable";
+    EXPECT_NO_THROW({
+        PcapWriter w = PcapWriter::create("/dev/full", {});
+        const Bytes data = payload(64, 1);
+        w.write(view(data, kTs));
+    });
+}
+
+// RLIMIT_FSIZE makes a regular file "fill up" part-way through a write() without privileges:
+// the kernel writes up to the limit, then fails with EFBIG (SIGXFSZ is ignored here).
+class FileSizeLimit {
+public:
+    explicit FileSizeLimit(rlim_t bytes) {
+        old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
+        ::getrlimit(RLIMIT_FSIZE, &old_);
+        rlimit r = old_;
+        r.rlim_cur = bytes;
+        ok_ = ::setrlimit(RLIMIT_FSIZE, &r) == 0;
+    }
+    ~FileSizeLimit() { lift(); }
+    void lift() {
+        if (lifted_) return;
+        ::setrlimit(RLIMIT_FSIZE, &old_);
+        std::signal(SIGXFSZ, old_handler_);
+        lifted_ = true;
+    }
+    bool ok() const { return ok_; }
+
+private:
+    rlimit old_{};
+    void (*old_handler_)(int) = SIG_DFL;
+    bool ok_ = false;
+    bool lifted_ = false;
+};
+
+TEST(PcapWriterErrors, PartialWriteCutsFileToLastWholeRecord) {
+    TempDir dir;
+    const std::string path = dir.file("full.pcap");
+    // 30 records of 100 bytes (116 with header) = 3504 bytes with the file header, one buffer.
+    std::vector<Record> records;
+    for (int i = 0; i < 30; ++i) records.push_back({kTs + i * 1000, payload(100, i), 0});
+    PcapWriter w = PcapWriter::create(path, {.buffer_size = 4096});
+    write_all(w, records);
+    EXPECT_EQ(fs::file_size(path), 0u);
+    {
+        FileSizeLimit limit(2000);  // 24 + 17 * 116 = 1996 <= 2000 < 24 + 18 * 116
+        ASSERT_TRUE(limit.ok());
+        try {
+            w.flush();
+            ADD_FAILURE() << "flush past RLIMIT_FSIZE succeeded";
+        } catch (const Error& e) {
+            EXPECT_EQ(e.code().value(), EFBIG);
+            EXPECT_NE(e.hint().find("last whole record"), std::string::npos) << e.hint();
+        }
+    }
+    const std::uint64_t keep = 24 + 17 * 116;
+    EXPECT_EQ(fs::file_size(path), keep);
+    EXPECT_EQ(w.bytes_written(), keep);
+    const std::vector<Record> first17(records.begin(), records.begin() + 17);
+    EXPECT_EQ(read_all(path), expected_file({}, first17));
+    const std::vector<Record> back = read_with_libpcap(path, TimestampPrecision::micro);
+    EXPECT_EQ(back.size(), 17u);
+
+    // Room again (the disk was cleaned up): later records follow the last whole one directly.
+    const Record more{kTs + 99'000, payload(40, 99), 0};
+    w.write(view(more.data, more.ts_ns));
+    w.close();
+    std::vector<Record> expected = first17;
+    expected.push_back(more);
+    EXPECT_EQ(w.bytes_written(), keep + 16 + 40);
+    EXPECT_EQ(fs::file_size(path), keep + 16 + 40);
+    EXPECT_TRUE(read_all(path) == expected_file({}, expected))
+        << "the file is not the 17 kept records followed by the new one";
+    EXPECT_EQ(read_with_libpcap(path, TimestampPrecision::micro).size(), 18u);
+}
+
+TEST(PcapWriterErrors, PartialFileHeaderIsCutToEmpty) {
+    TempDir dir;
+    const std::string path = dir.file("hdr.pcap");
+    PcapWriter w = PcapWriter::create(path, {});
+    const Bytes data = payload(100, 1);
+    w.write(view(data, kTs));
+    {
+        FileSizeLimit limit(10);  // not even the 24-byte file header fits
+        ASSERT_TRUE(limit.ok());
+        EXPECT_THROW(w.flush(), Error);
+    }
+    EXPECT_EQ(fs::file_size(path), 0u) << "a cut file header was left behind";
+    EXPECT_EQ(w.bytes_written(), 0u);
+
+    // Room again: the file written from here on still starts with its header.
+    const Bytes more = payload(30, 2);
+    w.write(view(more, kTs + 1));
+    w.close();
+    EXPECT_TRUE(read_all(path) == expected_file({}, {{kTs + 1, more, 0}}))
+        << "the file does not start with the header followed by the new record";
+    EXPECT_EQ(read_with_libpcap(path, TimestampPrecision::micro).size(), 1u);
+}
+
+}  // namespace
+}  // namespace ringcap
