@@ -42,6 +42,7 @@ public:
 
     std::uint32_t rxhash() const noexcept { return rxhash_; }  // V3 only, 0 otherwise
     // The kernel dropped packets since the previous one was delivered (TP_STATUS_LOSING).
+    // V2 only: the kernel never sets it on V3 packets; use Capture::stats() there.
     bool ring_was_losing() const noexcept { return status_ & TP_STATUS_LOSING; }
     // Outgoing or locally generated packet whose checksum is left to the NIC/offload.
     bool checksum_not_ready() const noexcept { return status_ & TP_STATUS_CSUMNOTREADY; }
