@@ -2,11 +2,8 @@
 // ring_rx_setup() use: socket -> PACKET_VERSION -> PACKET_RESERVE -> PACKET_RX_RING -> mmap ->
 // filter -> bind -> promiscuous membership. Every step throws a ringcap::Error naming itself.
 #include <arpa/inet.h>
-#include <linux/ethtool.h>
 #include <linux/if_ether.h>
-#include <linux/sockios.h>
 #include <net/if.h>
-#include <net/if_arp.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 
@@ -18,6 +15,7 @@
 #include <ringcap/filter.hpp>
 
 #include "sys/fd.hpp"
+#include "sys/interface.hpp"
 
 namespace ringcap {
 namespace {
@@ -47,7 +45,6 @@ struct Capture::Impl {
     std::optional<Error> failure;  // the socket failed; thrown once the ring is drained
 
     void open(const CaptureOptions& o);
-    LinkFacts inspect_interface(const std::string& name);
     void set_version(const CaptureOptions& o);
     void create_ring(const CaptureOptions& o, const LinkFacts& link);
     void attach_filter(const CaptureOptions& o);
@@ -65,15 +62,14 @@ void Capture::Impl::open(const CaptureOptions& o) {
     info.link_type = any ? LinkType::linux_sll2 : LinkType::ethernet;
     if (o.interface.empty())
         throw Error(EINVAL, "no interface given", "name one with -i; ringcap -D lists them");
+    LinkFacts link{.mtu = 65536, .link_header = 0, .reserve = 0};
     if (!any) {
-        info.ifindex = static_cast<int>(::if_nametoindex(o.interface.c_str()));
-        if (info.ifindex == 0)
-            throw Error(ENODEV, "interface '" + o.interface + "'", "ringcap -D lists the interfaces");
+        const sys::InterfaceFacts facts = sys::inspect_ethernet_interface(o.interface);
+        info.ifindex = facts.index;
+        link = {.mtu = facts.mtu, .link_header = ETH_HLEN, .offloads = facts.offloads};
     }
     // 1. The socket, protocol 0 so that nothing is queued before the filter is in place.
     fd = sys::Fd::socket(AF_PACKET, any ? SOCK_DGRAM : SOCK_RAW, 0);
-    LinkFacts link = any ? LinkFacts{.mtu = 65536, .link_header = 0, .reserve = 0}
-                         : inspect_interface(o.interface);
     // 2. Version, and room in front of each packet for what we put back (fix_up in batch.hpp).
     set_version(o);
     link.reserve = any ? detail::kSll2HeaderLen + detail::kVlanTagLen : detail::kVlanTagLen;
@@ -86,36 +82,6 @@ void Capture::Impl::open(const CaptureOptions& o) {
     // 5. Bind, then 6. promiscuous membership.
     bind_and_join(o);
     fixup = {.cooked = any, .snaplen = info.snaplen};
-}
-
-LinkFacts Capture::Impl::inspect_interface(const std::string& name) {
-    ifreq ifr = ifreq_for(name);
-    if (::ioctl(fd.get(), SIOCGIFFLAGS, &ifr) == -1)
-        sys::throw_errno("ioctl(SIOCGIFFLAGS, " + name + ")");
-    if (!(ifr.ifr_flags & IFF_UP))
-        throw Error(ENETDOWN, "interface '" + name + "' is down",
-                    "bring it up: ip link set dev " + name + " up");
-    ifr = ifreq_for(name);
-    if (::ioctl(fd.get(), SIOCGIFHWADDR, &ifr) == -1)
-        sys::throw_errno("ioctl(SIOCGIFHWADDR, " + name + ")");
-    const int hatype = ifr.ifr_hwaddr.sa_family;
-    if (hatype != ARPHRD_ETHER && hatype != ARPHRD_LOOPBACK)
-        throw Error(EOPNOTSUPP,
-                    "interface '" + name + "' has link type ARPHRD " + std::to_string(hatype) +
-                        "; ringcap captures Ethernet-framed interfaces",
-                    "capture it cooked with -i any");
-    ifr = ifreq_for(name);
-    if (::ioctl(fd.get(), SIOCGIFMTU, &ifr) == -1) sys::throw_errno("ioctl(SIOCGIFMTU, " + name + ")");
-    const std::size_t mtu = static_cast<std::size_t>(ifr.ifr_mtu);
-    const auto offload_on = [&](std::uint32_t cmd) {
-        ethtool_value v{.cmd = cmd, .data = 0};
-        ifreq q = ifreq_for(name);
-        q.ifr_data = reinterpret_cast<char*>(&v);
-        return ::ioctl(fd.get(), SIOCETHTOOL, &q) == 0 && v.data != 0;
-    };
-    const bool offloads = offload_on(ETHTOOL_GTSO) || offload_on(ETHTOOL_GUFO) ||
-                          offload_on(ETHTOOL_GGSO) || offload_on(ETHTOOL_GGRO);
-    return {.mtu = mtu, .link_header = ETH_HLEN, .offloads = offloads};
 }
 
 void Capture::Impl::set_version(const CaptureOptions& o) {

@@ -1,0 +1,63 @@
+#include "sys/interface.hpp"
+
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "sys/fd.hpp"
+
+namespace ringcap::sys {
+namespace {
+
+ifreq ifreq_for(const std::string& name) {
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+    return ifr;
+}
+
+}  // namespace
+
+InterfaceFacts inspect_ethernet_interface(const std::string& name) {
+    InterfaceFacts f;
+    f.index = static_cast<int>(::if_nametoindex(name.c_str()));
+    if (f.index == 0)
+        throw Error(ENODEV, "interface '" + name + "'", "ringcap -D lists the interfaces");
+    // Any socket answers these ioctls, and a datagram socket needs no privilege.
+    Fd sock = Fd::adopt(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!sock) throw_errno("socket(AF_INET) for interface ioctls");
+    ifreq ifr = ifreq_for(name);
+    if (::ioctl(sock.get(), SIOCGIFFLAGS, &ifr) == -1)
+        throw_errno("ioctl(SIOCGIFFLAGS, " + name + ")");
+    if (!(ifr.ifr_flags & IFF_UP))
+        throw Error(ENETDOWN, "interface '" + name + "' is down",
+                    "bring it up: ip link set dev " + name + " up");
+    ifr = ifreq_for(name);
+    if (::ioctl(sock.get(), SIOCGIFHWADDR, &ifr) == -1)
+        throw_errno("ioctl(SIOCGIFHWADDR, " + name + ")");
+    f.hatype = ifr.ifr_hwaddr.sa_family;
+    if (f.hatype != ARPHRD_ETHER && f.hatype != ARPHRD_LOOPBACK)
+        throw Error(EOPNOTSUPP,
+                    "interface '" + name + "' has link type ARPHRD " + std::to_string(f.hatype) +
+                        "; ringcap handles Ethernet-framed interfaces",
+                    "capture it cooked with -i any");
+    ifr = ifreq_for(name);
+    if (::ioctl(sock.get(), SIOCGIFMTU, &ifr) == -1) throw_errno("ioctl(SIOCGIFMTU, " + name + ")");
+    f.mtu = static_cast<std::size_t>(ifr.ifr_mtu);
+    const auto offload_on = [&](std::uint32_t cmd) {
+        ethtool_value v{.cmd = cmd, .data = 0};
+        ifreq q = ifreq_for(name);
+        q.ifr_data = reinterpret_cast<char*>(&v);
+        return ::ioctl(sock.get(), SIOCETHTOOL, &q) == 0 && v.data != 0;
+    };
+    f.offloads = offload_on(ETHTOOL_GTSO) || offload_on(ETHTOOL_GUFO) ||
+                 offload_on(ETHTOOL_GGSO) || offload_on(ETHTOOL_GGRO);
+    return f;
+}
+
+}  // namespace ringcap::sys

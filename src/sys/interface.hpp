@@ -1,0 +1,19 @@
+#pragma once
+// What ringcap needs to know about a network interface before it opens a ring on it.
+#include <cstddef>
+#include <string>
+
+namespace ringcap::sys {
+
+struct InterfaceFacts {
+    int index = 0;
+    std::size_t mtu = 0;
+    int hatype = 0;         // ARPHRD_*
+    bool offloads = false;  // TSO, UFO, GSO or GRO on: the stack may show 64 KiB packets
+};
+
+// Throws ringcap::Error: ENODEV (no such interface), ENETDOWN (it is down), EOPNOTSUPP (not
+// Ethernet-framed), each with the fix in the hint.
+InterfaceFacts inspect_ethernet_interface(const std::string& name);
+
+}  // namespace ringcap::sys
