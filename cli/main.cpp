@@ -11,6 +11,7 @@
 
 #include "options.hpp"
 #include "printer.hpp"
+#include "tx.hpp"
 
 namespace {
 
@@ -136,6 +137,16 @@ int capture_cmd(const cli::CliOptions& o) {
 
 int main(int argc, char** argv) {
     cli::ParseResult parsed = cli::parse_command_line(argc, argv);
+    if (parsed.tx) {
+        try {
+            install_signal_handlers();
+            return parsed.command == cli::Command::gen ? cli::run_gen(*parsed.tx, g_stop)
+                                                       : cli::run_replay(*parsed.tx, g_stop);
+        } catch (const Error& e) {
+            report(e);
+            return 1;
+        }
+    }
     if (!parsed.options) {
         std::fputs(parsed.message.c_str(), parsed.exit_status == 0 ? stdout : stderr);
         std::fputc('\n', parsed.exit_status == 0 ? stdout : stderr);

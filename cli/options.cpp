@@ -1,8 +1,32 @@
 #include "options.hpp"
 
 #include <CLI/CLI.hpp>
+#include <arpa/inet.h>
+
+#include <cstdio>
 
 namespace ringcap::cli {
+namespace {
+
+bool parse_mac(const std::string& text, std::array<std::uint8_t, 6>& out) {
+    unsigned b[6];
+    char tail;
+    if (std::sscanf(text.c_str(), "%x:%x:%x:%x:%x:%x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+                    &tail) != 6)
+        return false;
+    for (int i = 0; i < 6; ++i) {
+        if (b[i] > 0xff) return false;
+        out[i] = static_cast<std::uint8_t>(b[i]);
+    }
+    return true;
+}
+
+bool parse_ip(const std::string& text, bool ipv6, std::array<std::uint8_t, 16>& out) {
+    out.fill(0);
+    return ::inet_pton(ipv6 ? AF_INET6 : AF_INET, text.c_str(), out.data()) == 1;
+}
+
+}  // namespace
 
 ParseResult parse_command_line(int argc, const char* const* argv) {
     CliOptions o;
@@ -42,12 +66,66 @@ ParseResult parse_command_line(int argc, const char* const* argv) {
     app.add_flag("--nano", nano, "same as --time-stamp-precision=nano");
     app.add_option("expression", expression, "tcpdump filter expression (pcap-filter(7))");
 
+    // Transmit subcommands.
+    TxCliOptions t;
+    std::string src_mac, dst_mac, src_ip, dst_ip;
+    const auto tx_common = [&](CLI::App* sub) {
+        sub->add_option("-i,--interface", t.interface, "interface to send on")->required();
+        sub->add_option("-B,--buffer-size", t.buffer_kib, "TX ring size in KiB (default 8192)");
+        sub->add_option("--limit", t.limit, "stop after this many packets");
+        sub->add_flag("--qdisc-bypass", t.qdisc_bypass, "skip the qdisc layer (PACKET_QDISC_BYPASS)");
+    };
+    CLI::App* replay = app.add_subcommand("replay", "send pcap files through the TX ring");
+    tx_common(replay);
+    replay->add_flag("-t,--topspeed", t.topspeed, "as fast as possible");
+    replay->add_option("-x,--multiplier", t.multiplier, "original timing sped up by this factor")
+        ->check(CLI::PositiveNumber);
+    replay->add_option("-p,--pps", t.pps, "packets per second")->check(CLI::PositiveNumber);
+    replay->add_option("-M,--mbps", t.mbps, "megabits per second")->check(CLI::PositiveNumber);
+    replay->add_option("-l,--loop", t.loop, "send the files this many times (0: forever)");
+    replay->add_option("files", t.files, "pcap files")->required();
+    CLI::App* gen = app.add_subcommand("gen", "send synthetic UDP frames stamped with seq and time");
+    tx_common(gen);
+    gen->add_option("-s,--size", t.flow.frame_size, "frame size in bytes without FCS (64..9000)");
+    gen->add_option("-c,--count", t.limit, "frames to send (default: until stopped)");
+    gen->add_option("-r,--rate", t.rate, "frames per second (default: as fast as possible)")
+        ->check(CLI::NonNegativeNumber);
+    gen->add_option("--flows", t.flow.flows, "distinct source ports, for fanout hashing");
+    gen->add_flag("-6,--ipv6", t.flow.ipv6, "IPv6 instead of IPv4");
+    gen->add_option("--src-mac", src_mac, "default 02:00:00:00:00:01");
+    gen->add_option("--dst-mac", dst_mac, "default 02:00:00:00:00:02");
+    gen->add_option("--src-ip", src_ip, "default 198.18.0.1 / fd00::1");
+    gen->add_option("--dst-ip", dst_ip, "default 198.18.0.2 / fd00::2");
+    gen->add_option("--src-port", t.flow.src_port, "first source port (default 10000)");
+    gen->add_option("--dst-port", t.flow.dst_port, "destination port (default 9)");
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {
         return {.exit_status = 0, .message = app.help()};
     } catch (const CLI::ParseError& e) {
         return {.exit_status = 1, .message = std::string(e.what()) + "\nRun with --help for usage."};
+    }
+
+    if (replay->parsed() || gen->parsed()) {
+        const int modes = t.topspeed + (t.pps > 0) + (t.mbps > 0) + (t.multiplier != 1.0);
+        if (modes > 1)
+            return {.exit_status = 1,
+                    .message = "replay: choose one of --topspeed, --multiplier, --pps, --mbps"};
+        if (gen->parsed()) {
+            std::string bad;
+            if (!src_mac.empty() && !parse_mac(src_mac, t.flow.src_mac)) bad = src_mac;
+            if (!dst_mac.empty() && !parse_mac(dst_mac, t.flow.dst_mac)) bad = dst_mac;
+            if (t.flow.ipv6) {
+                t.flow.src_ip = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+                t.flow.dst_ip = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+            }
+            if (!src_ip.empty() && !parse_ip(src_ip, t.flow.ipv6, t.flow.src_ip)) bad = src_ip;
+            if (!dst_ip.empty() && !parse_ip(dst_ip, t.flow.ipv6, t.flow.dst_ip)) bad = dst_ip;
+            if (!bad.empty())
+                return {.exit_status = 1, .message = "gen: cannot parse address '" + bad + "'"};
+        }
+        return {.command = gen->parsed() ? Command::gen : Command::replay, .tx = std::move(t)};
     }
 
     c.promiscuous = !no_promisc;

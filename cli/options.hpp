@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include <ringcap/gen.hpp>
 #include <ringcap/options.hpp>
 #include <ringcap/pcap.hpp>
 
@@ -22,9 +23,31 @@ struct CliOptions {
     TimestampPrecision precision = TimestampPrecision::micro;
 };
 
+// ringcap gen / ringcap replay.
+struct TxCliOptions {
+    std::string interface;
+    bool qdisc_bypass = false;
+    std::optional<std::size_t> buffer_kib;  // -B
+    std::uint64_t limit = 0;                // stop after this many packets (0: no limit)
+    // replay
+    std::vector<std::string> files;
+    bool topspeed = false;
+    double multiplier = 1.0;
+    double pps = 0;    // 0: not set
+    double mbps = 0;   // 0: not set
+    std::uint64_t loop = 1;  // 0: forever
+    // gen
+    UdpFlowSpec flow{};
+    double rate = 0;   // packets per second, 0: as fast as possible
+};
+
+enum class Command { capture, gen, replay };
+
 // What parsing decided: run with options, or exit now with a status (after --help, or an
 // error whose message is in `message`).
 struct ParseResult {
+    Command command = Command::capture;
+    std::optional<TxCliOptions> tx;
     std::optional<CliOptions> options;
     int exit_status = 0;
     std::string message;

@@ -23,35 +23,18 @@
 #include <ringcap/error.hpp>
 #include <ringcap/pcap.hpp>
 
+#include "temp_files.hpp"
+
 namespace ringcap {
 namespace {
 
 namespace fs = std::filesystem;
 
-using Bytes = std::vector<std::uint8_t>;
-
-// A fresh directory per test, removed afterwards.
-class TempDir {
-public:
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "ringcap-unit-XXXXXX").string();
-        if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-        path_ = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    std::string file(const std::string& name) const { return (path_ / name).string(); }
-
-private:
-    fs::path path_;
-};
-
-Bytes read_all(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return Bytes(std::istreambuf_iterator<char>(in), {});
-}
+using test::Bytes;
+using test::read_all;
+using test::TempDir;
+using test::payload;
+using test::view;
 
 std::uint32_t u32_at(const Bytes& b, std::size_t off) {
     std::uint32_t v;
@@ -63,20 +46,6 @@ std::uint16_t u16_at(const Bytes& b, std::size_t off) {
     std::uint16_t v;
     std::memcpy(&v, b.data() + off, 2);
     return v;
-}
-
-// Deterministic payload: byte i of packet `seed` is (seed * 31 + i) & 0xff.
-Bytes payload(std::size_t n, unsigned seed) {
-    Bytes b(n);
-    for (std::size_t i = 0; i < n; ++i) b[i] = static_cast<std::uint8_t>(seed * 31 + i);
-    return b;
-}
-
-PacketView view(const Bytes& data, std::int64_t ts_ns, std::uint32_t wire_len = 0) {
-    return PacketView(reinterpret_cast<const std::byte*>(data.data()),
-                      static_cast<std::uint32_t>(data.size()),
-                      wire_len ? wire_len : static_cast<std::uint32_t>(data.size()), ts_ns,
-                      /*ifindex=*/2, /*pkttype=*/0, /*status=*/0, 0, 0, 0);
 }
 
 struct Record {

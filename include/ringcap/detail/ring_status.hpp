@@ -58,3 +58,27 @@ inline std::uint32_t owned_frame_flags(const tpacket2_hdr& frame) noexcept {
 }
 
 }  // namespace ringcap::detail
+
+namespace ringcap::detail {
+
+// TX ring (packet_mmap.rst, "TX_RING"): the kernel sets frames it has finished with to
+// TP_STATUS_AVAILABLE, or TP_STATUS_WRONG_FORMAT when it refused one (PACKET_LOSS is set);
+// user space fills a frame and stores TP_STATUS_SEND_REQUEST. Acquire on the read means the
+// kernel is done with the bytes before we overwrite them; release on the request means our bytes
+// and tp_len are visible before the kernel sees the request.
+inline std::uint32_t tx_status(tpacket2_hdr& frame) noexcept {
+    return std::atomic_ref<std::uint32_t>(frame.tp_status).load(std::memory_order_acquire);
+}
+
+inline void request_send(tpacket2_hdr& frame) noexcept {
+    std::atomic_ref<std::uint32_t>(frame.tp_status)
+        .store(TP_STATUS_SEND_REQUEST, std::memory_order_release);
+}
+
+// A frame the kernel refused, taken back for reuse (it is ours while WRONG_FORMAT).
+inline void reclaim(tpacket2_hdr& frame) noexcept {
+    std::atomic_ref<std::uint32_t>(frame.tp_status)
+        .store(TP_STATUS_AVAILABLE, std::memory_order_relaxed);
+}
+
+}  // namespace ringcap::detail

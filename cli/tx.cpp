@@ -1,0 +1,204 @@
+// The transmit commands. Per packet: take a ring frame, fill it, commit; per batch: one send().
+// Pacing: when the next packet is due later than the batching horizon, send what is queued and
+// sleep until close to its time, then spin (wait_until); otherwise keep filling the batch.
+#include "tx.hpp"
+
+#include <fmt/format.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <optional>
+
+#include <ringcap/error.hpp>
+#include <ringcap/gen.hpp>
+#include <ringcap/pcap_reader.hpp>
+#include <ringcap/tx.hpp>
+
+namespace ringcap::cli {
+namespace {
+
+constexpr std::uint32_t kBatch = 256;               // frames per send() at full speed
+constexpr std::int64_t kHorizonNs = 20'000;         // due sooner than this: just queue it
+
+std::int64_t realtime_ns() noexcept {
+    timespec ts{};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    return std::int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+// Frames out through the injector, in batches, on time, with a progress line on a terminal.
+class Sender {
+public:
+    Sender(Injector& tx, const volatile std::sig_atomic_t& stop)
+        : tx_(tx), stop_(stop), progress_(::isatty(STDERR_FILENO) == 1) {
+        start_ = last_report_ = monotonic_ns();
+    }
+
+    // Waits until `due_ns` (CLOCK_MONOTONIC), sending what is queued first if that is a while.
+    void pace(std::int64_t due_ns) {
+        if (due_ns - monotonic_ns() <= kHorizonNs) return;
+        push();
+        wait_until(due_ns);
+    }
+
+    // A free frame, sending and waiting for one if the ring is full; empty if stopped.
+    std::span<std::byte> frame() {
+        for (;;) {
+            std::span<std::byte> f = tx_.next_frame();
+            if (!f.empty() || stop_) return f;
+            push();
+            tx_.wait_for_room(std::chrono::milliseconds(10));
+        }
+    }
+
+    void commit(std::size_t len) {
+        tx_.commit(len);
+        if (++queued_ >= kBatch) push();
+    }
+
+    void push() {
+        if (queued_ == 0) return;
+        tx_.flush();  // on ENOBUFS the frames stay requested and go with the next send()
+        queued_ = 0;
+        if (progress_) report_progress();
+    }
+
+    // Drains the ring and prints the summary; returns the achieved packet rate.
+    double finish(std::uint64_t skipped, std::size_t mtu) {
+        push();
+        const TxStats st = tx_.drain(std::chrono::seconds(2));
+        const double secs = static_cast<double>(monotonic_ns() - start_) / 1e9;
+        if (progress_) fmt::print(stderr, "\n");
+        const double pps = secs > 0 ? static_cast<double>(st.sent()) / secs : 0;
+        fmt::print(stderr, "sent {} packets, {} bytes in {:.3f} s: {:.0f} pps, {:.1f} Mbps\n",
+                   st.sent(), st.bytes, secs, pps,
+                   secs > 0 ? static_cast<double>(st.bytes) * 8 / secs / 1e6 : 0.0);
+        if (skipped != 0)
+            fmt::print(stderr, "skipped {} packets larger than the interface allows (MTU {})\n",
+                       skipped, mtu);
+        if (st.wrong_format != 0)
+            fmt::print(stderr, "{} frames refused by the kernel (TP_STATUS_WRONG_FORMAT)\n",
+                       st.wrong_format);
+        if (st.in_flight != 0)
+            fmt::print(stderr, "{} frames still queued in the kernel after 2 s\n", st.in_flight);
+        return pps;
+    }
+
+private:
+    void report_progress() {
+        const std::int64_t now = monotonic_ns();
+        if (now - last_report_ < 1'000'000'000) return;
+        const TxStats st = tx_.stats();
+        const double secs = static_cast<double>(now - start_) / 1e9;
+        fmt::print(stderr, "\rsent {} packets, {:.0f} pps, {:.1f} Mbps   ", st.queued,
+                   static_cast<double>(st.queued) / secs,
+                   static_cast<double>(st.bytes) * 8 / secs / 1e6);
+        last_report_ = now;
+    }
+
+    Injector& tx_;
+    const volatile std::sig_atomic_t& stop_;
+    bool progress_;
+    std::uint32_t queued_ = 0;
+    std::int64_t start_ = 0;
+    std::int64_t last_report_ = 0;
+};
+
+Injector open_injector(const TxCliOptions& o) {
+    TxOptions to{.interface = o.interface, .qdisc_bypass = o.qdisc_bypass};
+    if (o.buffer_kib) to.ring.buffer_size = *o.buffer_kib * 1024;
+    return Injector::open(to);
+}
+
+void warn_if_slow(double asked, double achieved, const char* unit) {
+    if (asked > 0 && achieved < asked * 0.95)
+        fmt::print(stderr, "asked {:.0f} {}, achieved {:.0f} ({:.0f}%): the link or this CPU "
+                           "cannot go faster\n",
+                   asked, unit, achieved, 100 * achieved / asked);
+}
+
+}  // namespace
+
+int run_gen(const TxCliOptions& o, const volatile std::sig_atomic_t& stop) {
+    const UdpGenerator gen = UdpGenerator::create(o.flow);
+    Injector tx = open_injector(o);
+    if (gen.size() > tx.mtu() + 14)
+        throw Error(EMSGSIZE, fmt::format("frame size {} exceeds what {} takes (MTU {} + 14)",
+                                          gen.size(), o.interface, tx.mtu()),
+                    "lower --size or raise the MTU");
+    tx.prefill(gen.frame());  // frames keep their bytes: per packet only the stamp changes
+    Sender s(tx, stop);
+    const std::int64_t start = monotonic_ns();
+    const double gap_ns = o.rate > 0 ? 1e9 / o.rate : 0;
+    for (std::uint64_t seq = 0; !stop && (o.limit == 0 || seq < o.limit); ++seq) {
+        if (gap_ns > 0) s.pace(start + static_cast<std::int64_t>(static_cast<double>(seq) * gap_ns));
+        std::span<std::byte> f = s.frame();
+        if (f.empty()) break;
+        gen.stamp(f.data(), seq, realtime_ns());
+        s.commit(gen.size());
+    }
+    warn_if_slow(o.rate, s.finish(0, tx.mtu()), "pps");
+    return 0;
+}
+
+int run_replay(const TxCliOptions& o, const volatile std::sig_atomic_t& stop) {
+    Injector tx = open_injector(o);
+    Sender s(tx, stop);
+    const std::size_t max_untagged = tx.mtu() + 14;
+    std::uint64_t sent = 0, skipped = 0, bits = 0;
+    const std::int64_t start = monotonic_ns();
+    try {
+        for (std::uint64_t pass = 0; !stop && (o.loop == 0 || pass < o.loop); ++pass) {
+            for (const std::string& path : o.files) {
+                PcapReader reader = PcapReader::open(path);
+                if (reader.info().link_type != 1)
+                    throw Error(EINVAL, fmt::format("'{}' has link type {}; replay sends Ethernet "
+                                                    "(LINKTYPE 1) frames",
+                                                    path, reader.info().link_type));
+                const std::int64_t pass_start = monotonic_ns();
+                std::optional<std::int64_t> first_ts;
+                while (!stop && (o.limit == 0 || sent < o.limit)) {
+                    std::optional<PacketView> p = reader.next();
+                    if (!p) break;
+                    const std::byte* d = p->data();
+                    const bool tagged = p->caplen() >= 14 &&
+                                        ((d[12] == std::byte{0x81} && d[13] == std::byte{0x00}) ||
+                                         (d[12] == std::byte{0x88} && d[13] == std::byte{0xa8}));
+                    if (p->caplen() > max_untagged + (tagged ? 4 : 0) ||
+                        p->caplen() > tx.max_frame_len()) {
+                        ++skipped;  // never truncated: a cut frame is a different frame
+                        continue;
+                    }
+                    if (o.pps > 0) {
+                        s.pace(start + static_cast<std::int64_t>(static_cast<double>(sent) * 1e9 / o.pps));
+                    } else if (o.mbps > 0) {
+                        s.pace(start + static_cast<std::int64_t>(static_cast<double>(bits) * 1e3 / o.mbps));
+                    } else if (!o.topspeed) {
+                        if (!first_ts) first_ts = p->ts_ns();
+                        s.pace(pass_start + static_cast<std::int64_t>(
+                                                static_cast<double>(p->ts_ns() - *first_ts) /
+                                                o.multiplier));
+                    }
+                    std::span<std::byte> f = s.frame();
+                    if (f.empty()) break;
+                    std::memcpy(f.data(), d, p->caplen());
+                    s.commit(p->caplen());
+                    ++sent;
+                    bits += std::uint64_t(p->caplen()) * 8;
+                }
+                if (stop || (o.limit != 0 && sent >= o.limit)) break;
+            }
+            if (o.limit != 0 && sent >= o.limit) break;
+        }
+    } catch (const Error&) {
+        // What was valid has been queued: send it, report, then the error.
+        s.finish(skipped, tx.mtu());
+        throw;
+    }
+    const double pps = s.finish(skipped, tx.mtu());
+    warn_if_slow(o.pps, pps, "pps");
+    return 0;
+}
+
+}  // namespace ringcap::cli

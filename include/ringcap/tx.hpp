@@ -1,0 +1,128 @@
+#pragma once
+// Transmit through PACKET_TX_RING (TPACKET_V2 frames): fill frames in place, then one send()
+// asks the kernel to transmit every frame filled since the last one.
+//
+//   auto tx = ringcap::Injector::open({.interface = "veth0"});
+//   for (...) {
+//       std::span<std::byte> f = tx.next_frame();        // empty: every frame is in flight
+//       if (f.empty()) { tx.flush(); tx.wait_for_room(10ms); continue; }
+//       std::size_t n = build_packet(f);
+//       tx.commit(n);
+//   }
+//   tx.flush();
+//   TxStats st = tx.drain(1s);
+#include <linux/if_packet.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include <ringcap/detail/ring_status.hpp>
+#include <ringcap/geometry.hpp>
+
+namespace ringcap {
+
+inline constexpr std::size_t kDefaultTxBufferSize = 8u << 20;
+
+struct TxOptions {
+    std::string interface;
+    // buffer_size (default 8 MiB: ~5000 frames at MTU 1500), block_size, frame_size (default:
+    // room for MTU + 18 bytes); block_timeout is not used.
+    RingGeometry ring{.buffer_size = kDefaultTxBufferSize};
+    // PACKET_QDISC_BYPASS: hand frames to the driver directly, skipping the qdisc layer (no
+    // traffic shaping, no tc, faster).
+    bool qdisc_bypass = false;
+};
+
+struct TxStats {
+    std::uint64_t queued = 0;        // frames committed
+    std::uint64_t bytes = 0;         // bytes committed
+    std::uint64_t wrong_format = 0;  // refused by the kernel (TP_STATUS_WRONG_FORMAT)
+    std::uint64_t in_flight = 0;     // committed, not yet done by the kernel (0 after drain())
+    std::uint64_t sent() const noexcept { return queued - wrong_format - in_flight; }
+};
+
+class Injector {
+public:
+    // Throws ringcap::Error naming the failed step (unknown or down interface, no CAP_NET_RAW,
+    // impossible geometry).
+    static Injector open(const TxOptions& options);
+
+    Injector(Injector&&) noexcept;
+    Injector& operator=(Injector&&) noexcept;
+    ~Injector();
+
+    // The data area of the next free frame (max_frame_len() bytes), or an empty span when the
+    // kernel still holds every frame. Frames keep their bytes between uses, so a sender that
+    // rewrites only a few fields may prefill() once.
+    std::span<std::byte> next_frame() noexcept {
+        auto& h = *reinterpret_cast<tpacket2_hdr*>(frame_at(head_));
+        const std::uint32_t s = detail::tx_status(h);
+        if (s & (TP_STATUS_SEND_REQUEST | TP_STATUS_SENDING)) return {};
+        if (s & TP_STATUS_WRONG_FORMAT) {
+            ++stats_.wrong_format;
+            detail::reclaim(h);
+        }
+        return {frame_at(head_) + kDataOffset, max_frame_len_};
+    }
+
+    // Hands the frame from next_frame() to the kernel, `len` bytes long; sent at the next flush().
+    void commit(std::size_t len) noexcept {
+        auto& h = *reinterpret_cast<tpacket2_hdr*>(frame_at(head_));
+        h.tp_len = static_cast<std::uint32_t>(len);
+        detail::request_send(h);
+        ++stats_.queued;
+        stats_.bytes += len;
+        if (++head_ == frame_count_) head_ = 0;
+    }
+
+    // One send() for everything committed. False when the kernel could not take it all now
+    // (ENOBUFS/EAGAIN): the frames stay requested and go with the next flush().
+    // Throws ringcap::Error on a real failure (e.g. ENETDOWN).
+    bool flush();
+    // Waits (poll POLLOUT) until a frame is free; false on timeout.
+    bool wait_for_room(std::chrono::milliseconds timeout);
+    // Flushes and waits until the kernel is done with every frame (or the timeout passes).
+    TxStats drain(std::chrono::milliseconds timeout);
+    // Copies `bytes` into the data area of every frame.
+    void prefill(std::span<const std::byte> bytes) noexcept;
+
+    TxStats stats() const noexcept { return stats_; }
+    std::size_t max_frame_len() const noexcept { return max_frame_len_; }
+    std::size_t mtu() const noexcept;
+    const RingLayout& layout() const noexcept;
+    int fd() const noexcept;
+
+    // Without PACKET_TX_HAS_OFF the kernel takes frame data right after the aligned header.
+    static constexpr std::size_t kDataOffset = TPACKET_ALIGN(sizeof(tpacket2_hdr));
+
+private:
+    struct Impl;
+    explicit Injector(std::unique_ptr<Impl> impl) noexcept;
+    std::byte* frame_at(std::uint32_t index) const noexcept {
+        if (contiguous_) return base_ + std::size_t(index) * frame_size_;  // the default geometry
+        return base_ + (index / frames_per_block_) * block_size_ +
+               (index % frames_per_block_) * frame_size_;
+    }
+
+    std::unique_ptr<Impl> impl_;
+    std::byte* base_ = nullptr;
+    std::size_t block_size_ = 0;
+    std::size_t frame_size_ = 0;
+    std::size_t max_frame_len_ = 0;
+    std::uint32_t frames_per_block_ = 1;
+    std::uint32_t frame_count_ = 0;
+    std::uint32_t head_ = 0;
+    bool contiguous_ = false;  // frames fill blocks exactly: no gaps to skip
+    TxStats stats_{};
+};
+
+// Sleeps until close to a CLOCK_MONOTONIC deadline, then spins the last stretch: accurate to a
+// few microseconds without burning a core at low rates. False if a signal cut the sleep short.
+bool wait_until(std::int64_t deadline_ns) noexcept;
+std::int64_t monotonic_ns() noexcept;
+
+}  // namespace ringcap

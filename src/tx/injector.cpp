@@ -1,0 +1,162 @@
+// TX ring setup, in the order packet_mmap.rst gives for transmission: socket with protocol 0
+// (it receives nothing), PACKET_VERSION, PACKET_LOSS, PACKET_QDISC_BYPASS, PACKET_TX_RING, mmap,
+// bind with sll_protocol 0.
+#include <linux/if_ether.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <cstring>
+
+#include <ringcap/error.hpp>
+#include <ringcap/tx.hpp>
+
+#include "sys/fd.hpp"
+#include "sys/interface.hpp"
+
+namespace ringcap {
+
+struct Injector::Impl {
+    sys::Fd fd;
+    sys::Mapping ring;
+    RingLayout layout;
+    std::size_t mtu = 0;
+    std::string interface;
+};
+
+Injector Injector::open(const TxOptions& o) {
+    if (o.interface.empty() || o.interface == "any")
+        throw Error(EINVAL, "transmit needs one interface", "name it with -i");
+    const sys::InterfaceFacts facts = sys::inspect_ethernet_interface(o.interface);
+    auto impl = std::make_unique<Impl>();
+    impl->interface = o.interface;
+    impl->mtu = facts.mtu;
+    impl->fd = sys::Fd::socket(AF_PACKET, SOCK_RAW, 0);
+    const sys::Fd& fd = impl->fd;
+    sys::setsockopt(fd, SOL_PACKET, PACKET_VERSION, int{TPACKET_V2}, "PACKET_VERSION", "TPACKET_V2");
+    // Without PACKET_LOSS a malformed frame makes send() fail and stalls the ring; with it the
+    // kernel marks the frame TP_STATUS_WRONG_FORMAT and goes on, and we count it.
+    sys::setsockopt(fd, SOL_PACKET, PACKET_LOSS, int{1}, "PACKET_LOSS");
+    if (o.qdisc_bypass)
+        sys::setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, int{1}, "PACKET_QDISC_BYPASS");
+
+    // Frames hold the largest frame the link takes (MTU + Ethernet header + one VLAN tag),
+    // rounded up to a power of two so that they tile blocks without gaps.
+    RingGeometry wish = o.ring;
+    if (!wish.frame_size) {
+        std::size_t f = 2048;
+        while (f < kDataOffset + facts.mtu + ETH_HLEN + 4) f *= 2;
+        wish.frame_size = f;
+    }
+    if (!wish.buffer_size) wish.buffer_size = kDefaultTxBufferSize;
+    const LinkFacts link{.mtu = facts.mtu, .link_header = ETH_HLEN, .reserve = 0};
+    RingLayout layout = plan_ring(TpacketVersion::v2, wish, kDefaultSnaplen, link, sys::page_size());
+    tpacket_req req{};
+    req.tp_block_size = static_cast<unsigned>(layout.block_size);
+    req.tp_block_nr = static_cast<unsigned>(layout.block_count);
+    req.tp_frame_size = static_cast<unsigned>(layout.frame_size);
+    req.tp_frame_nr = static_cast<unsigned>(layout.frame_count);
+    sys::setsockopt(fd, SOL_PACKET, PACKET_TX_RING, req, "PACKET_TX_RING",
+                    "block_size=" + std::to_string(layout.block_size) +
+                        " block_nr=" + std::to_string(layout.block_count) +
+                        " frame_size=" + std::to_string(layout.frame_size) +
+                        " frame_nr=" + std::to_string(layout.frame_count));
+    bool locked = false;
+    impl->ring = sys::Mapping::map_shared(fd.get(), layout.total_bytes(), true, &locked);
+    impl->layout = layout;
+
+    sockaddr_ll addr{};
+    addr.sll_family = AF_PACKET;
+    addr.sll_protocol = 0;  // transmit only: the socket never sees received packets
+    addr.sll_ifindex = facts.index;
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == -1)
+        sys::throw_errno("bind(AF_PACKET, " + o.interface + ")");
+
+    Injector inj(std::move(impl));
+    inj.base_ = inj.impl_->ring.bytes().data();
+    inj.block_size_ = layout.block_size;
+    inj.frame_size_ = layout.frame_size;
+    inj.max_frame_len_ = layout.frame_size - kDataOffset;
+    inj.frames_per_block_ = static_cast<std::uint32_t>(layout.frames_per_block());
+    inj.frame_count_ = static_cast<std::uint32_t>(layout.frame_count);
+    inj.contiguous_ = layout.block_size % layout.frame_size == 0;
+    return inj;
+}
+
+Injector::Injector(std::unique_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
+Injector::Injector(Injector&&) noexcept = default;
+Injector& Injector::operator=(Injector&&) noexcept = default;
+Injector::~Injector() = default;
+
+bool Injector::flush() {
+    for (;;) {
+        if (::send(impl_->fd.get(), nullptr, 0, MSG_DONTWAIT) != -1) return true;
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == ENOBUFS) return false;
+        sys::throw_errno("send(TX ring, " + impl_->interface + ")",
+                         errno == ENETDOWN ? "the interface went down" : "");
+    }
+}
+
+bool Injector::wait_for_room(std::chrono::milliseconds timeout) {
+    if (!next_frame().empty()) return true;
+    pollfd p{.fd = impl_->fd.get(), .events = POLLOUT, .revents = 0};
+    if (::poll(&p, 1, static_cast<int>(timeout.count())) == -1 && errno != EINTR)
+        sys::throw_errno("poll(TX ring, " + impl_->interface + ")");
+    return !next_frame().empty();
+}
+
+TxStats Injector::drain(std::chrono::milliseconds timeout) {
+    const std::int64_t deadline = monotonic_ns() + timeout.count() * 1'000'000;
+    for (;;) {
+        flush();
+        std::uint64_t busy = 0;
+        for (std::uint32_t i = 0; i < frame_count_; ++i) {
+            auto& h = *reinterpret_cast<tpacket2_hdr*>(frame_at(i));
+            const std::uint32_t s = detail::tx_status(h);
+            if (s & (TP_STATUS_SEND_REQUEST | TP_STATUS_SENDING)) ++busy;
+            if (s & TP_STATUS_WRONG_FORMAT) {
+                ++stats_.wrong_format;
+                detail::reclaim(h);
+            }
+        }
+        stats_.in_flight = busy;
+        if (busy == 0 || monotonic_ns() >= deadline) return stats_;
+        pollfd p{.fd = impl_->fd.get(), .events = POLLOUT, .revents = 0};
+        ::poll(&p, 1, 1);
+    }
+}
+
+void Injector::prefill(std::span<const std::byte> bytes) noexcept {
+    const std::size_t n = bytes.size() < max_frame_len_ ? bytes.size() : max_frame_len_;
+    for (std::uint32_t i = 0; i < frame_count_; ++i)
+        std::memcpy(frame_at(i) + kDataOffset, bytes.data(), n);
+}
+
+std::size_t Injector::mtu() const noexcept { return impl_->mtu; }
+const RingLayout& Injector::layout() const noexcept { return impl_->layout; }
+int Injector::fd() const noexcept { return impl_->fd.get(); }
+
+std::int64_t monotonic_ns() noexcept {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return std::int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+bool wait_until(std::int64_t deadline_ns) noexcept {
+    // The kernel's default timer slack (50 us) would make every sleep late; 1 ns asks for none.
+    static const bool slack_set = ::prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0) == 0;
+    (void)slack_set;
+    constexpr std::int64_t kSpin = 60'000;  // wake-up latency on a VM is tens of microseconds
+    std::int64_t now = monotonic_ns();
+    if (deadline_ns - now > kSpin) {
+        const std::int64_t wake = deadline_ns - kSpin;
+        timespec ts{.tv_sec = wake / 1'000'000'000, .tv_nsec = wake % 1'000'000'000};
+        if (::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) return false;
+    }
+    while (monotonic_ns() < deadline_ns) __builtin_ia32_pause();
+    return true;
+}
+
+}  // namespace ringcap

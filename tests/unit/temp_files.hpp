@@ -1,0 +1,56 @@
+#pragma once
+// Scratch files and packet data for the file-format unit tests.
+#include <stdlib.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <ringcap/packet.hpp>
+
+namespace ringcap::test {
+
+using Bytes = std::vector<std::uint8_t>;
+
+class TempDir {
+public:
+    TempDir() {
+        std::string tmpl =
+            (std::filesystem::temp_directory_path() / "ringcap-unit-XXXXXX").string();
+        if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+        path_ = tmpl;
+    }
+    ~TempDir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path_, ec);
+    }
+    std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+private:
+    std::filesystem::path path_;
+};
+
+inline Bytes read_all(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return Bytes(std::istreambuf_iterator<char>(in), {});
+}
+
+// Deterministic payload: byte i of packet `seed` is (seed * 31 + i) & 0xff.
+inline Bytes payload(std::size_t n, unsigned seed) {
+    Bytes b(n);
+    for (std::size_t i = 0; i < n; ++i) b[i] = static_cast<std::uint8_t>(seed * 31 + i);
+    return b;
+}
+
+inline PacketView view(const Bytes& data, std::int64_t ts_ns, std::uint32_t wire_len = 0) {
+    return PacketView(reinterpret_cast<const std::byte*>(data.data()),
+                      static_cast<std::uint32_t>(data.size()),
+                      wire_len ? wire_len : static_cast<std::uint32_t>(data.size()), ts_ns,
+                      /*ifindex=*/2, /*pkttype=*/0, /*status=*/0, 0, 0, 0);
+}
+
+}  // namespace ringcap::test
