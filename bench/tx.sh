@@ -3,7 +3,7 @@
 # tcpreplay --topspeed, side by side in one run. Each tool sends the same number of frames of
 # the same size into one end of a veth pair inside a private namespace; the rate is what arrived
 # at the other end (its rx_packets) divided by the tool's wall time. The tools run interleaved
-# (A B C D, A B C D, ...), each pinned to CPU 1, REPS times; medians are reported.
+# (A B C D, A B C D, ...), each pinned to CPU 0 (trafgen pins its worker to CPU 0 whatever taskset says), REPS times; medians are reported.
 # On veth the receive side runs in softirq on the sending CPU, so this is the whole path.
 #
 #   bench/tx.sh [REPS] [COUNT_64] [COUNT_1514]      (root; writes bench/results/tx.md)
@@ -60,10 +60,10 @@ run_one() {  # tool size count -> prints pps
   local tool=$1 size=$2 count=$3 before after t0 t1
   before=$(rx); t0=$(now)
   case $tool in
-    ringcap-gen) ip netns exec "$ns" taskset -c 1 "$ringcap" gen -i "$a" --size "$size" --count "$count" 2>/dev/null ;;
-    ringcap-replay) ip netns exec "$ns" taskset -c 1 "$ringcap" replay -i "$a" --topspeed "$work/f$size.pcap" 2>/dev/null ;;
-    trafgen) ip netns exec "$ns" taskset -c 1 trafgen -o "$a" -c "$work/f$size.cfg" -n "$count" --cpus 1 -q >/dev/null 2>&1 ;;
-    tcpreplay) ip netns exec "$ns" taskset -c 1 tcpreplay -q --topspeed -i "$a" "$work/f$size.pcap" >/dev/null 2>&1 ;;
+    ringcap-gen) ip netns exec "$ns" taskset -c 0 "$ringcap" gen -i "$a" --size "$size" --count "$count" 2>/dev/null ;;
+    ringcap-replay) ip netns exec "$ns" taskset -c 0 "$ringcap" replay -i "$a" --topspeed "$work/f$size.pcap" 2>/dev/null ;;
+    trafgen) ip netns exec "$ns" taskset -c 0 trafgen -o "$a" -c "$work/f$size.cfg" -n "$count" --cpus 1 --qdisc-path >/dev/null 2>&1 ;;
+    tcpreplay) ip netns exec "$ns" taskset -c 0 tcpreplay -q --topspeed -i "$a" "$work/f$size.pcap" >/dev/null 2>&1 ;;
   esac
   t1=$(now); after=$(rx)
   python3 -c "print(round(($after - $before) / ($t1 - $t0)))"
@@ -76,7 +76,7 @@ mkdir -p bench/results
   echo "# Transmit: packets per second arriving at the veth peer (median of $reps, interleaved)"
   echo
   echo "Machine: $(nproc) CPUs, $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)."
-  echo "Command: \`bench/tx.sh $reps $count_small $count_big\`; every tool pinned to CPU 1."
+  echo "Command: \`bench/tx.sh $reps $count_small $count_big\`; every tool on CPU 0 (trafgen forks its worker onto CPU 0 itself)."
   echo
   echo "| frame | tool | pps (median) | runs | vs trafgen | vs tcpreplay |"
   echo "|---:|---|---:|---|---:|---:|"

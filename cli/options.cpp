@@ -71,7 +71,7 @@ ParseResult parse_command_line(int argc, const char* const* argv) {
     std::string src_mac, dst_mac, src_ip, dst_ip;
     const auto tx_common = [&](CLI::App* sub) {
         sub->add_option("-i,--interface", t.interface, "interface to send on")->required();
-        sub->add_option("-B,--buffer-size", t.buffer_kib, "TX ring size in KiB (default 8192)");
+        sub->add_option("-B,--buffer-size", t.buffer_kib, "TX ring size in KiB (default 1024)");
         sub->add_option("--limit", t.limit, "stop after this many packets");
         sub->add_flag("--qdisc-bypass", t.qdisc_bypass, "skip the qdisc layer (PACKET_QDISC_BYPASS)");
     };

@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -45,6 +46,8 @@ struct PcapReader::State {
     int fd = -1;
     std::string name;  // "'path'" or "standard input", for messages
     std::unique_ptr<std::byte[]> buf;
+    sys::Mapping map;             // a regular file is mapped whole: no read() copy per record
+    const std::byte* base = nullptr;  // buf or the mapping
     std::size_t capacity = 0;
     std::size_t pos = 0;  // first unconsumed byte
     std::size_t end = 0;  // one past the last byte read
@@ -61,7 +64,7 @@ struct PcapReader::State {
     void fill(std::size_t need) {
         if (available() >= need || eof) return;
         if (pos > 0) {
-            std::memmove(buf.get(), buf.get() + pos, available());
+            std::memmove(buf.get(), base + pos, available());
             end -= pos;
             pos = 0;
         }
@@ -83,10 +86,11 @@ struct PcapReader::State {
         if (!bigger)
             throw Error(ENOMEM,
                         "pcap reader buffer of " + std::to_string(cap) + " bytes for " + name);
-        std::memcpy(bigger.get(), buf.get() + pos, available());
+        std::memcpy(bigger.get(), base + pos, available());
         end -= pos;
         pos = 0;
         buf = std::move(bigger);
+        base = buf.get();
         capacity = cap;
     }
 
@@ -109,14 +113,24 @@ PcapReader PcapReader::open(const std::string& path) {
         s->fd = s->owned.get();
         s->name = "'" + path + "'";
     }
-    s->buf.reset(new (std::nothrow) std::byte[kBufferSize]);
-    if (!s->buf)
-        throw Error(ENOMEM, "pcap reader buffer of " + std::to_string(kBufferSize) + " bytes");
-    s->capacity = kBufferSize;
+    struct stat st {};
+    if (s->owned && ::fstat(s->fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+        // The whole file is the buffer; fill() has nothing left to read.
+        s->map = sys::Mapping::map_readonly(s->fd, static_cast<std::size_t>(st.st_size));
+        s->base = s->map.bytes().data();
+        s->end = s->capacity = static_cast<std::size_t>(st.st_size);
+        s->eof = true;
+    } else {
+        s->buf.reset(new (std::nothrow) std::byte[kBufferSize]);
+        if (!s->buf)
+            throw Error(ENOMEM, "pcap reader buffer of " + std::to_string(kBufferSize) + " bytes");
+        s->base = s->buf.get();
+        s->capacity = kBufferSize;
+    }
 
     s->fill(kFileHeader);
     const std::size_t have = s->available();
-    const std::byte* h = s->buf.get();
+    const std::byte* h = s->base;
     if (have == 0)
         throw Error(EINVAL, s->name + " is empty (0 bytes), not a pcap file",
                     "a pcap file starts with a 24-byte file header");
@@ -172,7 +186,7 @@ std::optional<PacketView> PcapReader::next() {
                       "truncated record header, " + std::to_string(have) + " of " +
                           std::to_string(kRecordHeader) + " bytes present");
     }
-    const std::byte* h = s.buf.get() + s.pos;
+    const std::byte* h = s.base + s.pos;
     const std::uint32_t ts_sec = load32(h, s.swapped);
     const std::uint32_t ts_frac = load32(h + 4, s.swapped);
     const std::uint32_t caplen = load32(h + 8, s.swapped);
@@ -190,7 +204,7 @@ std::optional<PacketView> PcapReader::next() {
                       "header says " + std::to_string(caplen) + " bytes, " +
                           std::to_string(s.available() - kRecordHeader) + " present");
     }
-    const std::byte* data = s.buf.get() + s.pos + kRecordHeader;
+    const std::byte* data = s.base + s.pos + kRecordHeader;
     const std::int64_t ts_ns = static_cast<std::int64_t>(ts_sec) * 1'000'000'000 +
                                static_cast<std::int64_t>(ts_frac) * s.frac_unit;
     s.pos += need;

@@ -41,6 +41,16 @@ Mapping Mapping::map_shared(int fd, std::size_t length, bool try_lock, bool* loc
     return m;
 }
 
+Mapping Mapping::map_readonly(int fd, std::size_t length) {
+    void* p = ::mmap(nullptr, length, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) throw_errno("mmap(file, " + std::to_string(length) + " bytes)");
+    ::madvise(p, length, MADV_SEQUENTIAL);
+    Mapping m;
+    m.addr_ = static_cast<std::byte*>(p);
+    m.len_ = length;
+    return m;
+}
+
 void Mapping::reset() noexcept {
     if (addr_ != nullptr) ::munmap(addr_, len_);
     addr_ = nullptr;

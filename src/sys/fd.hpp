@@ -48,6 +48,8 @@ public:
     // Shared mapping of `fd`. Tries MAP_LOCKED first when asked (pins the ring, no page faults
     // on the hot path); without CAP_IPC_LOCK or over RLIMIT_MEMLOCK that fails and we map plainly.
     static Mapping map_shared(int fd, std::size_t length, bool try_lock, bool* locked);
+    // Read-only private mapping of a file, read front to back (MADV_SEQUENTIAL).
+    static Mapping map_readonly(int fd, std::size_t length);
     Mapping(const Mapping&) = delete;
     Mapping& operator=(const Mapping&) = delete;
     Mapping(Mapping&& o) noexcept
