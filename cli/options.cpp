@@ -54,6 +54,9 @@ ParseResult parse_command_line(int argc, const char* const* argv) {
     app.add_flag("-l", o.line_buffered, "flush printed lines at once");
     app.add_flag("-n", no_resolve, "no name resolution (ringcap never resolves names)");
     app.add_flag("--immediate-mode", immediate, "deliver each packet at once (TPACKET_V2 frames)");
+    std::string busy_usec;
+    CLI::Option* busy = app.add_flag("--busy-poll{0}", busy_usec,
+                                     "spin on the ring instead of sleeping (=USEC: then sleep)");
     app.add_option("--tpacket", tpacket, "ring version: auto (default), 3 or 2")
         ->check(CLI::IsMember({"auto", "2", "3"}));
     app.add_option("--block-size", block_size, "V3 block / ring block size in bytes (k, M suffixes)")
@@ -130,6 +133,13 @@ ParseResult parse_command_line(int argc, const char* const* argv) {
 
     c.promiscuous = !no_promisc;
     c.low_latency = immediate;
+    if (busy->count() > 0) {
+        char* end = nullptr;
+        const unsigned long long usec = std::strtoull(busy_usec.c_str(), &end, 10);
+        if (busy_usec.empty() || *end != '\0')
+            return {.exit_status = 1, .message = "--busy-poll: '" + busy_usec + "' is not a number of microseconds"};
+        c.busy_poll = std::chrono::microseconds(usec);
+    }
     c.direction = direction == "in" ? Direction::in : direction == "out" ? Direction::out
                                                                          : Direction::inout;
     if (tpacket == "2") c.version = TpacketVersion::v2;

@@ -42,6 +42,7 @@ struct Capture::Impl {
     std::uint32_t block = 0;  // V3: next block; V2: block and slot of the next frame
     std::uint32_t slot = 0;
     CaptureStats totals;
+    std::optional<std::chrono::microseconds> busy_poll;
     std::optional<Error> failure;  // the socket failed; thrown once the ring is drained
 
     void open(const CaptureOptions& o);
@@ -82,11 +83,13 @@ void Capture::Impl::open(const CaptureOptions& o) {
     // 5. Bind, then 6. promiscuous membership.
     bind_and_join(o);
     fixup = {.cooked = any, .snaplen = info.snaplen};
+    busy_poll = o.busy_poll;
 }
 
 void Capture::Impl::set_version(const CaptureOptions& o) {
     const bool automatic = !o.version.has_value();
-    version = o.version.value_or(o.low_latency ? TpacketVersion::v2 : TpacketVersion::v3);
+    const bool latency = o.low_latency || o.busy_poll.has_value();
+    version = o.version.value_or(latency ? TpacketVersion::v2 : TpacketVersion::v3);
     const int v = version == TpacketVersion::v3 ? TPACKET_V3 : TPACKET_V2;
     if (::setsockopt(fd.get(), SOL_PACKET, PACKET_VERSION, &v, sizeof v) == 0) return;
     const int err = errno;
@@ -243,6 +246,23 @@ Capture::~Capture() = default;
 std::optional<Batch> Capture::next_batch(std::chrono::milliseconds timeout) {
     if (auto b = impl_->take()) return b;
     if (impl_->failure) throw *impl_->failure;  // the ring is drained: now the error
+    if (impl_->busy_poll) {
+        // Spin on the status word of the next block/frame: it lives in our mapping, so looking
+        // costs a cache miss when the kernel has written it and nothing otherwise.
+        const auto spin = impl_->busy_poll->count() == 0
+                              ? std::chrono::duration_cast<std::chrono::microseconds>(timeout)
+                              : std::min(*impl_->busy_poll,
+                                         std::chrono::duration_cast<std::chrono::microseconds>(timeout));
+        const auto until = std::chrono::steady_clock::now() + spin;
+        do {
+            for (int i = 0; i < 64; ++i) {
+                if (auto b = impl_->take()) return b;
+                __builtin_ia32_pause();
+            }
+        } while (std::chrono::steady_clock::now() < until);
+        timeout -= std::chrono::duration_cast<std::chrono::milliseconds>(spin);
+        if (timeout.count() <= 0) return std::nullopt;
+    }
     pollfd p{.fd = impl_->fd.get(), .events = POLLIN | POLLERR, .revents = 0};
     const int rc = ::poll(&p, 1, static_cast<int>(timeout.count()));
     if (rc == -1) {

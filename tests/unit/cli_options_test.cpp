@@ -239,3 +239,33 @@ TEST(CliOptions, HelpWinsOverOtherOptions) {
 
 }  // namespace
 }  // namespace ringcap::cli
+
+namespace ringcap::cli {
+namespace {
+
+TEST(CliBusyPoll, FlagAloneSpinsForTheWholeTimeoutAndLeavesTheExpressionAlone) {
+    const ParseResult r = parse({"-i", "veth0", "--busy-poll", "udp", "port", "53"});
+    ASSERT_TRUE(r.options.has_value()) << r.message;
+    ASSERT_TRUE(r.options->capture.busy_poll.has_value());
+    EXPECT_EQ(r.options->capture.busy_poll->count(), 0);
+    EXPECT_EQ(r.options->capture.filter, "udp port 53");
+}
+
+TEST(CliBusyPoll, ValueIsMicroseconds) {
+    const ParseResult r = parse({"-i", "veth0", "--busy-poll=50"});
+    ASSERT_TRUE(r.options.has_value()) << r.message;
+    EXPECT_EQ(r.options->capture.busy_poll->count(), 50);
+}
+
+TEST(CliBusyPoll, OffByDefaultAndRejectsGarbage) {
+    const ParseResult off = parse({"-i", "veth0"});
+    ASSERT_TRUE(off.options.has_value());
+    EXPECT_FALSE(off.options->capture.busy_poll.has_value());
+    const ParseResult bad = parse({"-i", "veth0", "--busy-poll=fast"});
+    EXPECT_FALSE(bad.options.has_value());
+    EXPECT_EQ(bad.exit_status, 1);
+    EXPECT_NE(bad.message.find("fast"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ringcap::cli
