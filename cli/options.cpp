@@ -89,7 +89,8 @@ ParseResult parse_command_line(int argc, const char* const* argv) {
     replay->add_option("files", t.files, "pcap files")->required();
     CLI::App* gen = app.add_subcommand("gen", "send synthetic UDP frames stamped with seq and time");
     tx_common(gen);
-    gen->add_option("-s,--size", t.flow.frame_size, "frame size in bytes without FCS (64..9000)");
+    gen->add_option("-s,--size", t.flow.frame_size,
+                    "frame size in bytes without FCS (default 64, 78 with -6; up to 9000)");
     gen->add_option("-c,--count", t.limit, "frames to send (default: until stopped)");
     gen->add_option("-r,--rate", t.rate, "frames per second (default: as fast as possible)")
         ->check(CLI::NonNegativeNumber);
@@ -122,6 +123,9 @@ ParseResult parse_command_line(int argc, const char* const* argv) {
             if (t.flow.ipv6) {
                 t.flow.src_ip = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
                 t.flow.dst_ip = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+                // 64 bytes cannot hold Ethernet + IPv6 + UDP headers and the stamp.
+                if (gen->count("--size") == 0)
+                    t.flow.frame_size = 14 + 40 + 8 + UdpGenerator::kStampLen;
             }
             if (!src_ip.empty() && !parse_ip(src_ip, t.flow.ipv6, t.flow.src_ip)) bad = src_ip;
             if (!dst_ip.empty() && !parse_ip(dst_ip, t.flow.ipv6, t.flow.dst_ip)) bad = dst_ip;

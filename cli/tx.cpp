@@ -111,6 +111,15 @@ Injector open_injector(const TxCliOptions& o) {
     return Injector::open(to);
 }
 
+PcapReader open_ethernet_pcap(const std::string& path) {
+    PcapReader reader = PcapReader::open(path);
+    if (reader.info().link_type != 1)
+        throw Error(EINVAL, fmt::format("'{}' has link type {}; replay sends Ethernet "
+                                        "(LINKTYPE 1) frames",
+                                        path, reader.info().link_type));
+    return reader;
+}
+
 void warn_if_slow(double asked, double achieved, const char* unit) {
     if (asked > 0 && achieved < asked * 0.95)
         fmt::print(stderr, "asked {:.0f} {}, achieved {:.0f} ({:.0f}%): the link or this CPU "
@@ -147,6 +156,11 @@ int run_gen(const TxCliOptions& o, const volatile std::sig_atomic_t& stop) {
 }
 
 int run_replay(const TxCliOptions& o, const volatile std::sig_atomic_t& stop) {
+    // Every file is opened and checked before anything is sent: a missing, foreign or
+    // non-Ethernet file is one error line, not a partial replay followed by a summary.
+    // (Standard input can be read only once: it is checked when its turn comes.)
+    for (const std::string& path : o.files)
+        if (path != "-") open_ethernet_pcap(path);
     Injector tx = open_injector(o);
     Sender s(tx, stop);
     const std::size_t max_untagged = tx.mtu() + 14;
@@ -155,20 +169,17 @@ int run_replay(const TxCliOptions& o, const volatile std::sig_atomic_t& stop) {
     try {
         for (std::uint64_t pass = 0; !stop && (o.loop == 0 || pass < o.loop); ++pass) {
             for (const std::string& path : o.files) {
-                PcapReader reader = PcapReader::open(path);
-                if (reader.info().link_type != 1)
-                    throw Error(EINVAL, fmt::format("'{}' has link type {}; replay sends Ethernet "
-                                                    "(LINKTYPE 1) frames",
-                                                    path, reader.info().link_type));
+                PcapReader reader = open_ethernet_pcap(path);
                 const std::int64_t pass_start = monotonic_ns();
                 std::optional<std::int64_t> first_ts;
                 while (!stop && (o.limit == 0 || sent < o.limit)) {
                     std::optional<PacketView> p = reader.next();
                     if (!p) break;
                     const std::byte* d = p->data();
+                    // The kernel grants the 4 extra bytes to an 802.1Q tag only
+                    // (packet_extra_vlan_len_allowed), not to 802.1ad.
                     const bool tagged = p->caplen() >= 14 &&
-                                        ((d[12] == std::byte{0x81} && d[13] == std::byte{0x00}) ||
-                                         (d[12] == std::byte{0x88} && d[13] == std::byte{0xa8}));
+                                        d[12] == std::byte{0x81} && d[13] == std::byte{0x00};
                     if (p->caplen() > max_untagged + (tagged ? 4 : 0) ||
                         p->caplen() > tx.max_frame_len()) {
                         ++skipped;  // never truncated: a cut frame is a different frame

@@ -43,7 +43,8 @@ struct TxOptions {
 struct TxStats {
     std::uint64_t queued = 0;        // frames committed
     std::uint64_t bytes = 0;         // bytes committed
-    std::uint64_t wrong_format = 0;  // refused by the kernel (TP_STATUS_WRONG_FORMAT)
+    std::uint64_t wrong_format = 0;  // refused: by the kernel's size rules (see commit()) or
+                                     // marked TP_STATUS_WRONG_FORMAT by the kernel
     std::uint64_t in_flight = 0;     // committed, not yet done by the kernel (0 after drain())
     std::uint64_t sent() const noexcept { return queued - wrong_format - in_flight; }
 };
@@ -73,12 +74,19 @@ public:
     }
 
     // Hands the frame from next_frame() to the kernel, `len` bytes long; sent at the next flush().
+    // A frame the kernel would refuse (under 14 bytes, over MTU + 14, or MTU + 18 with an 802.1Q
+    // tag) is counted in wrong_format here and not handed over: with PACKET_LOSS the kernel drops
+    // such a frame silently (marks it TP_STATUS_AVAILABLE, as if sent). Its slot is reused.
     void commit(std::size_t len) noexcept {
         auto& h = *reinterpret_cast<tpacket2_hdr*>(frame_at(head_));
-        h.tp_len = static_cast<std::uint32_t>(len);
-        detail::request_send(h);
         ++stats_.queued;
         stats_.bytes += len;
+        if (!kernel_takes(frame_at(head_) + kDataOffset, len)) {
+            ++stats_.wrong_format;
+            return;
+        }
+        h.tp_len = static_cast<std::uint32_t>(len);
+        detail::request_send(h);
         if (++head_ == frame_count_) head_ = 0;
     }
 
@@ -110,12 +118,20 @@ private:
         return base_ + (index / frames_per_block_) * block_size_ +
                (index % frames_per_block_) * frame_size_;
     }
+    // The kernel's size rules for a TX frame (tpacket_snd, packet_extra_vlan_len_allowed).
+    bool kernel_takes(const std::byte* data, std::size_t len) const noexcept {
+        if (len < 14 || len > max_frame_len_) return false;
+        return len <= max_untagged_len_ ||
+               (len <= max_untagged_len_ + 4 && data[12] == std::byte{0x81} &&
+                data[13] == std::byte{0x00});
+    }
 
     std::unique_ptr<Impl> impl_;
     std::byte* base_ = nullptr;
     std::size_t block_size_ = 0;
     std::size_t frame_size_ = 0;
     std::size_t max_frame_len_ = 0;
+    std::size_t max_untagged_len_ = 0;  // MTU + Ethernet header
     std::uint32_t frames_per_block_ = 1;
     std::uint32_t frame_count_ = 0;
     std::uint32_t head_ = 0;

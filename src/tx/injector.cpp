@@ -36,7 +36,8 @@ Injector Injector::open(const TxOptions& o) {
     const sys::Fd& fd = impl->fd;
     sys::setsockopt(fd, SOL_PACKET, PACKET_VERSION, int{TPACKET_V2}, "PACKET_VERSION", "TPACKET_V2");
     // Without PACKET_LOSS a malformed frame makes send() fail and stalls the ring; with it the
-    // kernel marks the frame TP_STATUS_WRONG_FORMAT and goes on, and we count it.
+    // kernel drops the frame, marks it TP_STATUS_AVAILABLE (as if sent) and goes on. So
+    // commit() applies the kernel's size rules itself and counts what it would drop.
     sys::setsockopt(fd, SOL_PACKET, PACKET_LOSS, int{1}, "PACKET_LOSS");
     if (o.qdisc_bypass)
         sys::setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, int{1}, "PACKET_QDISC_BYPASS");
@@ -78,6 +79,7 @@ Injector Injector::open(const TxOptions& o) {
     inj.block_size_ = layout.block_size;
     inj.frame_size_ = layout.frame_size;
     inj.max_frame_len_ = layout.frame_size - kDataOffset;
+    inj.max_untagged_len_ = facts.mtu + ETH_HLEN;
     inj.frames_per_block_ = static_cast<std::uint32_t>(layout.frames_per_block());
     inj.frame_count_ = static_cast<std::uint32_t>(layout.frame_count);
     inj.contiguous_ = layout.block_size % layout.frame_size == 0;

@@ -62,7 +62,8 @@ inline std::uint32_t owned_frame_flags(const tpacket2_hdr& frame) noexcept {
 namespace ringcap::detail {
 
 // TX ring (packet_mmap.rst, "TX_RING"): the kernel sets frames it has finished with to
-// TP_STATUS_AVAILABLE, or TP_STATUS_WRONG_FORMAT when it refused one (PACKET_LOSS is set);
+// TP_STATUS_AVAILABLE, or TP_STATUS_WRONG_FORMAT when it refused one without PACKET_LOSS (with
+// PACKET_LOSS, which ringcap sets, a refused frame is dropped and marked TP_STATUS_AVAILABLE);
 // user space fills a frame and stores TP_STATUS_SEND_REQUEST. Acquire on the read means the
 // kernel is done with the bytes before we overwrite them; release on the request means our bytes
 // and tp_len are visible before the kernel sees the request.
