@@ -11,6 +11,8 @@ packages=(
   iproute2 iputils-ping curl python3 tcpdump tshark util-linux libcap2-bin procps
   # the tools the benchmarks compare against
   netsniff-ng tcpreplay
+  # the benchmark plots (bench/capture.sh)
+  python3-matplotlib
 )
 missing=()
 for p in "${packages[@]}"; do
