@@ -132,7 +132,7 @@ void warn_if_slow(double asked, double achieved, const char* unit) {
 int run_gen(const TxCliOptions& o, const volatile std::sig_atomic_t& stop) {
     const UdpGenerator gen = UdpGenerator::create(o.flow);
     Injector tx = open_injector(o);
-    if (gen.size() > tx.mtu() + 14)
+    if (!tx.takes(gen.frame()))
         throw Error(EMSGSIZE, fmt::format("frame size {} exceeds what {} takes (MTU {} + 14)",
                                           gen.size(), o.interface, tx.mtu()),
                     "lower --size or raise the MTU");
@@ -163,7 +163,6 @@ int run_replay(const TxCliOptions& o, const volatile std::sig_atomic_t& stop) {
         if (path != "-") open_ethernet_pcap(path);
     Injector tx = open_injector(o);
     Sender s(tx, stop);
-    const std::size_t max_untagged = tx.mtu() + 14;
     std::uint64_t sent = 0, skipped = 0, bits = 0;
     const std::int64_t start = monotonic_ns();
     try {
@@ -175,13 +174,7 @@ int run_replay(const TxCliOptions& o, const volatile std::sig_atomic_t& stop) {
                 while (!stop && (o.limit == 0 || sent < o.limit)) {
                     std::optional<PacketView> p = reader.next();
                     if (!p) break;
-                    const std::byte* d = p->data();
-                    // The kernel grants the 4 extra bytes to an 802.1Q tag only
-                    // (packet_extra_vlan_len_allowed), not to 802.1ad.
-                    const bool tagged = p->caplen() >= 14 &&
-                                        d[12] == std::byte{0x81} && d[13] == std::byte{0x00};
-                    if (p->caplen() > max_untagged + (tagged ? 4 : 0) ||
-                        p->caplen() > tx.max_frame_len()) {
+                    if (!tx.takes(p->bytes())) {
                         ++skipped;  // never truncated: a cut frame is a different frame
                         continue;
                     }
@@ -197,7 +190,7 @@ int run_replay(const TxCliOptions& o, const volatile std::sig_atomic_t& stop) {
                     }
                     std::span<std::byte> f = s.frame();
                     if (f.empty()) break;
-                    std::memcpy(f.data(), d, p->caplen());
+                    std::memcpy(f.data(), p->data(), p->caplen());
                     s.commit(p->caplen());
                     ++sent;
                     bits += std::uint64_t(p->caplen()) * 8;

@@ -81,7 +81,7 @@ public:
         auto& h = *reinterpret_cast<tpacket2_hdr*>(frame_at(head_));
         ++stats_.queued;
         stats_.bytes += len;
-        if (!kernel_takes(frame_at(head_) + kDataOffset, len)) {
+        if (!takes({frame_at(head_) + kDataOffset, len})) {
             ++stats_.wrong_format;
             return;
         }
@@ -96,6 +96,17 @@ public:
     bool flush();
     // Waits (poll POLLOUT) until a frame is free; false on timeout.
     bool wait_for_room(std::chrono::milliseconds timeout);
+    // Whether the kernel would send this frame: the size rules of tpacket_snd and
+    // packet_extra_vlan_len_allowed (14 bytes up to MTU + 14, or MTU + 18 with an 802.1Q tag),
+    // within one ring frame. commit() applies it; senders use it to skip what would be dropped.
+    bool takes(std::span<const std::byte> frame) const noexcept {
+        const std::size_t len = frame.size();
+        if (len < 14 || len > max_frame_len_) return false;
+        return len <= max_untagged_len_ ||
+               (len <= max_untagged_len_ + 4 && frame[12] == std::byte{0x81} &&
+                frame[13] == std::byte{0x00});
+    }
+
     // Flushes and waits until the kernel is done with every frame (or the timeout passes).
     TxStats drain(std::chrono::milliseconds timeout);
     // Copies `bytes` into the data area of every frame.
@@ -117,13 +128,6 @@ private:
         if (contiguous_) return base_ + std::size_t(index) * frame_size_;  // the default geometry
         return base_ + (index / frames_per_block_) * block_size_ +
                (index % frames_per_block_) * frame_size_;
-    }
-    // The kernel's size rules for a TX frame (tpacket_snd, packet_extra_vlan_len_allowed).
-    bool kernel_takes(const std::byte* data, std::size_t len) const noexcept {
-        if (len < 14 || len > max_frame_len_) return false;
-        return len <= max_untagged_len_ ||
-               (len <= max_untagged_len_ + 4 && data[12] == std::byte{0x81} &&
-                data[13] == std::byte{0x00});
     }
 
     std::unique_ptr<Impl> impl_;

@@ -24,11 +24,6 @@ constexpr std::uint32_t kMaxV2Batch = 256;
 
 std::string mib(std::size_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
 
-ifreq ifreq_for(const std::string& name) {
-    ifreq ifr{};
-    std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
-    return ifr;
-}
 
 }  // namespace
 
@@ -314,7 +309,7 @@ std::vector<InterfaceEntry> list_interfaces() {
     sys::Fd sock = sys::Fd::adopt(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     for (struct if_nameindex* n = names; n->if_index != 0; ++n) {
         InterfaceEntry e{.index = static_cast<int>(n->if_index), .name = n->if_name};
-        ifreq ifr = ifreq_for(e.name);
+        ifreq ifr = sys::ifreq_for(e.name);
         if (sock && ::ioctl(sock.get(), SIOCGIFFLAGS, &ifr) == 0) {
             e.up = ifr.ifr_flags & IFF_UP;
             e.running = ifr.ifr_flags & IFF_RUNNING;

@@ -13,15 +13,11 @@
 #include "sys/fd.hpp"
 
 namespace ringcap::sys {
-namespace {
-
-ifreq ifreq_for(const std::string& name) {
+ifreq ifreq_for(const std::string& name) noexcept {
     ifreq ifr{};
     std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
     return ifr;
 }
-
-}  // namespace
 
 InterfaceFacts inspect_ethernet_interface(const std::string& name) {
     InterfaceFacts f;
