@@ -52,23 +52,26 @@ struct Capture::Impl {
 };
 
 void Capture::Impl::open(const CaptureOptions& o) {
+    if (o.interface.empty())
+        throw Error(EINVAL, "no interface given", "name one with -i; ringcap -D lists them");
     const bool any = o.interface == "any";
     info.interface = o.interface;
     info.snaplen = o.snaplen == 0 ? kDefaultSnaplen : o.snaplen;
     info.link_type = any ? LinkType::linux_sll2 : LinkType::ethernet;
-    if (o.interface.empty())
-        throw Error(EINVAL, "no interface given", "name one with -i; ringcap -D lists them");
-    LinkFacts link{.mtu = 65536, .link_header = 0, .reserve = 0};
+    // Room in front of each packet for what fix_up() in batch.hpp puts back.
+    const std::size_t reserve =
+        any ? detail::kSll2HeaderLen + detail::kVlanTagLen : detail::kVlanTagLen;
+    LinkFacts link{.mtu = 65536, .link_header = 0, .reserve = reserve};
     if (!any) {
         const sys::InterfaceFacts facts = sys::inspect_ethernet_interface(o.interface);
         info.ifindex = facts.index;
-        link = {.mtu = facts.mtu, .link_header = ETH_HLEN, .offloads = facts.offloads};
+        link = {.mtu = facts.mtu, .link_header = ETH_HLEN, .reserve = reserve,
+                .offloads = facts.offloads};
     }
     // 1. The socket, protocol 0 so that nothing is queued before the filter is in place.
     fd = sys::Fd::socket(AF_PACKET, any ? SOCK_DGRAM : SOCK_RAW, 0);
-    // 2. Version, and room in front of each packet for what we put back (fix_up in batch.hpp).
+    // 2. Version and reserve.
     set_version(o);
-    link.reserve = any ? detail::kSll2HeaderLen + detail::kVlanTagLen : detail::kVlanTagLen;
     sys::setsockopt(fd, SOL_PACKET, PACKET_RESERVE, static_cast<unsigned>(link.reserve),
                     "PACKET_RESERVE", std::to_string(link.reserve));
     // 3. Ring and mapping.
