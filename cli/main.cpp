@@ -81,19 +81,52 @@ int dump_filter_cmd(const cli::CliOptions& o) {
     return 0;
 }
 
+// Where packets go: a pcap file (-w), printed lines, or nowhere (--count). The same for live
+// capture and -r, so both honour -w, -U, -l and --count alike.
+class Output {
+public:
+    Output(const cli::CliOptions& o, LinkType link, std::uint32_t snaplen)
+        : packet_buffered_(o.packet_buffered) {
+        if (!o.write_path.empty())
+            writer_ = PcapWriter::create(o.write_path,
+                                         {.link_type = link, .snaplen = snaplen, .precision = o.precision});
+        else if (!o.count_only)
+            printer_.emplace(STDOUT_FILENO, link, o.precision);
+    }
+
+    void take(const PacketView& p) {
+        if (writer_)
+            writer_->write(p);
+        else if (printer_)
+            printer_->print(p);
+    }
+    // After each batch: lines go out, and the file too with -U.
+    void end_batch() {
+        if (writer_ && packet_buffered_) writer_->flush();
+        if (printer_) printer_->flush();
+    }
+    // Throws on a failed final write; the file then ends at the last whole record.
+    void close() {
+        if (writer_) writer_->close();
+        if (printer_) printer_->flush();
+    }
+
+private:
+    bool packet_buffered_;
+    std::optional<PcapWriter> writer_;
+    std::optional<cli::LinePrinter> printer_;
+};
+
+std::string plural(std::uint64_t n, const char* what) {
+    return fmt::format("{} {}{}", n, what, n == 1 ? "" : "s");
+}
+
 int capture_cmd(const cli::CliOptions& o) {
     Capture cap = Capture::open(o.capture);
     const CaptureInfo& info = cap.info();
     for (const std::string& note : info.notes) say("ringcap: note: " + note);
 
-    std::optional<PcapWriter> writer;
-    std::optional<cli::LinePrinter> printer;
-    if (!o.write_path.empty())
-        writer = PcapWriter::create(o.write_path, {.link_type = info.link_type,
-                                                   .snaplen = info.snaplen,
-                                                   .precision = o.precision});
-    else if (!o.count_only)
-        printer.emplace(STDOUT_FILENO, info.link_type, o.precision);
+    Output out(o, info.link_type, info.snaplen);
     // Only once the output is open, as tcpdump: a failure is then the one line printed.
     say(fmt::format("listening on {}, link-type {}, snapshot length {} bytes, {}", info.interface,
                     link_name(info.link_type), info.snaplen, describe_ring(info)));
@@ -106,30 +139,71 @@ int capture_cmd(const cli::CliOptions& o) {
             if (!batch) continue;
             for (const PacketView& p : *batch) {
                 if (o.count != 0 && captured == o.count) break;
-                if (writer)
-                    writer->write(p);
-                else if (printer)
-                    printer->print(p);
+                out.take(p);
                 ++captured;
             }
             batch->release();
-            if (writer && o.packet_buffered) writer->flush();
-            if (printer) printer->flush();
+            out.end_batch();
         }
-        if (writer) writer->close();
+        out.close();
     } catch (const Error& e) {
         report(e);
         status = 1;
     }
-    if (printer) printer->flush();
     // The same ending for -c, SIGINT, SIGTERM and errors: counts on stderr, as tcpdump prints them.
     const CaptureStats st = cap.stats();
-    say(fmt::format("{} packet{} captured", captured, captured == 1 ? "" : "s"));
-    say(fmt::format("{} packet{} received by filter", st.packets, st.packets == 1 ? "" : "s"));
-    say(fmt::format("{} packet{} dropped by kernel", st.drops, st.drops == 1 ? "" : "s"));
+    say(plural(captured, "packet") + " captured");
+    say(plural(st.packets, "packet") + " received by filter");
+    say(plural(st.drops, "packet") + " dropped by kernel");
     if (info.layout.version == TpacketVersion::v3 && st.freeze_q_count != 0)
         say(fmt::format("{} times the ring was full (tp_freeze_q_cnt); consider a larger -B",
                         st.freeze_q_count));
+    return status;
+}
+
+// -r: packets from a file through the filter (libpcap's interpreter, in user space, compiled
+// for the file's link type and snaplen as tcpdump -r does) to the same outputs as a capture.
+int read_cmd(const cli::CliOptions& o) {
+    PcapReader reader = PcapReader::open(o.read_path);
+    const PcapFileInfo& info = reader.info();
+    const LinkType link = static_cast<LinkType>(info.link_type);
+    std::optional<Filter> filter;
+    if (!o.capture.filter.empty()) filter = Filter::compile(o.capture.filter, link, info.snaplen);
+
+    Output out(o, link, info.snaplen);
+    say(fmt::format("reading from file {}, link-type {}, snapshot length {}",
+                    o.read_path == "-" ? "-" : o.read_path, info.link_type, info.snaplen));
+
+    constexpr std::uint64_t kBatch = 4096;  // packets between end_batch() calls and stop checks
+    std::uint64_t matched = 0;
+    int status = 0;
+    try {
+        for (bool more = true; more && !g_stop && (o.count == 0 || matched < o.count);) {
+            for (std::uint64_t i = 0; i < kBatch; ++i) {
+                const std::optional<PacketView> p = reader.next();
+                if (!p) {
+                    more = false;
+                    break;
+                }
+                if (filter && !filter->matches(*p)) continue;
+                out.take(*p);
+                if (++matched == o.count) break;
+            }
+            out.end_batch();
+        }
+    } catch (const Error& e) {
+        report(e);  // damage in the file: what came before it is kept
+        status = 1;
+    }
+    try {
+        out.close();
+    } catch (const Error& e) {
+        report(e);
+        status = 1;
+    }
+    say(filter ? fmt::format("{} matched the filter, of {} read", plural(matched, "packet"),
+                             reader.records())
+               : plural(matched, "packet") + " read");
     return status;
 }
 
@@ -155,6 +229,10 @@ int main(int argc, char** argv) {
     cli::CliOptions& o = *parsed.options;
     try {
         if (o.list_interfaces) return list_interfaces_cmd();
+        if (!o.read_path.empty()) {
+            install_signal_handlers();
+            return read_cmd(o);
+        }
         if (o.capture.interface.empty()) o.capture.interface = default_interface();
         if (o.dump_filter) return dump_filter_cmd(o);
         install_signal_handlers();

@@ -41,6 +41,7 @@ ParseResult parse_command_line(int argc, const char* const* argv) {
 
     app.add_option("-i,--interface", c.interface, "interface to capture on, or 'any'");
     app.add_option("-w", o.write_path, "write packets to a pcap file ('-' for standard output)");
+    app.add_option("-r", o.read_path, "read packets from a pcap file ('-' for standard input)");
     app.add_option("-c", o.count, "stop after this many packets");
     app.add_option("-s,--snapshot-length", c.snaplen, "bytes to keep per packet (0 = 262144)");
     app.add_option("-B,--buffer-size", buffer_kib, "ring size in KiB (default 65536)");
@@ -135,6 +136,9 @@ ParseResult parse_command_line(int argc, const char* const* argv) {
         return {.command = gen->parsed() ? Command::gen : Command::replay, .tx = std::move(t)};
     }
 
+    if (!o.read_path.empty() && !c.interface.empty())
+        return {.exit_status = 1,
+                .message = "-r reads a file and -i captures from an interface: give one of them"};
     c.promiscuous = !no_promisc;
     c.low_latency = immediate;
     if (busy->count() > 0) {

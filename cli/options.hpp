@@ -14,6 +14,7 @@ namespace ringcap::cli {
 struct CliOptions {
     CaptureOptions capture;
     std::string write_path;              // -w; "-" is standard output
+    std::string read_path;               // -r; "-" is standard input
     std::uint64_t count = 0;             // -c; 0 = no limit
     bool list_interfaces = false;        // -D
     bool dump_filter = false;            // -d

@@ -8,3 +8,4 @@
 #include <ringcap/options.hpp>
 #include <ringcap/packet.hpp>
 #include <ringcap/pcap.hpp>
+#include <ringcap/pcap_reader.hpp>
