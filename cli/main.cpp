@@ -1,10 +1,12 @@
 // ringcap: the command line. The only code in the project that prints.
 #include <fmt/format.h>
 #include <signal.h>
+#include <spawn.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <optional>
 
 #include <ringcap/ringcap.hpp>
@@ -81,19 +83,46 @@ int dump_filter_cmd(const cli::CliOptions& o) {
     return 0;
 }
 
-// Where packets go: a pcap file (-w), printed lines, or nowhere (--count). The same for live
-// capture and -r, so both honour -w, -U, -l and --count alike.
+// -z: `sh -c 'CMD "$1"' sh FILE`, not waited for (SIGCHLD is ignored, so the kernel reaps
+// it). Through the shell, "gzip -9" works as well as tcpdump's single program name.
+void run_post_rotate(const std::string& command, const std::string& file) {
+    const std::string script = command + " \"$1\"";
+    const char* argv[] = {"sh", "-c", script.c_str(), "sh", file.c_str(), nullptr};
+    pid_t pid;
+    const int err = posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ);
+    if (err != 0) say(fmt::format("ringcap: -z: cannot run '{}' on {}: {}", command, file, std::strerror(err)));
+}
+
+// Where packets go: a pcap file (-w, rotating with -C/-G/-W), printed lines, or nowhere
+// (--count). The same for live capture and -r, so both honour -w, -U, -l and --count alike.
 class Output {
 public:
     Output(const cli::CliOptions& o, LinkType link, std::uint32_t snaplen)
         : packet_buffered_(o.packet_buffered) {
-        if (!o.write_path.empty())
-            writer_ = PcapWriter::create(o.write_path,
-                                         {.link_type = link, .snaplen = snaplen, .precision = o.precision});
-        else if (!o.count_only)
+        if (!o.write_path.empty()) {
+            RotationOptions rotation{.max_bytes = o.rotate_bytes,
+                                     .period = std::chrono::seconds(o.rotate_seconds),
+                                     .ring_files = o.ring_files};
+            if (!o.post_rotate_command.empty()) {
+                signal(SIGCHLD, SIG_IGN);
+                rotation.on_finished = [cmd = o.post_rotate_command](const std::string& file) {
+                    run_post_rotate(cmd, file);
+                };
+            }
+            writer_.emplace(o.write_path,
+                            PcapWriterOptions{.link_type = link, .snaplen = snaplen,
+                                              .precision = o.precision},
+                            std::move(rotation));
+        } else if (!o.count_only) {
             printer_.emplace(STDOUT_FILENO, link, o.precision);
+        }
     }
 
+    // The first file, at once: errors (permissions, a bad directory) before anything else, and
+    // a run without packets still leaves a valid file, as tcpdump does.
+    void open_first_file() {
+        if (writer_) writer_->open_now(std::chrono::system_clock::now());
+    }
     void take(const PacketView& p) {
         if (writer_)
             writer_->write(p);
@@ -105,6 +134,10 @@ public:
         if (writer_ && packet_buffered_) writer_->flush();
         if (printer_) printer_->flush();
     }
+    // Live capture, now and then: with -G an idle period's file is finished on time.
+    void tick() {
+        if (writer_) writer_->tick(std::chrono::system_clock::now());
+    }
     // Throws on a failed final write; the file then ends at the last whole record.
     void close() {
         if (writer_) writer_->close();
@@ -113,7 +146,7 @@ public:
 
 private:
     bool packet_buffered_;
-    std::optional<PcapWriter> writer_;
+    std::optional<RotatingWriter> writer_;
     std::optional<cli::LinePrinter> printer_;
 };
 
@@ -127,6 +160,7 @@ int capture_cmd(const cli::CliOptions& o) {
     for (const std::string& note : info.notes) say("ringcap: note: " + note);
 
     Output out(o, info.link_type, info.snaplen);
+    out.open_first_file();
     // Only once the output is open, as tcpdump: a failure is then the one line printed.
     say(fmt::format("listening on {}, link-type {}, snapshot length {} bytes, {}", info.interface,
                     link_name(info.link_type), info.snaplen, describe_ring(info)));
@@ -136,7 +170,10 @@ int capture_cmd(const cli::CliOptions& o) {
     try {
         while (!g_stop && (o.count == 0 || captured < o.count)) {
             std::optional<Batch> batch = cap.next_batch(std::chrono::milliseconds(250));
-            if (!batch) continue;
+            if (!batch) {
+                out.tick();
+                continue;
+            }
             for (const PacketView& p : *batch) {
                 if (o.count != 0 && captured == o.count) break;
                 out.take(p);
@@ -144,6 +181,7 @@ int capture_cmd(const cli::CliOptions& o) {
             }
             batch->release();
             out.end_batch();
+            out.tick();
         }
         out.close();
     } catch (const Error& e) {
@@ -171,6 +209,7 @@ int read_cmd(const cli::CliOptions& o) {
     if (!o.capture.filter.empty()) filter = Filter::compile(o.capture.filter, link, info.snaplen);
 
     Output out(o, link, info.snaplen);
+    if (!o.rotate_seconds) out.open_first_file();  // with -G the first packet names the file
     say(fmt::format("reading from file {}, link-type {}, snapshot length {}",
                     o.read_path == "-" ? "-" : o.read_path, info.link_type, info.snaplen));
 

@@ -9,3 +9,4 @@
 #include <ringcap/packet.hpp>
 #include <ringcap/pcap.hpp>
 #include <ringcap/pcap_reader.hpp>
+#include <ringcap/rotating_writer.hpp>

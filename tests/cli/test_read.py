@@ -29,15 +29,6 @@ def frames():
     return out
 
 
-def pcap_bytes(records, endian="<", nano=False, snaplen=262144, linktype=1):
-    """A pcap file: records are (sec, frac, data, wire_len)."""
-    magic = 0xA1B23C4D if nano else 0xA1B2C3D4
-    out = bytearray(struct.pack(endian + "IHHiIII", magic, 2, 4, 0, 0, snaplen, linktype))
-    for sec, frac, data, wire_len in records:
-        out += struct.pack(endian + "IIII", sec, frac, len(data), wire_len) + data
-    return bytes(out)
-
-
 def sample_records(nano=False):
     scale = 1000 if nano else 1
     return [(1_700_000_000 + i, (123_457 + 1000 * i) * scale + (999 if nano else 0), f, len(f))
@@ -88,11 +79,11 @@ class ReadTests(unittest.TestCase):
         return nf.parse_pcap(ours)
 
     def test_copy_is_tcpdumps(self):
-        src = self.put("in.pcap", pcap_bytes(sample_records()))
+        src = self.put("in.pcap", nf.pcap_bytes(sample_records()))
         self.assertEqual(len(self.check_same_file_as_tcpdump(src).records), 12)
 
     def test_filters_select_as_tcpdump(self):
-        src = self.put("in.pcap", pcap_bytes(sample_records()))
+        src = self.put("in.pcap", nf.pcap_bytes(sample_records()))
         for expression, expected in (("udp port 7001", 5), ("vlan 42", 1), ("arp", 1),
                                      ("greater 1000", 3), ("not udp", 3)):
             with self.subTest(expression=expression):
@@ -100,17 +91,17 @@ class ReadTests(unittest.TestCase):
                 self.assertEqual(len(got.records), expected)
 
     def test_big_endian_file(self):
-        src = self.put("be.pcap", pcap_bytes(sample_records(), endian=">"))
+        src = self.put("be.pcap", nf.pcap_bytes(sample_records(), endian=">"))
         self.assertEqual(len(self.check_same_file_as_tcpdump(src, "udp").records), 9)  # not the tagged one
 
     def test_nanosecond_file_becomes_microsecond_as_tcpdump(self):
-        src = self.put("nano.pcap", pcap_bytes(sample_records(nano=True), nano=True))
+        src = self.put("nano.pcap", nf.pcap_bytes(sample_records(nano=True), nano=True))
         got = self.check_same_file_as_tcpdump(src)
         self.assertFalse(got.nano)
         self.assertEqual(got.records[1].ts_frac, 124_457)  # 124_457_999 ns, cut as libpcap does
 
     def test_nanosecond_kept_with_nano(self):
-        src = self.put("nano.pcap", pcap_bytes(sample_records(nano=True), nano=True))
+        src = self.put("nano.pcap", nf.pcap_bytes(sample_records(nano=True), nano=True))
         out = self.path("out.pcap")
         self.ringcap("-r", src, "-w", out, "--nano")
         got = nf.parse_pcap(self.read(out))
@@ -119,7 +110,7 @@ class ReadTests(unittest.TestCase):
                          [frac for _, frac, _, _ in sample_records(nano=True)])
 
     def test_standard_input_and_count(self):
-        src = self.put("in.pcap", pcap_bytes(sample_records()))
+        src = self.put("in.pcap", nf.pcap_bytes(sample_records()))
         out = self.path("out.pcap")
         with open(src, "rb") as f:
             _, err = self.ringcap("-r", "-", "-w", out, "-c", 3, "udp port 7000", stdin=f)
@@ -145,19 +136,19 @@ class ReadTests(unittest.TestCase):
         return errors[0]
 
     def test_truncated_last_record(self):
-        content = pcap_bytes(sample_records())
+        content = nf.pcap_bytes(sample_records())
         last = 24 + sum(16 + len(f) for f in frames()[:-1])
         line = self.check_damaged(content[:-100], 11, f"offset {last}",
                                   "header says 1514 bytes, 1414 present")
         self.assertIn("11 records", line)
 
     def test_truncated_record_header(self):
-        content = pcap_bytes(sample_records()[:5])
+        content = nf.pcap_bytes(sample_records()[:5])
         self.check_damaged(content + b"\x00" * 7, 5, "truncated record header, 7 of 16")
 
     def test_absurd_caplen(self):
         records = sample_records()
-        content = bytearray(pcap_bytes(records[:4]))
+        content = bytearray(nf.pcap_bytes(records[:4]))
         at = len(content)
         content += struct.pack("<IIII", 1, 0, 0x7FFFFFFF, 100) + b"\x00" * 64
         self.check_damaged(bytes(content), 4, f"offset {at}", "caplen 2147483647 is absurd")
@@ -179,7 +170,7 @@ class ReadTests(unittest.TestCase):
         self.assertIn("No such file", err)
 
     def test_read_and_interface_are_exclusive(self):
-        src = self.put("in.pcap", pcap_bytes(sample_records()))
+        src = self.put("in.pcap", nf.pcap_bytes(sample_records()))
         _, err = self.ringcap("-r", src, "-i", "lo", status=1)
         self.assertIn("give one of them", err)
 
