@@ -7,6 +7,8 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <deque>
+#include <algorithm>
 #include <optional>
 
 #include <ringcap/ringcap.hpp>
@@ -37,10 +39,6 @@ void say(const std::string& line) { fmt::print(stderr, "{}\n", line); }
 void report(const Error& e) {
     say(e.hint().empty() ? fmt::format("ringcap: {}", e.what())
                          : fmt::format("ringcap: {} ({})", e.what(), e.hint()));
-}
-
-const char* link_name(LinkType t) {
-    return t == LinkType::ethernet ? "EN10MB (Ethernet)" : "LINUX_SLL2 (Linux cooked v2)";
 }
 
 std::string describe_ring(const CaptureInfo& info) {
@@ -165,7 +163,7 @@ int capture_cmd(const cli::CliOptions& o) {
     out.open_first_file();
     // Only once the output is open, as tcpdump: a failure is then the one line printed.
     say(fmt::format("listening on {}, link-type {}, snapshot length {} bytes, {}", info.interface,
-                    link_name(info.link_type), info.snaplen, describe_ring(info)));
+                    link_type_name(info.link_type), info.snaplen, describe_ring(info)));
 
     std::uint64_t captured = 0;
     int status = 0;
@@ -203,17 +201,55 @@ int capture_cmd(const cli::CliOptions& o) {
 
 // -r: packets from a file through the filter (libpcap's interpreter, in user space, compiled
 // for the file's link type and snaplen as tcpdump -r does) to the same outputs as a capture.
+// The filter of -r, compiled for each interface of the file by its link type and snaplen, as
+// libpcap compiles it for a file of that type; each link type once.
+class FileFilters {
+public:
+    explicit FileFilters(std::string expression) : expression_(std::move(expression)) {}
+
+    bool empty() const noexcept { return expression_.empty(); }
+    // Compiles for interfaces the reader has met since the last call.
+    void update(const std::vector<FileInterface>& interfaces) {
+        while (by_interface_.size() < interfaces.size()) {
+            const FileInterface& f = interfaces[by_interface_.size()];
+            auto same = std::find_if(compiled_.begin(), compiled_.end(),
+                                     [&](const auto& c) { return c.first == f.link_type; });
+            if (same == compiled_.end()) {
+                compiled_.emplace_back(f.link_type,
+                                       Filter::compile(expression_, static_cast<LinkType>(f.link_type),
+                                                       f.snaplen ? f.snaplen : kDefaultSnaplen));
+                same = std::prev(compiled_.end());
+            }
+            by_interface_.push_back(&same->second);
+        }
+    }
+    bool matches(const PcapReader& reader, const PacketView& p) {
+        if (static_cast<std::size_t>(p.ifindex()) >= by_interface_.size())
+            update(reader.interfaces());
+        return by_interface_[p.ifindex()]->matches(p);
+    }
+
+private:
+    std::string expression_;
+    std::deque<std::pair<std::uint32_t, Filter>> compiled_;  // stable addresses
+    std::vector<const Filter*> by_interface_;
+};
+
 int read_cmd(const cli::CliOptions& o) {
     PcapReader reader = PcapReader::open(o.read_path);
     const PcapFileInfo& info = reader.info();
     const LinkType link = static_cast<LinkType>(info.link_type);
-    std::optional<Filter> filter;
-    if (!o.capture.filter.empty()) filter = Filter::compile(o.capture.filter, link, info.snaplen);
+    FileFilters filter(o.capture.filter);
+    filter.update(reader.interfaces());  // a bad expression fails here, before any output
 
     Output out(o, link, info.snaplen);
     if (!o.rotate_seconds) out.open_first_file();  // with -G the first packet names the file
-    say(fmt::format("reading from file {}, link-type {}, snapshot length {}",
-                    o.read_path == "-" ? "-" : o.read_path, info.link_type, info.snaplen));
+    say(fmt::format("reading from file {}, {}link-type {}, snapshot length {}",
+                    o.read_path == "-" ? "-" : o.read_path,
+                    info.format == FileFormat::pcapng ? "pcapng, " : "", link_type_name(link),
+                    info.snaplen));
+    // A pcap file holds one link type; a pcapng file may mix them (dumpcap -i eth0 -i any).
+    const bool mixed_links_possible = info.format == FileFormat::pcapng && o.write_path.size();
 
     // Pass-through: when the file is mapped and its records are already in the output's format,
     // runs of consecutive matching records are handed to the writer as they lie in the file
@@ -240,7 +276,18 @@ int read_cmd(const cli::CliOptions& o) {
                     more = false;
                     break;
                 }
-                if (filter && !filter->matches(*p)) continue;
+                if (!filter.empty() && !filter.matches(reader, *p)) continue;
+                if (mixed_links_possible &&
+                    reader.interfaces()[p->ifindex()].link_type != info.link_type)
+                    throw Error(EINVAL,
+                                fmt::format("packet {} is on interface {} of link type {}, but "
+                                            "the pcap output holds {}",
+                                            reader.records(), p->ifindex(),
+                                            link_type_name(static_cast<LinkType>(
+                                                reader.interfaces()[p->ifindex()].link_type)),
+                                            link_type_name(link)),
+                                "a pcap file has one link type; filter on one interface's "
+                                "packets or write pcapng");
                 if (file) {
                     const std::byte* record = p->data() - PcapReader::kRecordHeader;
                     if (record != run.data() + run.size()) {
@@ -268,7 +315,7 @@ int read_cmd(const cli::CliOptions& o) {
         report(e);
         status = 1;
     }
-    say(filter ? fmt::format("{} matched the filter, of {} read", plural(matched, "packet"),
+    say(!filter.empty() ? fmt::format("{} matched the filter, of {} read", plural(matched, "packet"),
                              reader.records())
                : plural(matched, "packet") + " read");
     return status;

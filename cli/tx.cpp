@@ -163,7 +163,7 @@ int run_replay(const TxCliOptions& o, const volatile std::sig_atomic_t& stop) {
         if (path != "-") open_ethernet_pcap(path);
     Injector tx = open_injector(o);
     Sender s(tx, stop);
-    std::uint64_t sent = 0, skipped = 0, bits = 0;
+    std::uint64_t sent = 0, skipped = 0, not_ethernet = 0, bits = 0;
     const std::int64_t start = monotonic_ns();
     try {
         for (std::uint64_t pass = 0; !stop && (o.loop == 0 || pass < o.loop); ++pass) {
@@ -174,8 +174,14 @@ int run_replay(const TxCliOptions& o, const volatile std::sig_atomic_t& stop) {
                 while (!stop && (o.limit == 0 || sent < o.limit)) {
                     std::optional<PacketView> p = reader.next();
                     if (!p) break;
+                    // Never truncated: a cut frame is a different frame. A pcapng file may hold
+                    // other interfaces of other link types: only Ethernet frames are sent.
                     if (!tx.takes(p->bytes())) {
-                        ++skipped;  // never truncated: a cut frame is a different frame
+                        ++skipped;
+                        continue;
+                    }
+                    if (p->ifindex() != 0 && reader.interfaces()[p->ifindex()].link_type != 1) {
+                        ++not_ethernet;
                         continue;
                     }
                     if (o.pps > 0) {
@@ -205,6 +211,9 @@ int run_replay(const TxCliOptions& o, const volatile std::sig_atomic_t& stop) {
         throw;
     }
     const double pps = s.finish(skipped, tx.mtu());
+    if (not_ethernet != 0)
+        fmt::print(stderr, "skipped {} packets of pcapng interfaces that are not Ethernet\n",
+                   not_ethernet);
     warn_if_slow(o.pps, pps, "pps");
     return 0;
 }

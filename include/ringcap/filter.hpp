@@ -51,6 +51,10 @@ private:
     std::vector<sock_filter> insns_;
 };
 
+// A link type as tcpdump names it, from libpcap's table: "EN10MB (Ethernet)"; the number when
+// libpcap does not know it.
+std::string link_type_name(LinkType link);
+
 // Prepends a check that lets only outgoing packets (PACKET_OUTGOING) through: tcpdump -Q out.
 std::vector<sock_filter> only_outgoing(std::span<const sock_filter> program);
 

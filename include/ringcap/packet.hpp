@@ -12,6 +12,9 @@ namespace ringcap {
 
 struct OwnedPacket;
 
+// pkttype() of a packet read from a file that does not say its direction.
+inline constexpr std::uint8_t kPacketTypeUnknown = 0xff;
+
 class PacketView {
 public:
     PacketView() = default;

@@ -1,24 +1,40 @@
 #pragma once
-// pcap file reader: streams records out of a file or pipe in constant memory. One read(2) fills a
-// 1 MiB buffer, records are handed out as PacketViews into it, and a record cut by the buffer end
-// is moved to the front before the next read. Reads all four pcap magics (micro/nano, either byte
-// order); pcapng is recognised and refused.
+// Capture file reader: pcap (all four magics: micro/nano, either byte order) and pcapng (sections
+// in either byte order, several interfaces with their own link types and timestamp resolutions,
+// enhanced, simple and obsolete packet blocks; other blocks skipped), chosen by content. Streams
+// in constant memory: a regular file is mapped whole, a pipe goes through a 1 MiB buffer in which
+// a record cut by the buffer end is moved to the front before the next read.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <ringcap/packet.hpp>
 #include <ringcap/pcap.hpp>
 
 namespace ringcap {
 
+enum class FileFormat { pcap, pcapng };
+
+// What a file says about an interface: the pcap file header, or a pcapng Interface Description
+// Block.
+struct FileInterface {
+    std::uint32_t link_type = 0;  // raw LINKTYPE_* value
+    std::uint32_t snaplen = 0;    // 0 in pcapng means no limit
+    std::string name;             // pcapng if_name, if present
+    std::string description;      // pcapng if_description, if present
+    std::uint8_t tsresol = 6;     // pcapng if_tsresol: 10^-n, or 2^-(n & 0x7f) with the top bit
+};
+
 struct PcapFileInfo {
-    std::uint32_t link_type = 0;  // raw LINKTYPE_* value from the file header
+    FileFormat format = FileFormat::pcap;
+    // The first interface's (pcap: the file header's); 0 for a pcapng file without interfaces.
+    std::uint32_t link_type = 0;
     std::uint32_t snaplen = 0;
-    TimestampPrecision precision = TimestampPrecision::micro;
-    bool swapped = false;  // file written in the other byte order
+    TimestampPrecision precision = TimestampPrecision::micro;  // pcapng: nano
+    bool swapped = false;  // (first section) written in the other byte order
 };
 
 class PcapReader {
@@ -33,9 +49,13 @@ public:
     ~PcapReader();
 
     const PcapFileInfo& info() const noexcept { return info_; }
+    // Every interface seen so far, over all sections of the file; a packet's ifindex() is its
+    // index here. A pcap file has exactly one.
+    const std::vector<FileInterface>& interfaces() const noexcept { return interfaces_; }
 
-    // The next record as a PacketView (data, caplen, wire_len, ts_ns; ifindex, pkttype and status
-    // 0), valid until the next call; nullopt at a clean end of file. On a damaged record throws
+    // The next packet as a PacketView (data, caplen, wire_len, ts_ns, ifindex = index into
+    // interfaces(); pkttype PACKET_HOST / PACKET_OUTGOING from pcapng's epb_flags direction, else
+    // kPacketTypeUnknown), valid until the next call; nullopt at a clean end of file. On a damaged record throws
     // ringcap::Error(EINVAL) naming the file, the byte offset of the record and what is wrong
     // (cut short, cut inside its header, absurd caplen); every whole record before it has been
     // returned, and calling again throws the same error. caplen > wire length is accepted, as
@@ -56,11 +76,19 @@ public:
     static constexpr std::uint32_t kMaxSaneSnaplen = 262144;  // libpcap's MAXIMUM_SNAPLEN
     static constexpr std::uint32_t kMaxCaplen = 16u << 20;
 
+    static constexpr std::size_t kBlockHeader = 8;  // pcapng: block type, total length
+    static constexpr std::uint32_t kMaxBlock = kMaxCaplen + 4096;
+
 private:
     struct State;
     PcapReader() = default;
+    std::optional<PacketView> next_pcapng(bool metadata_only);
+    PacketView packet_in_block(std::uint32_t type, const std::byte* body, std::size_t size);
+    void read_section_header();
+    void read_interface(const std::byte* body, std::size_t size);
 
     PcapFileInfo info_;
+    std::vector<FileInterface> interfaces_;
     std::uint64_t records_ = 0;
     std::uint64_t offset_ = 0;
     std::unique_ptr<State> state_;

@@ -20,6 +20,16 @@ namespace {
 constexpr std::uint32_t kMagicMicro = 0xa1b2c3d4;
 constexpr std::uint32_t kMagicNano = 0xa1b23c4d;
 constexpr std::uint32_t kMagicPcapng = 0x0a0d0d0a;  // section header block type, a palindrome
+// pcapng block types and option codes (draft-ietf-opsawg-pcapng).
+constexpr std::uint32_t kByteOrderMagic = 0x1a2b3c4d;
+constexpr std::uint32_t kInterfaceBlock = 1;
+constexpr std::uint32_t kObsoletePacketBlock = 2;
+constexpr std::uint32_t kSimplePacketBlock = 3;
+constexpr std::uint32_t kEnhancedPacketBlock = 6;
+constexpr std::uint16_t kOptEnd = 0;
+constexpr std::uint16_t kOptIfName = 2, kOptIfDescription = 3, kOptIfTsresol = 9,
+                        kOptIfTsoffset = 14;
+constexpr std::uint16_t kOptEpbFlags = 2;  // also pack_flags in the obsolete packet block
 constexpr std::size_t kGrowStep = 64u << 10;
 constexpr std::size_t kPrefetchDistance = 8192;
 
@@ -27,6 +37,55 @@ std::uint32_t load32(const std::byte* p, bool swapped) noexcept {
     std::uint32_t v;
     std::memcpy(&v, p, 4);
     return swapped ? __builtin_bswap32(v) : v;
+}
+
+std::uint16_t load16(const std::byte* p, bool swapped) noexcept {
+    std::uint16_t v;
+    std::memcpy(&v, p, 2);
+    return swapped ? __builtin_bswap16(v) : v;
+}
+
+std::size_t pad4(std::size_t n) noexcept { return (n + 3) & ~std::size_t{3}; }
+
+// An interface's timestamp units to ns since the epoch: (ts * mul / div) or (ts * 1e9) >> shift,
+// plus if_tsoffset seconds.
+struct TsScale {
+    std::uint64_t mul = 1000, div = 1;
+    int shift = -1;  // >= 0: binary resolution 2^-shift
+    std::int64_t offset_ns = 0;
+
+    static TsScale from(std::uint8_t tsresol) noexcept {
+        TsScale t;
+        if (tsresol & 0x80) {
+            t.shift = std::min(tsresol & 0x7f, 63);
+            return t;
+        }
+        std::uint64_t p = 1;
+        const int v = std::min<int>(tsresol, 19);
+        for (int i = 0; i < std::abs(9 - v); ++i) p *= 10;
+        t.mul = v <= 9 ? p : 1;
+        t.div = v <= 9 ? 1 : p;
+        return t;
+    }
+    std::int64_t ns(std::uint64_t ts) const noexcept {
+        const unsigned __int128 wide =
+            shift >= 0 ? (static_cast<unsigned __int128>(ts) * 1'000'000'000u) >> shift
+                       : static_cast<unsigned __int128>(ts) * mul / div;
+        return static_cast<std::int64_t>(wide) + offset_ns;
+    }
+};
+
+// Calls f(code, value, length) for each option in [p, p + n), stopping at opt_endofopt or at the
+// first option that runs past the end (options are advisory: a bad one is ignored, not fatal).
+template <class F>
+void for_each_option(const std::byte* p, std::size_t n, bool swapped, F f) {
+    std::size_t pos = 0;
+    while (pos + 4 <= n) {
+        const std::uint16_t code = load16(p + pos, swapped), len = load16(p + pos + 2, swapped);
+        if (code == kOptEnd || pos + 4 + len > n) return;
+        f(code, p + pos + 4, len);
+        pos += 4 + pad4(len);
+    }
 }
 
 std::string hex_bytes(const std::byte* p, std::size_t n) {
@@ -57,6 +116,10 @@ struct PcapReader::State {
     bool swapped = false;
     std::int64_t frac_unit = 1000;  // ns per unit of the timestamp fraction
     std::uint32_t max_caplen = 0;
+    // pcapng
+    bool pcapng = false;
+    std::size_t section_first = 0;  // index of this section's first interface in interfaces_
+    std::vector<TsScale> scales;    // per interface, parallel to interfaces_
 
     std::size_t available() const noexcept { return end - pos; }
 
@@ -100,7 +163,9 @@ struct PcapReader::State {
 
     [[noreturn]] void damaged(std::uint64_t offset, std::uint64_t records,
                               const std::string& what) const {
-        throw Error(EINVAL, name + ": record at offset " + std::to_string(offset) + ": " + what,
+        throw Error(EINVAL,
+                    name + (pcapng ? ": block at offset " : ": record at offset ") +
+                        std::to_string(offset) + ": " + what,
                     "the file is damaged or was cut short; the " + std::to_string(records) +
                         " records before offset " + std::to_string(offset) + " were read");
     }
@@ -140,10 +205,21 @@ PcapReader PcapReader::open(const std::string& path) {
                     "a pcap file starts with a 24-byte file header");
     if (have >= 4) {
         const std::uint32_t magic = load32(h, false);
-        if (magic == kMagicPcapng)
-            throw Error(EINVAL, s->name + " is a pcapng file: pcapng is not supported yet",
-                        "convert it to pcap: editcap -F pcap in.pcapng out.pcap (or tcpdump -r "
-                        "in.pcapng -w out.pcap)");
+        if (magic == kMagicPcapng) {
+            PcapReader r;
+            s->pcapng = true;
+            r.info_.format = FileFormat::pcapng;
+            r.info_.precision = TimestampPrecision::nano;
+            r.state_ = std::move(s);
+            r.read_section_header();
+            r.next_pcapng(/*metadata_only=*/true);  // the first interfaces, for info()
+            if (!r.interfaces_.empty()) {
+                r.info_.link_type = r.interfaces_[0].link_type;
+                r.info_.snaplen = r.interfaces_[0].snaplen;
+            }
+            r.info_.swapped = r.state_->swapped;
+            return r;
+        }
         if (magic == kMagicMicro || magic == kMagicNano) {
             s->swapped = false;
         } else if (magic == __builtin_bswap32(kMagicMicro) ||
@@ -151,9 +227,10 @@ PcapReader PcapReader::open(const std::string& path) {
             s->swapped = true;
         } else {
             throw Error(EINVAL,
-                        s->name + " is not a pcap file: its magic (first 4 bytes) is " +
+                        s->name + " is not a pcap or pcapng file: its magic (first 4 bytes) is " +
                             hex_bytes(h, 4),
-                        "a pcap file starts with a1 b2 c3 d4 or a1 b2 3c 4d, in either byte order");
+                        "a pcap file starts with a1 b2 c3 d4 or a1 b2 3c 4d, in either byte "
+                        "order; a pcapng file with 0a 0d 0d 0a");
         }
     }
     if (have < kFileHeader)
@@ -166,6 +243,9 @@ PcapReader PcapReader::open(const std::string& path) {
     r.info_.snaplen = load32(h + 16, s->swapped);
     r.info_.link_type = load32(h + 20, s->swapped);
     r.info_.swapped = s->swapped;
+    r.interfaces_.push_back({.link_type = r.info_.link_type,
+                             .snaplen = r.info_.snaplen,
+                             .tsresol = std::uint8_t(r.info_.precision == TimestampPrecision::nano ? 9 : 6)});
     s->frac_unit = r.info_.precision == TimestampPrecision::nano ? 1 : 1000;
     s->max_caplen = std::min(std::max(r.info_.snaplen, kMaxSaneSnaplen), kMaxCaplen);
     s->pos = kFileHeader;
@@ -183,6 +263,7 @@ PcapReader::~PcapReader() = default;
 std::optional<PacketView> PcapReader::next() {
     if (!state_) throw Error(EBADF, "PcapReader::next() on a moved-from reader");
     State& s = *state_;
+    if (s.pcapng) return next_pcapng(false);
     if (s.available() < kRecordHeader) {
         s.fill(kRecordHeader);
         const std::size_t have = s.available();
@@ -224,8 +305,171 @@ std::optional<PacketView> PcapReader::next() {
     s.pos += need;
     offset_ += need;
     ++records_;
-    return PacketView(data, caplen, wire_len, ts_ns, /*ifindex=*/0, /*pkttype=*/0, /*status=*/0,
-                      /*vlan_tci=*/0, /*vlan_tpid=*/0, /*rxhash=*/0);
+    return PacketView(data, caplen, wire_len, ts_ns, /*ifindex=*/0, kPacketTypeUnknown,
+                      /*status=*/0, /*vlan_tci=*/0, /*vlan_tpid=*/0, /*rxhash=*/0);
+}
+
+// The Section Header Block at the read position: its byte-order magic sets the byte order of
+// the section, and the interfaces that follow are numbered from 0 again.
+void PcapReader::read_section_header() {
+    State& s = *state_;
+    s.fill(kBlockHeader + 8);
+    if (s.available() < kBlockHeader + 8)
+        s.damaged(offset_, records_,
+                  "truncated section header block, " + std::to_string(s.available()) +
+                      " bytes present");
+    const std::byte* h = s.base + s.pos;
+    const std::uint32_t bom = load32(h + 8, false);
+    if (bom == kByteOrderMagic)
+        s.swapped = false;
+    else if (bom == __builtin_bswap32(kByteOrderMagic))
+        s.swapped = true;
+    else
+        s.damaged(offset_, records_,
+                  "section header byte-order magic is " + hex_bytes(h + 8, 4) +
+                      ", not 1a 2b 3c 4d in either order");
+    const std::uint16_t major = load16(h + 12, s.swapped);
+    if (major != 1)
+        s.damaged(offset_, records_,
+                  "pcapng version " + std::to_string(major) + "." +
+                      std::to_string(load16(h + 14, s.swapped)) + ", not 1.x");
+    s.section_first = interfaces_.size();
+}
+
+void PcapReader::read_interface(const std::byte* body, std::size_t size) {
+    State& s = *state_;
+    if (size < 8)
+        s.damaged(offset_, records_,
+                  "interface description block of " + std::to_string(size + 12) + " bytes");
+    FileInterface f{.link_type = load16(body, s.swapped), .snaplen = load32(body + 4, s.swapped)};
+    std::int64_t offset_s = 0;
+    for_each_option(body + 8, size - 8, s.swapped,
+                    [&](std::uint16_t code, const std::byte* v, std::uint16_t len) {
+                        const auto text = [&] {
+                            std::string t(reinterpret_cast<const char*>(v), len);
+                            t.erase(std::find(t.begin(), t.end(), '\0'), t.end());
+                            return t;
+                        };
+                        if (code == kOptIfName) f.name = text();
+                        if (code == kOptIfDescription) f.description = text();
+                        if (code == kOptIfTsresol && len >= 1) f.tsresol = std::to_integer<std::uint8_t>(v[0]);
+                        if (code == kOptIfTsoffset && len == 8) {
+                            std::uint64_t o;
+                            std::memcpy(&o, v, 8);
+                            offset_s = static_cast<std::int64_t>(s.swapped ? __builtin_bswap64(o) : o);
+                        }
+                    });
+    TsScale scale = TsScale::from(f.tsresol);
+    scale.offset_ns = offset_s * 1'000'000'000;
+    interfaces_.push_back(std::move(f));
+    s.scales.push_back(scale);
+}
+
+// One of the three packet blocks, checked against its block and its interface.
+PacketView PcapReader::packet_in_block(std::uint32_t type, const std::byte* body,
+                                       std::size_t size) {
+    State& s = *state_;
+    const std::size_t in_section = interfaces_.size() - s.section_first;
+    std::size_t fixed;  // bytes before the packet data
+    std::uint32_t id = 0, caplen, wire_len;
+    std::uint64_t ts = 0;
+    if (type == kSimplePacketBlock) {
+        fixed = 4;
+        if (size < fixed) s.damaged(offset_, records_, "simple packet block too short");
+        wire_len = load32(body, s.swapped);
+        caplen = static_cast<std::uint32_t>(std::min<std::size_t>(wire_len, size - fixed));
+        if (in_section > 0 && interfaces_[s.section_first].snaplen != 0)
+            caplen = std::min(caplen, interfaces_[s.section_first].snaplen);
+    } else {
+        const bool enhanced = type == kEnhancedPacketBlock;
+        fixed = 20;
+        if (size < fixed)
+            s.damaged(offset_, records_,
+                      std::string(enhanced ? "enhanced" : "obsolete") +
+                          " packet block too short (" + std::to_string(size + 12) + " bytes)");
+        id = enhanced ? load32(body, s.swapped) : load16(body, s.swapped);
+        ts = std::uint64_t{load32(body + 4, s.swapped)} << 32 | load32(body + 8, s.swapped);
+        caplen = load32(body + 12, s.swapped);
+        wire_len = load32(body + 16, s.swapped);
+        if (caplen > size - fixed)
+            s.damaged(offset_, records_,
+                      "packet data (caplen " + std::to_string(caplen) + ") runs past its block (" +
+                          std::to_string(size - fixed) + " bytes of room)");
+    }
+    if (id >= in_section)
+        s.damaged(offset_, records_,
+                  "packet on interface " + std::to_string(id) + ", but the section has " +
+                      std::to_string(in_section) + " interface description block(s) before it");
+    if (caplen > kMaxCaplen)
+        s.damaged(offset_, records_, "caplen " + std::to_string(caplen) + " is absurd");
+    const std::size_t index = s.section_first + id;
+    std::uint8_t pkttype = kPacketTypeUnknown;
+    if (type != kSimplePacketBlock) {
+        const std::size_t opts = fixed + pad4(caplen);
+        if (opts < size)
+            for_each_option(body + opts, size - opts, s.swapped,
+                            [&](std::uint16_t code, const std::byte* v, std::uint16_t len) {
+                                if (code != kOptEpbFlags || len != 4) return;
+                                switch (load32(v, s.swapped) & 3) {  // bits 0-1: direction
+                                    case 1: pkttype = PACKET_HOST; break;
+                                    case 2: pkttype = PACKET_OUTGOING; break;
+                                    default: break;
+                                }
+                            });
+    }
+    return PacketView(body + fixed, caplen, wire_len, s.scales[index].ns(ts), static_cast<int>(index),
+                      pkttype, /*status=*/0, /*vlan_tci=*/0, /*vlan_tpid=*/0, /*rxhash=*/0);
+}
+
+// pcapng: blocks until the next packet. metadata_only: stop before a packet block instead,
+// leaving it unread (open() uses it to learn the first interfaces).
+std::optional<PacketView> PcapReader::next_pcapng(bool metadata_only) {
+    State& s = *state_;
+    for (;;) {
+        s.fill(kBlockHeader);
+        const std::size_t have = s.available();
+        if (have == 0) return std::nullopt;
+        if (have < kBlockHeader)
+            s.damaged(offset_, records_,
+                      "truncated block header, " + std::to_string(have) + " of " +
+                          std::to_string(kBlockHeader) + " bytes present");
+        std::uint32_t type = load32(s.base + s.pos, s.swapped);
+        if (type == kMagicPcapng) read_section_header();  // may change the byte order
+        const bool packet = type == kEnhancedPacketBlock || type == kSimplePacketBlock ||
+                            type == kObsoletePacketBlock;
+        if (packet && metadata_only) return std::nullopt;
+        const std::uint32_t len = load32(s.base + s.pos + 4, s.swapped);
+        if (len < 12 || len % 4 != 0 || len > kMaxBlock)
+            s.damaged(offset_, records_,
+                      "block length " + std::to_string(len) + " is impossible (type " +
+                          std::to_string(type) + "; a length is a multiple of 4, 12 to " +
+                          std::to_string(kMaxBlock) + ")");
+        s.fill(len);
+        if (s.available() < len)
+            s.damaged(offset_, records_,
+                      "truncated block: its header says " + std::to_string(len) + " bytes, " +
+                          std::to_string(s.available()) + " present");
+        const std::byte* h = s.base + s.pos;
+        const std::uint32_t trailer = load32(h + len - 4, s.swapped);
+        if (trailer != len)
+            s.damaged(offset_, records_,
+                      "block length " + std::to_string(len) + " at its start but " +
+                          std::to_string(trailer) + " at its end");
+        const std::byte* body = h + kBlockHeader;
+        const std::size_t size = len - 12;
+        std::optional<PacketView> out;
+        if (type == kInterfaceBlock) {
+            read_interface(body, size);
+        } else if (packet) {
+            out = packet_in_block(type, body, size);
+        }
+        s.pos += len;
+        offset_ += len;
+        if (out) {
+            ++records_;
+            return out;
+        }
+    }
 }
 
 }  // namespace ringcap

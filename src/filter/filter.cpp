@@ -114,6 +114,14 @@ std::string Filter::dump() const {
     return out;
 }
 
+std::string link_type_name(LinkType link) {
+    const int dlt = dlt_of(link);
+    const char* name = pcap_datalink_val_to_name(dlt);
+    const char* what = pcap_datalink_val_to_description(dlt);
+    if (name == nullptr) return std::to_string(static_cast<std::uint32_t>(link));
+    return what ? std::string(name) + " (" + what + ")" : std::string(name);
+}
+
 std::vector<sock_filter> only_outgoing(std::span<const sock_filter> program) {
     std::vector<sock_filter> out = {
         BPF_STMT(BPF_LD | BPF_B | BPF_ABS, static_cast<std::uint32_t>(SKF_AD_OFF + SKF_AD_PKTTYPE)),

@@ -118,6 +118,40 @@ class ReadTests(unittest.TestCase):
         self.assertEqual([r.data for r in got], [frames()[i] for i in (0, 2, 4)])
         self.assertIn("3 packets matched the filter", err)
 
+    # -- pcapng --
+
+    def pcapng_copy(self, src, name="in.pcapng"):
+        dst = self.path(name)
+        r = nf.run(["editcap", "-F", "pcapng", src, dst])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return dst
+
+    def test_pcapng_as_tcpdump_reads_it(self):
+        src = self.pcapng_copy(self.put("in.pcap", nf.pcap_bytes(sample_records())))
+        for args in ((), ("udp port 7001",), ("vlan 42",), ("not udp",)):
+            with self.subTest(args=args):
+                self.check_same_file_as_tcpdump(src, *args)
+
+    def test_pcapng_with_two_link_types(self):
+        eth = self.put("eth.pcap", nf.pcap_bytes(sample_records()[:4]))
+        # The same bytes as raw IP (LINKTYPE_RAW 101): the IPv4 packets without Ethernet.
+        raw_records = [(s, f, d[14:], w - 14) for s, f, d, w in sample_records()[4:8]]
+        raw = self.put("raw.pcap", nf.pcap_bytes(raw_records, linktype=101))
+        mixed = self.path("mixed.pcapng")
+        r = nf.run(["mergecap", "-F", "pcapng", "-w", mixed, eth, raw])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # A filter compiled for each link type: 'udp port 7001' finds the raw packets too.
+        out, err = self.ringcap("-r", mixed, "--count", "udp port 7001")
+        self.assertIn("4 packets matched the filter, of 8 read", err)
+        # One pcap file cannot hold both: what came before is written, then a clear error.
+        out = self.path("out.pcap")
+        _, err = self.ringcap("-r", mixed, "-w", out, status=1)
+        self.assertIn("link type RAW", err)
+        self.assertIn("EN10MB", err)
+        self.assertIn("write pcapng", err)
+        got = nf.parse_pcap(self.read(out)).records
+        self.assertEqual([x.data for x in got], frames()[:4])
+
     # -- damage --
 
     def check_damaged(self, content, whole, *words):
@@ -161,7 +195,7 @@ class ReadTests(unittest.TestCase):
     def test_not_a_capture_file(self):
         src = self.put("text.pcap", b"hello, this is not a capture file\n" * 3)
         _, err = self.ringcap("-r", src, "-w", self.path("out.pcap"), status=1)
-        self.assertIn("not a pcap file", err)
+        self.assertIn("not a pcap or pcapng file", err)
         self.assertIn("68 65 6c 6c", err)  # the magic found, in hex
         self.assertFalse(os.path.exists(self.path("out.pcap")))
 

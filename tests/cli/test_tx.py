@@ -431,7 +431,7 @@ class BadInput(TxCase):
             f.write("this is not a capture\n")
         line = self.one_line(self.replay("-t", text))
         self.assertIn(text, line)
-        self.assertIn("not a pcap file", line)
+        self.assertIn("not a pcap or pcapng file", line)
 
     def test_empty_file(self):
         empty = self.path("empty.pcap")
