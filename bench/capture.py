@@ -712,7 +712,8 @@ def main():
     ap.add_argument("--rates", help="comma-separated pps, 'max' = as fast as the generator goes")
     ap.add_argument("--lat-dur", type=float)
     ap.add_argument("--lat-reps", type=int)
-    ap.add_argument("--only", help="run only the tools whose name contains this (debugging)")
+    ap.add_argument("--only", help="run only the tools whose name contains one of these "
+                                   "comma-separated words (debugging)")
     ap.add_argument("--report", help="rebuild capture.md and the plots from this capture_raw.json")
     cfg = ap.parse_args()
     os.makedirs(cfg.out, exist_ok=True)
@@ -729,8 +730,10 @@ def main():
     sizes = [int(s) for s in (cfg.sizes or ("64" if quick else "64,1514")).split(",")]
     lat_dur = cfg.lat_dur or (1.0 if quick else 2.5)
     lat_reps = cfg.lat_reps or (1 if quick else 3)
-    tools = [t for t in THROUGHPUT_TOOLS if not cfg.only or cfg.only in t[0]]
-    ltools = [t for t in LATENCY_TOOLS if not cfg.only or cfg.only in t[0]]
+    def chosen(name):
+        return not cfg.only or any(word in name for word in cfg.only.split(","))
+    tools = [t for t in THROUGHPUT_TOOLS if chosen(t[0])]
+    ltools = [t for t in LATENCY_TOOLS if chosen(t[0])]
 
     meta = {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "quick": quick, "reps": reps, "dur": dur,

@@ -1,10 +1,12 @@
 // ringcap: the command line. The only code in the project that prints.
 #include <fmt/format.h>
 #include <signal.h>
+#include <spawn.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <optional>
 
 #include <ringcap/ringcap.hpp>
@@ -81,19 +83,84 @@ int dump_filter_cmd(const cli::CliOptions& o) {
     return 0;
 }
 
+// -z: `sh -c 'CMD "$1"' sh FILE`, not waited for (SIGCHLD is ignored, so the kernel reaps
+// it). Through the shell, "gzip -9" works as well as tcpdump's single program name.
+void run_post_rotate(const std::string& command, const std::string& file) {
+    const std::string script = command + " \"$1\"";
+    const char* argv[] = {"sh", "-c", script.c_str(), "sh", file.c_str(), nullptr};
+    pid_t pid;
+    const int err = posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ);
+    if (err != 0) say(fmt::format("ringcap: -z: cannot run '{}' on {}: {}", command, file, std::strerror(err)));
+}
+
+// Where packets go: a pcap file (-w, rotating with -C/-G/-W), printed lines, or nowhere
+// (--count). The same for live capture and -r, so both honour -w, -U, -l and --count alike.
+class Output {
+public:
+    Output(const cli::CliOptions& o, LinkType link, std::uint32_t snaplen)
+        : packet_buffered_(o.packet_buffered) {
+        if (!o.write_path.empty()) {
+            RotationOptions rotation{.max_bytes = o.rotate_bytes,
+                                     .period = std::chrono::seconds(o.rotate_seconds),
+                                     .ring_files = o.ring_files};
+            if (!o.post_rotate_command.empty()) {
+                signal(SIGCHLD, SIG_IGN);
+                rotation.on_finished = [cmd = o.post_rotate_command](const std::string& file) {
+                    run_post_rotate(cmd, file);
+                };
+            }
+            writer_.emplace(o.write_path,
+                            PcapWriterOptions{.link_type = link, .snaplen = snaplen,
+                                              .precision = o.precision},
+                            std::move(rotation));
+        } else if (!o.count_only) {
+            printer_.emplace(STDOUT_FILENO, link, o.precision);
+        }
+    }
+
+    // The first file, at once: errors (permissions, a bad directory) before anything else, and
+    // a run without packets still leaves a valid file, as tcpdump does.
+    void open_first_file() {
+        if (writer_) writer_->open_now(std::chrono::system_clock::now());
+    }
+    void take(const PacketView& p) {
+        if (writer_)
+            writer_->write(p);
+        else if (printer_)
+            printer_->print(p);
+    }
+    // After each batch: lines go out, and the file too with -U.
+    void end_batch() {
+        if (writer_ && packet_buffered_) writer_->flush();
+        if (printer_) printer_->flush();
+    }
+    // Live capture, now and then: with -G an idle period's file is finished on time.
+    void tick() {
+        if (writer_) writer_->tick(std::chrono::system_clock::now());
+    }
+    // Throws on a failed final write; the file then ends at the last whole record.
+    void close() {
+        if (writer_) writer_->close();
+        if (printer_) printer_->flush();
+    }
+
+private:
+    bool packet_buffered_;
+    std::optional<RotatingWriter> writer_;
+    std::optional<cli::LinePrinter> printer_;
+};
+
+std::string plural(std::uint64_t n, const char* what) {
+    return fmt::format("{} {}{}", n, what, n == 1 ? "" : "s");
+}
+
 int capture_cmd(const cli::CliOptions& o) {
     Capture cap = Capture::open(o.capture);
     const CaptureInfo& info = cap.info();
     for (const std::string& note : info.notes) say("ringcap: note: " + note);
 
-    std::optional<PcapWriter> writer;
-    std::optional<cli::LinePrinter> printer;
-    if (!o.write_path.empty())
-        writer = PcapWriter::create(o.write_path, {.link_type = info.link_type,
-                                                   .snaplen = info.snaplen,
-                                                   .precision = o.precision});
-    else if (!o.count_only)
-        printer.emplace(STDOUT_FILENO, info.link_type, o.precision);
+    Output out(o, info.link_type, info.snaplen);
+    out.open_first_file();
     // Only once the output is open, as tcpdump: a failure is then the one line printed.
     say(fmt::format("listening on {}, link-type {}, snapshot length {} bytes, {}", info.interface,
                     link_name(info.link_type), info.snaplen, describe_ring(info)));
@@ -103,33 +170,79 @@ int capture_cmd(const cli::CliOptions& o) {
     try {
         while (!g_stop && (o.count == 0 || captured < o.count)) {
             std::optional<Batch> batch = cap.next_batch(std::chrono::milliseconds(250));
-            if (!batch) continue;
+            if (!batch) {
+                out.tick();
+                continue;
+            }
             for (const PacketView& p : *batch) {
                 if (o.count != 0 && captured == o.count) break;
-                if (writer)
-                    writer->write(p);
-                else if (printer)
-                    printer->print(p);
+                out.take(p);
                 ++captured;
             }
             batch->release();
-            if (writer && o.packet_buffered) writer->flush();
-            if (printer) printer->flush();
+            out.end_batch();
+            out.tick();
         }
-        if (writer) writer->close();
+        out.close();
     } catch (const Error& e) {
         report(e);
         status = 1;
     }
-    if (printer) printer->flush();
     // The same ending for -c, SIGINT, SIGTERM and errors: counts on stderr, as tcpdump prints them.
     const CaptureStats st = cap.stats();
-    say(fmt::format("{} packet{} captured", captured, captured == 1 ? "" : "s"));
-    say(fmt::format("{} packet{} received by filter", st.packets, st.packets == 1 ? "" : "s"));
-    say(fmt::format("{} packet{} dropped by kernel", st.drops, st.drops == 1 ? "" : "s"));
+    say(plural(captured, "packet") + " captured");
+    say(plural(st.packets, "packet") + " received by filter");
+    say(plural(st.drops, "packet") + " dropped by kernel");
     if (info.layout.version == TpacketVersion::v3 && st.freeze_q_count != 0)
         say(fmt::format("{} times the ring was full (tp_freeze_q_cnt); consider a larger -B",
                         st.freeze_q_count));
+    return status;
+}
+
+// -r: packets from a file through the filter (libpcap's interpreter, in user space, compiled
+// for the file's link type and snaplen as tcpdump -r does) to the same outputs as a capture.
+int read_cmd(const cli::CliOptions& o) {
+    PcapReader reader = PcapReader::open(o.read_path);
+    const PcapFileInfo& info = reader.info();
+    const LinkType link = static_cast<LinkType>(info.link_type);
+    std::optional<Filter> filter;
+    if (!o.capture.filter.empty()) filter = Filter::compile(o.capture.filter, link, info.snaplen);
+
+    Output out(o, link, info.snaplen);
+    if (!o.rotate_seconds) out.open_first_file();  // with -G the first packet names the file
+    say(fmt::format("reading from file {}, link-type {}, snapshot length {}",
+                    o.read_path == "-" ? "-" : o.read_path, info.link_type, info.snaplen));
+
+    constexpr std::uint64_t kBatch = 4096;  // packets between end_batch() calls and stop checks
+    std::uint64_t matched = 0;
+    int status = 0;
+    try {
+        for (bool more = true; more && !g_stop && (o.count == 0 || matched < o.count);) {
+            for (std::uint64_t i = 0; i < kBatch; ++i) {
+                const std::optional<PacketView> p = reader.next();
+                if (!p) {
+                    more = false;
+                    break;
+                }
+                if (filter && !filter->matches(*p)) continue;
+                out.take(*p);
+                if (++matched == o.count) break;
+            }
+            out.end_batch();
+        }
+    } catch (const Error& e) {
+        report(e);  // damage in the file: what came before it is kept
+        status = 1;
+    }
+    try {
+        out.close();
+    } catch (const Error& e) {
+        report(e);
+        status = 1;
+    }
+    say(filter ? fmt::format("{} matched the filter, of {} read", plural(matched, "packet"),
+                             reader.records())
+               : plural(matched, "packet") + " read");
     return status;
 }
 
@@ -155,6 +268,10 @@ int main(int argc, char** argv) {
     cli::CliOptions& o = *parsed.options;
     try {
         if (o.list_interfaces) return list_interfaces_cmd();
+        if (!o.read_path.empty()) {
+            install_signal_handlers();
+            return read_cmd(o);
+        }
         if (o.capture.interface.empty()) o.capture.interface = default_interface();
         if (o.dump_filter) return dump_filter_cmd(o);
         install_signal_handlers();

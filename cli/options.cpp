@@ -3,7 +3,9 @@
 #include <CLI/CLI.hpp>
 #include <arpa/inet.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 
 namespace ringcap::cli {
 namespace {
@@ -28,6 +30,26 @@ bool parse_ip(const std::string& text, bool ipv6, std::array<std::uint8_t, 16>& 
 
 }  // namespace
 
+std::optional<std::uint64_t> parse_file_size(const std::string& text) {
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long long n = std::strtoull(text.c_str(), &end, 10);
+    if (text.empty() || end == text.c_str() || text[0] == '-' || errno == ERANGE || n == 0)
+        return std::nullopt;
+    std::uint64_t unit = 1'000'000;
+    const std::string suffix(end);
+    if (suffix == "k" || suffix == "K")
+        unit = 1ull << 10;
+    else if (suffix == "m" || suffix == "M")
+        unit = 1ull << 20;
+    else if (suffix == "g" || suffix == "G")
+        unit = 1ull << 30;
+    else if (!suffix.empty())
+        return std::nullopt;
+    if (n > UINT64_MAX / unit) return std::nullopt;
+    return n * unit;
+}
+
 ParseResult parse_command_line(int argc, const char* const* argv) {
     CliOptions o;
     CaptureOptions& c = o.capture;
@@ -41,6 +63,17 @@ ParseResult parse_command_line(int argc, const char* const* argv) {
 
     app.add_option("-i,--interface", c.interface, "interface to capture on, or 'any'");
     app.add_option("-w", o.write_path, "write packets to a pcap file ('-' for standard output)");
+    app.add_option("-r", o.read_path, "read packets from a pcap file ('-' for standard input)");
+    std::string rotate_size;
+    app.add_option("-C", rotate_size,
+                   "start a new file past this size: millions of bytes, or k/M/G (KiB/MiB/GiB)");
+    app.add_option("-G", o.rotate_seconds,
+                   "start a new file every this many seconds, on the clock; -w is a strftime "
+                   "pattern")
+        ->check(CLI::PositiveNumber);
+    app.add_option("-W", o.ring_files, "keep only this many files, a ring (with -C or -G)")
+        ->check(CLI::PositiveNumber);
+    app.add_option("-z", o.post_rotate_command, "run this command on each finished file");
     app.add_option("-c", o.count, "stop after this many packets");
     app.add_option("-s,--snapshot-length", c.snaplen, "bytes to keep per packet (0 = 262144)");
     app.add_option("-B,--buffer-size", buffer_kib, "ring size in KiB (default 65536)");
@@ -135,6 +168,22 @@ ParseResult parse_command_line(int argc, const char* const* argv) {
         return {.command = gen->parsed() ? Command::gen : Command::replay, .tx = std::move(t)};
     }
 
+    if (!o.read_path.empty() && !c.interface.empty())
+        return {.exit_status = 1,
+                .message = "-r reads a file and -i captures from an interface: give one of them"};
+    if (!rotate_size.empty()) {
+        const std::optional<std::uint64_t> bytes = parse_file_size(rotate_size);
+        if (!bytes)
+            return {.exit_status = 1,
+                    .message = "-C: '" + rotate_size +
+                               "' is not a size (millions of bytes, or a number with k, M or G)"};
+        o.rotate_bytes = *bytes;
+    }
+    const bool rotates = o.rotate_bytes || o.rotate_seconds || o.ring_files;
+    if ((rotates || !o.post_rotate_command.empty()) && o.write_path.empty())
+        return {.exit_status = 1, .message = "-C, -G, -W and -z need a file name: -w FILE"};
+    if (o.ring_files && !o.rotate_bytes && !o.rotate_seconds)
+        return {.exit_status = 1, .message = "-W needs -C or -G to rotate on"};
     c.promiscuous = !no_promisc;
     c.low_latency = immediate;
     if (busy->count() > 0) {

@@ -14,6 +14,11 @@ namespace ringcap::cli {
 struct CliOptions {
     CaptureOptions capture;
     std::string write_path;              // -w; "-" is standard output
+    std::string read_path;               // -r; "-" is standard input
+    std::uint64_t rotate_bytes = 0;      // -C, in bytes
+    std::uint32_t rotate_seconds = 0;    // -G
+    std::uint32_t ring_files = 0;        // -W
+    std::string post_rotate_command;     // -z
     std::uint64_t count = 0;             // -c; 0 = no limit
     bool list_interfaces = false;        // -D
     bool dump_filter = false;            // -d
@@ -54,5 +59,9 @@ struct ParseResult {
 };
 
 ParseResult parse_command_line(int argc, const char* const* argv);
+
+// -C's argument: millions of bytes, as tcpdump, or with a k, M or G suffix KiB, MiB or GiB.
+// nullopt when it is not such a size.
+std::optional<std::uint64_t> parse_file_size(const std::string& text);
 
 }  // namespace ringcap::cli

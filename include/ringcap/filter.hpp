@@ -17,7 +17,8 @@ namespace ringcap {
 
 class Filter {
 public:
-    // Compiles for a link type and snaplen, as tcpdump -r would. Throws ringcap::Error(EINVAL)
+    // Compiles for a link type and snaplen, as tcpdump -r would. `link` may be any LINKTYPE_
+    // value a file carries (static_cast<LinkType>(raw)), not only the two live ones. Throws ringcap::Error(EINVAL)
     // carrying libpcap's message and the expression.
     static Filter compile(std::string_view expression, LinkType link, std::uint32_t snaplen);
 

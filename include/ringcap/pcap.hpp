@@ -45,6 +45,8 @@ public:
 
     std::uint64_t records() const noexcept { return records_; }
     std::uint64_t bytes_written() const noexcept { return committed_; }
+    // What the file will hold once flushed: written plus buffered bytes.
+    std::uint64_t file_size() const noexcept { return committed_ + used_; }
 
     static constexpr std::size_t kFileHeader = 24;
     static constexpr std::size_t kRecordHeader = 16;

@@ -8,3 +8,5 @@
 #include <ringcap/options.hpp>
 #include <ringcap/packet.hpp>
 #include <ringcap/pcap.hpp>
+#include <ringcap/pcap_reader.hpp>
+#include <ringcap/rotating_writer.hpp>

@@ -39,10 +39,22 @@ std::uint32_t ancillary_for(std::uint16_t size, std::uint32_t offset) {
     return 0;
 }
 
+// Files carry LINKTYPE_ values; pcap_open_dead takes DLT_ values. They are the same numbers
+// except for a few old link types (see pcap-linktype(7)); these are the ones still met in files.
+int dlt_of(LinkType link) {
+    switch (static_cast<std::uint32_t>(link)) {
+        case 100: return DLT_ATM_RFC1483;
+        case 101: return DLT_RAW;
+        case 102: return DLT_SLIP_BSDOS;
+        case 103: return DLT_PPP_BSDOS;
+        default: return static_cast<int>(link);
+    }
+}
+
 }  // namespace
 
 Filter Filter::compile(std::string_view expression, LinkType link, std::uint32_t snaplen) {
-    PcapHandle dead(pcap_open_dead(static_cast<int>(link), static_cast<int>(snaplen)), pcap_close);
+    PcapHandle dead(pcap_open_dead(dlt_of(link), static_cast<int>(snaplen)), pcap_close);
     if (!dead) throw Error(ENOMEM, "pcap_open_dead");
     return compile_with(dead.get(), expression);
 }

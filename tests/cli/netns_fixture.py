@@ -484,6 +484,15 @@ def parse_pcap(buf, strict=True):
     return PcapFile(nano, endian, major, minor, snaplen, linktype, records)
 
 
+def pcap_bytes(records, endian="<", nano=False, snaplen=262144, linktype=1):
+    """A pcap file: records are (sec, frac, data, wire_len)."""
+    magic = 0xA1B23C4D if nano else 0xA1B2C3D4
+    out = bytearray(struct.pack(endian + "IHHiIII", magic, 2, 4, 0, 0, snaplen, linktype))
+    for sec, frac, data, wire_len in records:
+        out += struct.pack(endian + "IIII", sec, frac, len(data), wire_len) + data
+    return bytes(out)
+
+
 def read_pcap(path, strict=True):
     with open(path, "rb") as f:
         return parse_pcap(f.read(), strict)

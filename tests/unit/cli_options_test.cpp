@@ -267,5 +267,27 @@ TEST(CliBusyPoll, OffByDefaultAndRejectsGarbage) {
     EXPECT_NE(bad.message.find("fast"), std::string::npos);
 }
 
+TEST(CliRotation, FileSizeIsMillionsOfBytesOrBinaryWithASuffix) {
+    EXPECT_EQ(parse_file_size("10"), 10'000'000u);  // tcpdump's unit
+    EXPECT_EQ(parse_file_size("100k"), 100u * 1024);
+    EXPECT_EQ(parse_file_size("3M"), 3u << 20);
+    EXPECT_EQ(parse_file_size("2g"), 2ull << 30);
+    for (const char* bad : {"", "0", "-5", "k", "5T", "5kb", "99999999999999999999"})
+        EXPECT_FALSE(parse_file_size(bad).has_value()) << bad;
+}
+
+TEST(CliRotation, OptionsAreParsedAndNeedAFile) {
+    const ParseResult r = parse({"-i", "veth0", "-w", "x.pcap", "-C", "5M", "-G", "60", "-W",
+                                 "4", "-z", "gzip -9"});
+    ASSERT_TRUE(r.options.has_value()) << r.message;
+    EXPECT_EQ(r.options->rotate_bytes, 5u << 20);
+    EXPECT_EQ(r.options->rotate_seconds, 60u);
+    EXPECT_EQ(r.options->ring_files, 4u);
+    EXPECT_EQ(r.options->post_rotate_command, "gzip -9");
+    EXPECT_EQ(parse({"-i", "veth0", "-C", "5"}).exit_status, 1);
+    EXPECT_EQ(parse({"-i", "veth0", "-w", "x", "-W", "5"}).exit_status, 1);
+    EXPECT_EQ(parse({"-i", "veth0", "-w", "x", "-G", "0"}).exit_status, 1);
+}
+
 }  // namespace
 }  // namespace ringcap::cli

@@ -1,0 +1,179 @@
+#!/usr/bin/python3
+"""ringcap -r: files in, the same records out as tcpdump -r writes (pcap in either byte order,
+micro- and nanosecond magic, standard input), and damaged files: one clear message naming the
+file, the byte offset and what is wrong, every whole record before the damage still written,
+exit status 1. No network: these files are built here, byte by byte."""
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import netns_fixture as nf  # noqa: E402
+
+MAC_A = "02:00:00:00:00:0a"
+MAC_B = "02:00:00:00:00:0b"
+
+
+def frames():
+    """Twelve frames of different sizes and kinds (UDP on two ports, VLAN, ARP, other)."""
+    out = []
+    for i in range(8):
+        out.append(nf.udp_frame(MAC_B, MAC_A, 60 + 180 * i, dport=7000 + i % 2, fill=i))
+    out.append(nf.udp_frame(MAC_B, MAC_A, 300, vlan=(42, 3)))
+    out.append(nf.arp_request(MAC_A, "10.0.0.1", "10.0.0.2"))
+    out.append(nf.raw_frame(MAC_B, MAC_A, 0x88B5, 64))
+    out.append(nf.udp_frame(MAC_B, MAC_A, 1514, dport=7001, fill=9))
+    return out
+
+
+def sample_records(nano=False):
+    scale = 1000 if nano else 1
+    return [(1_700_000_000 + i, (123_457 + 1000 * i) * scale + (999 if nano else 0), f, len(f))
+            for i, f in enumerate(frames())]
+
+
+@unittest.skipIf(nf.missing_requirement("tcpdump") is not None,
+                 nf.missing_requirement("tcpdump") or "")
+class ReadTests(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="ringcap-read-")
+        self.addCleanup(self.tmp.cleanup)
+
+    def path(self, name):
+        return os.path.join(self.tmp.name, name)
+
+    def put(self, name, content):
+        with open(self.path(name), "wb") as f:
+            f.write(content)
+        return self.path(name)
+
+    def ringcap(self, *args, status=0, stdin=None):
+        r = subprocess.run([nf.RINGCAP] + [str(a) for a in args], capture_output=True,
+                           timeout=nf.CMD_TIMEOUT, stdin=stdin)
+        self.assertEqual(r.returncode, status, f"{args}: {r.stderr.decode()}")
+        return r.stdout, r.stderr.decode()
+
+    def tcpdump_copy(self, src, *args):
+        out = self.path("tcpdump.pcap")
+        r = nf.run(["tcpdump", "-r", src, "-w", out] + list(args))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(out, "rb") as f:
+            return f.read()
+
+    def read(self, path):
+        with open(path, "rb") as f:
+            return f.read()
+
+    # -- what tcpdump writes, byte for byte --
+
+    def check_same_file_as_tcpdump(self, src, *args):
+        out = self.path("ringcap.pcap")
+        self.ringcap("-r", src, "-w", out, *args)
+        theirs = self.tcpdump_copy(src, *args)
+        ours = self.read(out)
+        self.assertEqual(nf.parse_pcap(ours).records, nf.parse_pcap(theirs).records)
+        self.assertEqual(ours, theirs)  # the file header too
+        return nf.parse_pcap(ours)
+
+    def test_copy_is_tcpdumps(self):
+        src = self.put("in.pcap", nf.pcap_bytes(sample_records()))
+        self.assertEqual(len(self.check_same_file_as_tcpdump(src).records), 12)
+
+    def test_filters_select_as_tcpdump(self):
+        src = self.put("in.pcap", nf.pcap_bytes(sample_records()))
+        for expression, expected in (("udp port 7001", 5), ("vlan 42", 1), ("arp", 1),
+                                     ("greater 1000", 3), ("not udp", 3)):
+            with self.subTest(expression=expression):
+                got = self.check_same_file_as_tcpdump(src, expression)
+                self.assertEqual(len(got.records), expected)
+
+    def test_big_endian_file(self):
+        src = self.put("be.pcap", nf.pcap_bytes(sample_records(), endian=">"))
+        self.assertEqual(len(self.check_same_file_as_tcpdump(src, "udp").records), 9)  # not the tagged one
+
+    def test_nanosecond_file_becomes_microsecond_as_tcpdump(self):
+        src = self.put("nano.pcap", nf.pcap_bytes(sample_records(nano=True), nano=True))
+        got = self.check_same_file_as_tcpdump(src)
+        self.assertFalse(got.nano)
+        self.assertEqual(got.records[1].ts_frac, 124_457)  # 124_457_999 ns, cut as libpcap does
+
+    def test_nanosecond_kept_with_nano(self):
+        src = self.put("nano.pcap", nf.pcap_bytes(sample_records(nano=True), nano=True))
+        out = self.path("out.pcap")
+        self.ringcap("-r", src, "-w", out, "--nano")
+        got = nf.parse_pcap(self.read(out))
+        self.assertTrue(got.nano)
+        self.assertEqual([r.ts_frac for r in got.records],
+                         [frac for _, frac, _, _ in sample_records(nano=True)])
+
+    def test_standard_input_and_count(self):
+        src = self.put("in.pcap", nf.pcap_bytes(sample_records()))
+        out = self.path("out.pcap")
+        with open(src, "rb") as f:
+            _, err = self.ringcap("-r", "-", "-w", out, "-c", 3, "udp port 7000", stdin=f)
+        got = nf.parse_pcap(self.read(out)).records
+        self.assertEqual([r.data for r in got], [frames()[i] for i in (0, 2, 4)])
+        self.assertIn("3 packets matched the filter", err)
+
+    # -- damage --
+
+    def check_damaged(self, content, whole, *words):
+        """Reads `content` with -w: status 1, one message with the file name and the words,
+        and the output holds exactly the first `whole` records of the sample."""
+        src = self.put("damaged.pcap", content)
+        out = self.path("out.pcap")
+        _, err = self.ringcap("-r", src, "-w", out, status=1)
+        errors = [l for l in err.splitlines() if l.startswith("ringcap: ")]
+        self.assertEqual(len(errors), 1, err)
+        self.assertIn(src, errors[0])
+        for w in words:
+            self.assertIn(w, errors[0])
+        got = nf.parse_pcap(self.read(out))  # strict: a valid file
+        self.assertEqual([r.data for r in got.records], frames()[:whole])
+        return errors[0]
+
+    def test_truncated_last_record(self):
+        content = nf.pcap_bytes(sample_records())
+        last = 24 + sum(16 + len(f) for f in frames()[:-1])
+        line = self.check_damaged(content[:-100], 11, f"offset {last}",
+                                  "header says 1514 bytes, 1414 present")
+        self.assertIn("11 records", line)
+
+    def test_truncated_record_header(self):
+        content = nf.pcap_bytes(sample_records()[:5])
+        self.check_damaged(content + b"\x00" * 7, 5, "truncated record header, 7 of 16")
+
+    def test_absurd_caplen(self):
+        records = sample_records()
+        content = bytearray(nf.pcap_bytes(records[:4]))
+        at = len(content)
+        content += struct.pack("<IIII", 1, 0, 0x7FFFFFFF, 100) + b"\x00" * 64
+        self.check_damaged(bytes(content), 4, f"offset {at}", "caplen 2147483647 is absurd")
+
+    def test_empty_file(self):
+        src = self.put("empty.pcap", b"")
+        _, err = self.ringcap("-r", src, status=1)
+        self.assertIn("is empty", err)
+
+    def test_not_a_capture_file(self):
+        src = self.put("text.pcap", b"hello, this is not a capture file\n" * 3)
+        _, err = self.ringcap("-r", src, "-w", self.path("out.pcap"), status=1)
+        self.assertIn("not a pcap file", err)
+        self.assertIn("68 65 6c 6c", err)  # the magic found, in hex
+        self.assertFalse(os.path.exists(self.path("out.pcap")))
+
+    def test_missing_file(self):
+        _, err = self.ringcap("-r", self.path("nothere.pcap"), status=1)
+        self.assertIn("No such file", err)
+
+    def test_read_and_interface_are_exclusive(self):
+        src = self.put("in.pcap", nf.pcap_bytes(sample_records()))
+        _, err = self.ringcap("-r", src, "-i", "lo", status=1)
+        self.assertIn("give one of them", err)
+
+
+if __name__ == "__main__":
+    nf.main()
