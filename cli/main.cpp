@@ -134,6 +134,8 @@ public:
         if (writer_ && packet_buffered_) writer_->flush();
         if (printer_) printer_->flush();
     }
+    // The pcap file when nothing rotates and nothing prints, for PcapWriter::write_records().
+    PcapWriter* plain_file() noexcept { return writer_ ? writer_->plain_file() : nullptr; }
     // Live capture, now and then: with -G an idle period's file is finished on time.
     void tick() {
         if (writer_) writer_->tick(std::chrono::system_clock::now());
@@ -213,6 +215,20 @@ int read_cmd(const cli::CliOptions& o) {
     say(fmt::format("reading from file {}, link-type {}, snapshot length {}",
                     o.read_path == "-" ? "-" : o.read_path, info.link_type, info.snaplen));
 
+    // Pass-through: when the file is mapped and its records are already in the output's format,
+    // runs of consecutive matching records are handed to the writer as they lie in the file
+    // (one memcpy per run, or no copy at all for long runs) instead of record by record.
+    PcapWriter* const file = reader.is_mapped() && !info.swapped && info.precision == o.precision
+                                 ? out.plain_file()
+                                 : nullptr;
+    std::span<const std::byte> run;
+    std::uint64_t run_records = 0;
+    const auto write_run = [&] {
+        if (run_records != 0) file->write_records(run, run_records);
+        run = {};
+        run_records = 0;
+    };
+
     constexpr std::uint64_t kBatch = 4096;  // packets between end_batch() calls and stop checks
     std::uint64_t matched = 0;
     int status = 0;
@@ -225,16 +241,28 @@ int read_cmd(const cli::CliOptions& o) {
                     break;
                 }
                 if (filter && !filter->matches(*p)) continue;
-                out.take(*p);
+                if (file) {
+                    const std::byte* record = p->data() - PcapReader::kRecordHeader;
+                    if (record != run.data() + run.size()) {
+                        write_run();
+                        run = {record, 0};
+                    }
+                    run = {run.data(), run.size() + PcapReader::kRecordHeader + p->caplen()};
+                    ++run_records;
+                } else {
+                    out.take(*p);
+                }
                 if (++matched == o.count) break;
             }
+            write_run();
             out.end_batch();
         }
     } catch (const Error& e) {
-        report(e);  // damage in the file: what came before it is kept
+        report(e);  // damage in the file (or a failed write): what came before it is kept
         status = 1;
     }
     try {
+        write_run();
         out.close();
     } catch (const Error& e) {
         report(e);

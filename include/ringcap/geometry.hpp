@@ -35,6 +35,11 @@ struct LinkFacts {
 inline constexpr std::size_t kDefaultBufferSize = 64u << 20;
 inline constexpr std::size_t kDefaultV3BlockSize = 256u << 10;
 inline constexpr std::size_t kDefaultV2BlockSize = 64u << 10;
+// V2 holds one packet per frame, and with offloads a frame is 64 KiB: 64 MiB would be only ~1000
+// frames, which a 2 Mpps burst fills in half a millisecond of scheduling delay. So the default
+// V2 ring is sized for this many frames, between 64 MiB and kMaxDefaultV2BufferSize.
+inline constexpr std::size_t kDefaultV2Frames = 4096;
+inline constexpr std::size_t kMaxDefaultV2BufferSize = 256u << 20;
 
 // Bytes of a ring frame before the packet data: tpacketN header + sockaddr_ll, aligned, plus
 // the 16 bytes of link-header room and the reserve (net/packet/af_packet.c, tpacket_rcv).

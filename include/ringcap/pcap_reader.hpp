@@ -42,6 +42,10 @@ public:
     // libpcap does. A read(2) error throws with its errno.
     std::optional<PacketView> next();
 
+    // The whole file is mapped: every PacketView (and the 16-byte record header before its
+    // data) stays valid for the reader's lifetime, not only until the next call.
+    bool is_mapped() const noexcept;
+
     std::uint64_t records() const noexcept { return records_; }  // records returned so far
     std::uint64_t offset() const noexcept { return offset_; }    // file offset of the next record
 

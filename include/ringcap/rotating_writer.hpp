@@ -59,6 +59,9 @@ public:
     // is then renamed into place anyway: it is valid up to its last whole record).
     void close();
 
+    // The file itself when nothing rotates (once open), for PcapWriter::write_records().
+    PcapWriter* plain_file() noexcept { return rotation_.rotates() || !writer_ ? nullptr : &*writer_; }
+
     std::uint64_t files_finished() const noexcept { return finished_; }
     const std::string& current_name() const noexcept { return final_name_; }
 

@@ -102,24 +102,57 @@ void PcapWriter::make_room(std::size_t need) {
     capacity_ = cap;
 }
 
-// Largest prefix of the buffer made of whole records (and the file header, if it is in there).
-std::size_t PcapWriter::whole_records_within(std::size_t written) const noexcept {
-    std::size_t pos = header_pending_ ? kFileHeader : 0;
-    if (written < pos) return 0;
-    while (pos + kRecordHeader <= written) {
+namespace {
+
+// Largest prefix of `data` (which starts with a record) made of whole records.
+std::size_t whole_records(const std::byte* data, std::size_t written) noexcept {
+    std::size_t pos = 0;
+    while (pos + PcapWriter::kRecordHeader <= written) {
         std::uint32_t caplen;
-        std::memcpy(&caplen, buf_.get() + pos + 8, 4);
-        if (pos + kRecordHeader + caplen > written) break;
-        pos += kRecordHeader + caplen;
+        std::memcpy(&caplen, data + pos + 8, 4);
+        if (pos + PcapWriter::kRecordHeader + caplen > written) break;
+        pos += PcapWriter::kRecordHeader + caplen;
     }
     return pos;
 }
 
+}  // namespace
+
+// Largest prefix of the buffer made of whole records (and the file header, if it is in there).
+std::size_t PcapWriter::whole_records_within(std::size_t written) const noexcept {
+    const std::size_t header = header_pending_ ? kFileHeader : 0;
+    if (written < header) return 0;
+    return header + whole_records(buf_.get() + header, written - header);
+}
+
 void PcapWriter::flush() {
     if (fd_ < 0 || used_ == 0) return;
+    write_out(buf_.get(), used_, header_pending_ ? kFileHeader : 0);
+    used_ = 0;
+    header_pending_ = false;
+}
+
+void PcapWriter::write_records(std::span<const std::byte> records, std::uint64_t count) {
+    if (records.size() < kDirectRun) {
+        if (records.size() > capacity_ - used_) make_room(records.size());
+        std::memcpy(buf_.get() + used_, records.data(), records.size());
+        used_ += records.size();
+        records_ += count;
+        return;
+    }
+    flush();
+    if (fd_ < 0) throw Error(EBADF, "write to '" + path_ + "'", "the file is closed");
+    write_out(records.data(), records.size(), 0);
+    records_ += count;
+}
+
+// Writes size bytes, which hold whole records from offset records_from on (before it: the file
+// header). On failure cuts the file back to the last whole record and throws; the buffer is then
+// left as flush() documents.
+void PcapWriter::write_out(const std::byte* data, std::size_t size, std::size_t records_from) {
     std::size_t done = 0;
-    while (done < used_) {
-        const ssize_t n = ::write(fd_, buf_.get() + done, used_ - done);
+    while (done < size) {
+        const ssize_t n = ::write(fd_, data + done, size - done);
         if (n > 0) {
             done += static_cast<std::size_t>(n);
             continue;
@@ -127,7 +160,8 @@ void PcapWriter::flush() {
         if (n == -1 && errno == EINTR) continue;
         const int err = n == 0 ? EIO : errno;
         // Cut the file back to the last whole record so it stays valid.
-        const std::size_t keep = whole_records_within(done);
+        const std::size_t keep =
+            done < records_from ? 0 : records_from + whole_records(data + records_from, done - records_from);
         std::string hint;
         bool cut = false;
         if (can_truncate_ && ::ftruncate(fd_, static_cast<off_t>(committed_ + keep)) == 0) {
@@ -145,9 +179,7 @@ void PcapWriter::flush() {
         header_pending_ = keep_header;
         throw Error(err, "write to '" + path_ + "'", hint);
     }
-    committed_ += used_;
-    used_ = 0;
-    header_pending_ = false;
+    committed_ += size;
 }
 
 void PcapWriter::close() {

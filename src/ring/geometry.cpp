@@ -4,6 +4,7 @@
 // EINVAL from setsockopt(PACKET_RX_RING), so we name it instead.
 #include <linux/if_packet.h>
 
+#include <algorithm>
 #include <climits>
 #include <string>
 
@@ -89,7 +90,10 @@ RingLayout plan_ring(TpacketVersion version, const RingGeometry& wish, std::uint
         reject("frame size " + std::to_string(out.frame_size) + " exceeds block size " +
                std::to_string(out.block_size) + " (frames per block would be 0)");
 
-    const std::size_t buffer = wish.buffer_size ? *wish.buffer_size : kDefaultBufferSize;
+    std::size_t buffer = wish.buffer_size ? *wish.buffer_size : kDefaultBufferSize;
+    if (!wish.buffer_size && version == TpacketVersion::v2)
+        buffer = std::clamp(out.block_size * kDefaultV2Frames / out.frames_per_block(),
+                            kDefaultBufferSize, kMaxDefaultV2BufferSize);
     if (buffer < out.block_size)
         reject("buffer size " + std::to_string(buffer) + " is smaller than one block (" +
                std::to_string(out.block_size) + " bytes)");

@@ -169,6 +169,52 @@ class ReadTests(unittest.TestCase):
         _, err = self.ringcap("-r", self.path("nothere.pcap"), status=1)
         self.assertIn("No such file", err)
 
+    # -- a full disk --
+
+    def write_to_full_disk(self, records, *filter_words):
+        """ringcap -r SRC -w into a 128 KiB tmpfs mounted in a private mount namespace; returns
+        (status, stderr, the output file's bytes)."""
+        src = self.put("in.pcap", nf.pcap_bytes(records))
+        mnt, out = self.path("mnt"), self.path("out.pcap")
+        os.mkdir(mnt)
+        script = ('mount -t tmpfs -o size=128k tmpfs "$1" || exit 99; shift; '
+                  '"$@"; status=$?; cp "$MNT/out.pcap" "$OUT"; exit $status')
+        r = subprocess.run(["unshare", "-m", "sh", "-c", script, "sh", mnt, nf.RINGCAP, "-r", src,
+                            "-w", os.path.join(mnt, "out.pcap")] + list(filter_words),
+                           capture_output=True, text=True, timeout=nf.CMD_TIMEOUT,
+                           env=dict(os.environ, MNT=mnt, OUT=out))
+        self.assertNotEqual(r.returncode, 99, "cannot mount a tmpfs: " + r.stderr)
+        return r.returncode, r.stderr, self.read(out)
+
+    def check_full_disk(self, frames_in, *filter_words):
+        records = [(1_700_000_000 + i, i, f, len(f)) for i, f in enumerate(frames_in)]
+        status, err, content = self.write_to_full_disk(records, *filter_words)
+        self.assertEqual(status, 1, err)
+        self.assertIn("No space left on device", err)
+        self.assertIn("disk full", err)
+        got = nf.parse_pcap(content).records  # strict: whole records only
+        self.assertGreater(len(got), 10)
+        self.assertGreater(len(content), 100_000)  # it stopped because the disk was full
+        return got
+
+    def test_full_disk_keeps_whole_records(self):
+        frames_in = [nf.udp_frame(MAC_B, MAC_A, 1000 + i % 500, fill=i % 200) for i in range(400)]
+        got = self.check_full_disk(frames_in, "--nano")  # converted: record by record
+        self.assertEqual([r.data for r in got], frames_in[:len(got)])
+
+    def test_full_disk_with_short_runs(self):
+        # Every other record matches: runs of one record, copied into the buffer.
+        frames_in = [nf.udp_frame(MAC_B, MAC_A, 1000 + i % 500, fill=i % 200) if i % 2 == 0
+                     else nf.arp_request(MAC_A, "10.0.0.1", "10.0.0.2") for i in range(800)]
+        got = self.check_full_disk(frames_in, "udp")
+        self.assertEqual([r.data for r in got], frames_in[0:2 * len(got):2])
+
+    def test_full_disk_in_one_long_run(self):
+        # No filter, records as they lie in the file: written straight from the mapping.
+        frames_in = [nf.udp_frame(MAC_B, MAC_A, 1000 + i % 500, fill=i % 200) for i in range(400)]
+        got = self.check_full_disk(frames_in)
+        self.assertEqual([r.data for r in got], frames_in[:len(got)])
+
     def test_read_and_interface_are_exclusive(self):
         src = self.put("in.pcap", nf.pcap_bytes(sample_records()))
         _, err = self.ringcap("-r", src, "-i", "lo", status=1)
