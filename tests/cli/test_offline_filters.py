@@ -258,8 +258,8 @@ class OfflineFilters(unittest.TestCase):
 
     # -- pcapng --
 
-    @unittest.skip("pcapng reading has not landed on main yet (ringcap -r reads pcap only); "
-                   "remove this skip when it does")
+    @unittest.skip("pcapng reading has not landed on main yet (ringcap -r says 'pcapng is not "
+                   "supported yet'); remove this skip when it does")
     def test_pcapng_copy(self):
         if not nf.shutil.which("editcap"):
             self.skipTest("editcap is not installed")
