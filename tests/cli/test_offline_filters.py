@@ -6,6 +6,7 @@ checked to select something, and not everything, where that is meaningful, so th
 not agreement on an empty file. Also -c with a filter, -r - (standard input), bad expressions,
 and the same comparison on a pcapng copy of the recording."""
 import os
+import shutil
 import sys
 import tempfile
 import unittest
@@ -261,7 +262,7 @@ class OfflineFilters(unittest.TestCase):
     @unittest.skip("pcapng reading has not landed on main yet (ringcap -r says 'pcapng is not "
                    "supported yet'); remove this skip when it does")
     def test_pcapng_copy(self):
-        if not nf.shutil.which("editcap"):
+        if not shutil.which("editcap"):
             self.skipTest("editcap is not installed")
         ng = self.out("traffic.pcapng")
         r = nf.run(["editcap", "-F", "pcapng", self.rec.path, ng], timeout=60)
