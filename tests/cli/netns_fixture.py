@@ -1,7 +1,8 @@
 """Shared pieces of the ringcap CLI end-to-end tests (Python 3 standard library only).
 
 - NetPair: two network namespaces made for this run, joined by a veth pair (names carry the pid,
-  so parallel runs never collide), IPv6 off, removed in close() and at exit even on failure.
+  so parallel runs never collide), IPv6 off unless asked for, removed in close() and at exit
+  even on failure.
 - Proc: a long-running process (ringcap, tcpdump) whose stderr is collected by a thread, so the
   test can wait for "listening on" and stop it with a signal, every wait bounded by a timeout.
 - Frame builders (Ethernet, 802.1Q, IPv4/UDP) and send_frames.py to put them on the wire.
@@ -198,12 +199,16 @@ def remove_stale_namespaces():
 
 class NetPair:
     """Namespaces cap_ns and snd_ns joined by veth cap_if <-> snd_if. Nothing but what a test
-    sends crosses it: IPv6 is off (no ND/MLD), there are no addresses until add_addresses()."""
+    sends crosses it: IPv6 is off (no ND/MLD), there are no addresses until add_addresses().
+    ipv6=True leaves IPv6 on instead (link-local addresses, router solicitations, MLD reports
+    appear on the wire by themselves), and add_addresses() then adds CAP_IP6/SND_IP6 too."""
 
     CAP_IP = "10.213.0.1"
     SND_IP = "10.213.0.2"
+    CAP_IP6 = "fd00:213::1"
+    SND_IP6 = "fd00:213::2"
 
-    def __init__(self):
+    def __init__(self, ipv6=False):
         n = next(_seq)
         pid = os.getpid()
         if n == 0:
@@ -212,17 +217,19 @@ class NetPair:
         self.snd_ns = f"ringcap-cli-{pid}-{n}-snd"
         self.cap_if = f"rcc{pid}c{n}"[:15]
         self.snd_if = f"rcc{pid}s{n}"[:15]
+        self.ipv6 = ipv6
         self._closed = False
         _pairs.append(self)
         try:
+            v6off = "0" if ipv6 else "1"
             for ns in (self.cap_ns, self.snd_ns):
                 _ip("netns", "add", ns)
-                self._sysctl(ns, "net.ipv6.conf.all.disable_ipv6=1",
-                             "net.ipv6.conf.default.disable_ipv6=1")
+                self._sysctl(ns, f"net.ipv6.conf.all.disable_ipv6={v6off}",
+                             f"net.ipv6.conf.default.disable_ipv6={v6off}")
             _ip("link", "add", self.cap_if, "netns", self.cap_ns, "type", "veth",
                 "peer", "name", self.snd_if, "netns", self.snd_ns)
             for ns, ifname in ((self.cap_ns, self.cap_if), (self.snd_ns, self.snd_if)):
-                self._sysctl(ns, f"net.ipv6.conf.{ifname}.disable_ipv6=1")
+                self._sysctl(ns, f"net.ipv6.conf.{ifname}.disable_ipv6={v6off}")
                 _ip("-n", ns, "link", "set", "lo", "up")
                 _ip("-n", ns, "link", "set", ifname, "up")
             self.cap_mac = self.link_info(self.cap_ns, self.cap_if)["address"]
@@ -246,6 +253,10 @@ class NetPair:
     def add_addresses(self):
         _ip("-n", self.cap_ns, "addr", "add", self.CAP_IP + "/24", "dev", self.cap_if)
         _ip("-n", self.snd_ns, "addr", "add", self.SND_IP + "/24", "dev", self.snd_if)
+        if self.ipv6:
+            # nodad: usable at once, no second of duplicate address detection first.
+            _ip("-n", self.cap_ns, "addr", "add", self.CAP_IP6 + "/64", "dev", self.cap_if, "nodad")
+            _ip("-n", self.snd_ns, "addr", "add", self.SND_IP6 + "/64", "dev", self.snd_if, "nodad")
 
     def set_cap_up(self, up):
         _ip("-n", self.cap_ns, "link", "set", self.cap_if, "up" if up else "down")
