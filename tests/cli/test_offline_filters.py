@@ -259,8 +259,6 @@ class OfflineFilters(unittest.TestCase):
 
     # -- pcapng --
 
-    @unittest.skip("pcapng reading has not landed on main yet (ringcap -r says 'pcapng is not "
-                   "supported yet'); remove this skip when it does")
     def test_pcapng_copy(self):
         if not shutil.which("editcap"):
             self.skipTest("editcap is not installed")
