@@ -37,8 +37,12 @@ void install_signal_handlers() {
 void say(const std::string& line) { fmt::print(stderr, "{}\n", line); }
 
 void report(const Error& e) {
-    say(e.hint().empty() ? fmt::format("ringcap: {}", e.what())
-                         : fmt::format("ringcap: {} ({})", e.what(), e.hint()));
+    // EINVAL is how ringcap says "bad input"; its text, "Invalid argument", adds nothing.
+    std::string what = e.what();
+    const std::string tail = ": " + e.code().message();
+    if (e.code().value() == EINVAL && what.ends_with(tail)) what.resize(what.size() - tail.size());
+    say(e.hint().empty() ? fmt::format("ringcap: {}", what)
+                         : fmt::format("ringcap: {} ({})", what, e.hint()));
 }
 
 std::string describe_ring(const CaptureInfo& info) {
