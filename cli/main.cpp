@@ -1,6 +1,7 @@
 // ringcap: the command line. The only code in the project that prints.
 #include <fmt/format.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <spawn.h>
 #include <unistd.h>
 
@@ -239,8 +240,17 @@ private:
     std::vector<const Filter*> by_interface_;
 };
 
+// Whether -w names a regular file (existing or to be created), where every byte read is written
+// again: then reading with read(2) beats mapping (no page faults; the data is copied anyway).
+bool writes_regular_file(const cli::CliOptions& o) {
+    if (o.write_path.empty() || o.write_path == "-") return false;
+    struct stat st {};
+    return ::stat(o.write_path.c_str(), &st) != 0 || S_ISREG(st.st_mode);
+}
+
 int read_cmd(const cli::CliOptions& o) {
-    PcapReader reader = PcapReader::open(o.read_path);
+    PcapReader reader =
+        PcapReader::open(o.read_path, writes_regular_file(o) ? ReadMode::stream : ReadMode::map);
     const PcapFileInfo& info = reader.info();
     const LinkType link = static_cast<LinkType>(info.link_type);
     FileFilters filter(o.capture.filter);
@@ -258,7 +268,8 @@ int read_cmd(const cli::CliOptions& o) {
     // Pass-through: when the file is mapped and its records are already in the output's format,
     // runs of consecutive matching records are handed to the writer as they lie in the file
     // (one memcpy per run, or no copy at all for long runs) instead of record by record.
-    PcapWriter* const file = reader.is_mapped() && !info.swapped && info.precision == o.precision
+    PcapWriter* const file = info.format == FileFormat::pcap && !info.swapped &&
+                                     info.precision == o.precision
                                  ? out.plain_file()
                                  : nullptr;
     std::span<const std::byte> run;
@@ -275,6 +286,7 @@ int read_cmd(const cli::CliOptions& o) {
     try {
         for (bool more = true; more && !g_stop && (o.count == 0 || matched < o.count);) {
             for (std::uint64_t i = 0; i < kBatch; ++i) {
+                if (run_records != 0 && !reader.next_is_buffered()) write_run();  // buffer reuse
                 const std::optional<PacketView> p = reader.next();
                 if (!p) {
                     more = false;

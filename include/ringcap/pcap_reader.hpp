@@ -37,12 +37,23 @@ struct PcapFileInfo {
     bool swapped = false;  // (first section) written in the other byte order
 };
 
+// How a regular file is read (pipes and standard input are always streamed).
+enum class ReadMode {
+    // Mapped whole: no copy at all, and every PacketView stays valid for the reader's lifetime;
+    // costs page-table work per page. Best when most bytes are not copied afterwards (filtering,
+    // counting, printing).
+    map,
+    // read(2) into a 1 MiB buffer: one kernel copy, no page faults; best when every byte is
+    // copied again anyway (writing another file), as cat does.
+    stream,
+};
+
 class PcapReader {
 public:
     // path "-" reads standard input. Throws ringcap::Error: cannot open (errno, path in the
     // message); not a pcap file (EINVAL, names the magic found; pcapng says so); empty file or
     // truncated file header (EINVAL, with the byte count).
-    static PcapReader open(const std::string& path);
+    static PcapReader open(const std::string& path, ReadMode mode = ReadMode::map);
 
     PcapReader(PcapReader&&) noexcept;
     PcapReader& operator=(PcapReader&&) noexcept;
@@ -65,6 +76,9 @@ public:
     // The whole file is mapped: every PacketView (and the 16-byte record header before its
     // data) stays valid for the reader's lifetime, not only until the next call.
     bool is_mapped() const noexcept;
+    // The next pcap record is whole in memory already: next() will not read, so earlier
+    // PacketViews stay valid through it (always true when mapped).
+    bool next_is_buffered() const noexcept;
 
     std::uint64_t records() const noexcept { return records_; }  // records returned so far
     std::uint64_t offset() const noexcept { return offset_; }    // file offset of the next record

@@ -171,7 +171,7 @@ struct PcapReader::State {
     }
 };
 
-PcapReader PcapReader::open(const std::string& path) {
+PcapReader PcapReader::open(const std::string& path, ReadMode mode) {
     auto s = std::make_unique<State>();
     if (path == "-") {
         s->fd = STDIN_FILENO;
@@ -183,7 +183,8 @@ PcapReader PcapReader::open(const std::string& path) {
         s->name = "'" + path + "'";
     }
     struct stat st {};
-    if (s->owned && ::fstat(s->fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+    if (mode == ReadMode::map && s->owned && ::fstat(s->fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        st.st_size > 0) {
         // The whole file is the buffer; fill() has nothing left to read.
         s->map = sys::Mapping::map_readonly(s->fd, static_cast<std::size_t>(st.st_size));
         s->base = s->map.bytes().data();
@@ -255,6 +256,13 @@ PcapReader PcapReader::open(const std::string& path) {
 }
 
 bool PcapReader::is_mapped() const noexcept { return state_ && !state_->map.bytes().empty(); }
+
+bool PcapReader::next_is_buffered() const noexcept {
+    const State& s = *state_;
+    if (s.eof) return true;  // nothing left to read: the rest is in memory
+    if (s.available() < kRecordHeader) return false;
+    return s.available() >= kRecordHeader + load32(s.base + s.pos + 8, s.swapped);
+}
 
 PcapReader::PcapReader(PcapReader&&) noexcept = default;
 PcapReader& PcapReader::operator=(PcapReader&&) noexcept = default;
