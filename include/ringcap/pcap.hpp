@@ -56,7 +56,7 @@ public:
 
     static constexpr std::size_t kFileHeader = 24;
     static constexpr std::size_t kRecordHeader = 16;
-    static constexpr std::size_t kDirectRun = 256u << 10;
+    static constexpr std::size_t kDirectRun = 32u << 10;
 
 private:
     PcapWriter() = default;

@@ -85,7 +85,7 @@ public:
 
     static constexpr std::size_t kFileHeader = 24;
     static constexpr std::size_t kRecordHeader = 16;
-    static constexpr std::size_t kBufferSize = 1u << 20;
+    static constexpr std::size_t kBufferSize = 128u << 10;
     // A caplen above max(snaplen, kMaxSaneSnaplen) or above kMaxCaplen is damage, not a packet.
     static constexpr std::uint32_t kMaxSaneSnaplen = 262144;  // libpcap's MAXIMUM_SNAPLEN
     static constexpr std::uint32_t kMaxCaplen = 16u << 20;
