@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <fstream>
+#include <functional>
 #include <algorithm>
 #include <optional>
 
@@ -98,23 +100,39 @@ void run_post_rotate(const std::string& command, const std::string& file) {
 
 // Where packets go: a pcap file (-w, rotating with -C/-G/-W), printed lines, or nowhere
 // (--count). The same for live capture and -r, so both honour -w, -U, -l and --count alike.
+// What the files written describe: interface 0 of a pcapng file, and its statistics at close.
+struct OutputSource {
+    LinkType link = LinkType::ethernet;
+    std::uint32_t snaplen = kDefaultSnaplen;
+    std::string interface_name;
+    std::string interface_description;
+    std::function<void(PcapWriter&)> before_close;  // e.g. the ISB with the kernel's counts
+};
+
 class Output {
 public:
-    Output(const cli::CliOptions& o, LinkType link, std::uint32_t snaplen)
+    Output(const cli::CliOptions& o, OutputSource source)
         : packet_buffered_(o.packet_buffered) {
+        const LinkType link = source.link;
         if (!o.write_path.empty()) {
             RotationOptions rotation{.max_bytes = o.rotate_bytes,
                                      .period = std::chrono::seconds(o.rotate_seconds),
-                                     .ring_files = o.ring_files};
+                                     .ring_files = o.ring_files,
+                                     .before_close = std::move(source.before_close)};
             if (!o.post_rotate_command.empty()) {
                 signal(SIGCHLD, SIG_IGN);
                 rotation.on_finished = [cmd = o.post_rotate_command](const std::string& file) {
                     run_post_rotate(cmd, file);
                 };
             }
+            const bool ng = o.pcapng || format_for_name(o.write_path) == FileFormat::pcapng;
             writer_.emplace(o.write_path,
-                            PcapWriterOptions{.link_type = link, .snaplen = snaplen,
-                                              .precision = o.precision},
+                            PcapWriterOptions{.link_type = link,
+                                              .snaplen = source.snaplen,
+                                              .precision = o.precision,
+                                              .format = ng ? FileFormat::pcapng : FileFormat::pcap,
+                                              .interface_name = source.interface_name,
+                                              .interface_description = source.interface_description},
                             std::move(rotation));
         } else if (!o.count_only) {
             printer_.emplace(STDOUT_FILENO, link, o.precision);
@@ -132,13 +150,27 @@ public:
         else if (printer_)
             printer_->print(p);
     }
+    // A packet of a file's interface `interface`: pcapng output keeps the file's interfaces.
+    void take(const PacketView& p, std::uint32_t interface) {
+        if (interface != 0 && writer_)
+            writer_->write(p, interface);
+        else
+            take(p);
+    }
+    bool writes_pcapng() const noexcept { return writer_ && writer_->format() == FileFormat::pcapng; }
+    void add_interface(const FileInterface& f) {
+        writer_->add_interface(static_cast<LinkType>(f.link_type), f.snaplen, f.name, f.description);
+    }
     // After each batch: lines go out, and the file too with -U.
     void end_batch() {
         if (writer_ && packet_buffered_) writer_->flush();
         if (printer_) printer_->flush();
     }
     // The pcap file when nothing rotates and nothing prints, for PcapWriter::write_records().
-    PcapWriter* plain_file() noexcept { return writer_ ? writer_->plain_file() : nullptr; }
+    PcapWriter* plain_file() noexcept {
+        PcapWriter* w = writer_ ? writer_->plain_file() : nullptr;
+        return w && w->format() == FileFormat::pcap ? w : nullptr;
+    }
     // Live capture, now and then: with -G an idle period's file is finished on time.
     void tick() {
         if (writer_) writer_->tick(std::chrono::system_clock::now());
@@ -155,6 +187,14 @@ private:
     std::optional<cli::LinePrinter> printer_;
 };
 
+// The interface's alias (ip link set IF alias TEXT), the closest Linux has to a description.
+std::string interface_alias(const std::string& name) {
+    std::ifstream in("/sys/class/net/" + name + "/ifalias");
+    std::string alias;
+    std::getline(in, alias);
+    return alias;
+}
+
 std::string plural(std::uint64_t n, const char* what) {
     return fmt::format("{} {}{}", n, what, n == 1 ? "" : "s");
 }
@@ -164,7 +204,14 @@ int capture_cmd(const cli::CliOptions& o) {
     const CaptureInfo& info = cap.info();
     for (const std::string& note : info.notes) say("ringcap: note: " + note);
 
-    Output out(o, info.link_type, info.snaplen);
+    Output out(o, {.link = info.link_type,
+                   .snaplen = info.snaplen,
+                   .interface_name = info.interface,
+                   .interface_description = interface_alias(info.interface),
+                   .before_close = [&cap](PcapWriter& w) {
+                       const CaptureStats st = cap.stats();
+                       w.write_statistics(0, st.packets, st.drops);
+                   }});
     out.open_first_file();
     // Only once the output is open, as tcpdump: a failure is then the one line printed.
     say(fmt::format("listening on {}, link-type {}, snapshot length {} bytes, {}", info.interface,
@@ -256,14 +303,20 @@ int read_cmd(const cli::CliOptions& o) {
     FileFilters filter(o.capture.filter);
     filter.update(reader.interfaces());  // a bad expression fails here, before any output
 
-    Output out(o, link, info.snaplen);
+    const std::vector<FileInterface>& ifs = reader.interfaces();
+    Output out(o, {.link = link,
+                   .snaplen = info.snaplen,
+                   .interface_name = ifs.empty() ? "" : ifs[0].name,
+                   .interface_description = ifs.empty() ? "" : ifs[0].description});
     if (!o.rotate_seconds) out.open_first_file();  // with -G the first packet names the file
     say(fmt::format("reading from file {}, {}link-type {}, snapshot length {}",
                     o.read_path == "-" ? "-" : o.read_path,
                     info.format == FileFormat::pcapng ? "pcapng, " : "", link_type_name(link),
                     info.snaplen));
     // A pcap file holds one link type; a pcapng file may mix them (dumpcap -i eth0 -i any).
-    const bool mixed_links_possible = info.format == FileFormat::pcapng && o.write_path.size();
+    const bool ng_out = out.writes_pcapng();
+    const bool mixed_links_possible = info.format == FileFormat::pcapng && !o.write_path.empty() && !ng_out;
+    std::size_t declared = 1;  // interfaces the output knows: 0 from the options
 
     // Pass-through: when the file is mapped and its records are already in the output's format,
     // runs of consecutive matching records are handed to the writer as they lie in the file
@@ -304,7 +357,11 @@ int read_cmd(const cli::CliOptions& o) {
                                             link_type_name(link)),
                                 "a pcap file has one link type; filter on one interface's "
                                 "packets or write pcapng");
-                if (file) {
+                if (ng_out) {
+                    while (declared < reader.interfaces().size())
+                        out.add_interface(reader.interfaces()[declared++]);
+                    out.take(*p, static_cast<std::uint32_t>(p->ifindex()));
+                } else if (file) {
                     const std::byte* record = p->data() - PcapReader::kRecordHeader;
                     if (record != run.data() + run.size()) {
                         write_run();

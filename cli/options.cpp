@@ -63,6 +63,7 @@ ParseResult parse_command_line(int argc, const char* const* argv) {
 
     app.add_option("-i,--interface", c.interface, "interface to capture on, or 'any'");
     app.add_option("-w", o.write_path, "write packets to a pcap file ('-' for standard output)");
+    app.add_flag("--pcapng", o.pcapng, "write pcapng (the default for -w NAME.pcapng)");
     app.add_option("-r", o.read_path, "read packets from a pcap file ('-' for standard input)");
     std::string rotate_size;
     app.add_option("-C", rotate_size,

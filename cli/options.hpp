@@ -15,6 +15,7 @@ struct CliOptions {
     CaptureOptions capture;
     std::string write_path;              // -w; "-" is standard output
     std::string read_path;               // -r; "-" is standard input
+    bool pcapng = false;                 // --pcapng (also: -w NAME.pcapng)
     std::uint64_t rotate_bytes = 0;      // -C, in bytes
     std::uint32_t rotate_seconds = 0;    // -G
     std::uint32_t ring_files = 0;        // -W

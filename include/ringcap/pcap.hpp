@@ -1,13 +1,19 @@
 #pragma once
-// pcap file writer: records go into a large buffer and out with one write() per buffer. A record
-// never straddles two writes, and on a failed write the file is cut back to the last whole
-// record, so whatever happens the file on disk is valid.
+// Capture file writer, pcap or pcapng: records go into a large buffer and out with one write()
+// per buffer. A record never straddles two writes, and on a failed write the file is cut back to
+// the last whole record (pcapng: block), so whatever happens the file on disk is valid.
+//
+// pcapng: a Section Header Block (shb_os, shb_hardware, shb_userappl), one Interface Description
+// Block per interface (if_name, if_description, if_tsresol = nanoseconds, link type, snaplen),
+// Enhanced Packet Blocks with epb_flags (direction and reception type from the packet type, when
+// known) and an optional comment, and Interface Statistics Blocks on request.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include <ringcap/options.hpp>
 #include <ringcap/packet.hpp>
@@ -15,12 +21,20 @@
 namespace ringcap {
 
 enum class TimestampPrecision { micro, nano };
+enum class FileFormat { pcap, pcapng };
+
+// pcapng for a name ending in ".pcapng", pcap otherwise (tcpdump's format, for its scripts).
+FileFormat format_for_name(const std::string& path) noexcept;
 
 struct PcapWriterOptions {
-    LinkType link_type = LinkType::ethernet;
+    LinkType link_type = LinkType::ethernet;  // of interface 0
     std::uint32_t snaplen = kDefaultSnaplen;
-    TimestampPrecision precision = TimestampPrecision::micro;  // tcpdump's default magic
+    TimestampPrecision precision = TimestampPrecision::micro;  // pcap: tcpdump's default magic
     std::size_t buffer_size = 1u << 20;
+    FileFormat format = FileFormat::pcap;
+    // pcapng: interface 0's if_name and if_description (empty: left out).
+    std::string interface_name;
+    std::string interface_description;
 };
 
 class PcapWriter {
@@ -34,13 +48,31 @@ public:
     PcapWriter& operator=(PcapWriter&&) noexcept;
     ~PcapWriter();  // closes; errors at this point are kept, never thrown
 
-    // Appends one record; writes the buffer out when full. Throws ringcap::Error on a write
-    // failure (ENOSPC, EIO, EPIPE) after cutting the file back to the last whole record.
+    // Appends one record (pcapng: on interface 0); writes the buffer out when full. Throws
+    // ringcap::Error on a write failure (ENOSPC, EIO, EPIPE) after cutting the file back to the
+    // last whole record.
     void write(const PacketView& packet) {
-        const std::size_t need = kRecordHeader + packet.caplen();
+        const std::size_t need = record_size(packet);
         if (need > capacity_ - used_) make_room(need);
-        put(packet);
+        if (ng_)
+            put_enhanced(packet, 0, {});
+        else
+            put(packet);
     }
+    // pcapng: a packet on a declared interface, with an opt_comment if `comment` is not empty.
+    void write(const PacketView& packet, std::uint32_t interface, std::string_view comment = {});
+    // pcapng: declares interface 1, 2, ... (an IDB); returns its id. pcap: throws EINVAL.
+    std::uint32_t add_interface(LinkType link, std::uint32_t snaplen, const std::string& name,
+                                const std::string& description);
+    // pcapng: an Interface Statistics Block for `interface`, stamped now: packets the kernel
+    // received (isb_ifrecv) and dropped (isb_ifdrop) since the capture started. pcap: no-op.
+    void write_statistics(std::uint32_t interface, std::uint64_t received, std::uint64_t dropped);
+
+    // Bytes the record of `packet` takes in this file.
+    std::size_t record_size(const PacketView& packet) const noexcept {
+        return ng_ ? kEnhancedOverhead + ((packet.caplen() + 3u) & ~3u) : kRecordHeader + packet.caplen();
+    }
+    FileFormat format() const noexcept { return ng_ ? FileFormat::pcapng : FileFormat::pcap; }
     // Appends whole records already in this file's format (pcap records in host byte order, with
     // this file's timestamp precision), e.g. a run of records of a mapped input file. Small
     // runs are copied into the buffer in one go; runs of kDirectRun bytes or more are written
@@ -56,12 +88,22 @@ public:
 
     static constexpr std::size_t kFileHeader = 24;
     static constexpr std::size_t kRecordHeader = 16;
+    // EPB: type, length, interface, 2 x timestamp, caplen, length (28), epb_flags option (8),
+    // opt_endofopt (4), trailing length (4); the data is padded to 4 bytes.
+    static constexpr std::size_t kEnhancedOverhead = 44;
+    // What write_statistics() adds: an ISB with if_id, timestamp, isb_endtime, isb_ifrecv,
+    // isb_ifdrop and opt_endofopt.
+    static constexpr std::size_t kStatisticsBlock = 64;
     static constexpr std::size_t kDirectRun = 32u << 10;
 
 private:
     PcapWriter() = default;
     void make_room(std::size_t need);
     void start(const PcapWriterOptions& options);
+    void put_enhanced(const PacketView& packet, std::uint32_t interface,
+                      std::string_view comment) noexcept;
+    void put_interface(LinkType link, std::uint32_t snaplen, const std::string& name,
+                       const std::string& description);
     std::size_t whole_records_within(std::size_t written) const noexcept;
     void write_out(const std::byte* data, std::size_t size, std::size_t records_from);
 
@@ -83,7 +125,10 @@ private:
     bool owns_fd_ = false;
     bool can_truncate_ = false;
     bool nano_ = false;
+    bool ng_ = false;
     bool header_pending_ = false;  // the file header is still in the buffer
+    std::size_t header_size_ = 0;  // pcap file header, or pcapng SHB + first IDB
+    std::uint32_t interfaces_ = 0;
     std::string path_;
     std::unique_ptr<std::byte[], void (*)(std::byte*)> buf_{nullptr, nullptr};
     std::size_t capacity_ = 0;

@@ -16,8 +16,6 @@
 
 namespace ringcap {
 
-enum class FileFormat { pcap, pcapng };
-
 // What a file says about an interface: the pcap file header, or a pcapng Interface Description
 // Block.
 struct FileInterface {

@@ -17,6 +17,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <ringcap/pcap.hpp>
 
@@ -28,6 +29,8 @@ struct RotationOptions {
     std::uint32_t ring_files = 0;          // -W; 0 = keep every file
     // Called with each finished file's final name (-z): after it was renamed into place.
     std::function<void(const std::string&)> on_finished;
+    // Called just before a file is closed, e.g. to write pcapng statistics into it.
+    std::function<void(PcapWriter&)> before_close;
 
     bool rotates() const noexcept { return max_bytes != 0 || period.count() != 0 || ring_files != 0; }
 };
@@ -43,10 +46,20 @@ public:
 
     void write(const PacketView& p) {
         if (!writer_ || p.ts_ns() >= period_end_ ||
-            writer_->file_size() + PcapWriter::kRecordHeader + p.caplen() > size_limit_)
+            writer_->file_size() + writer_->record_size(p) > size_limit_)
             rotate_for(p);
         writer_->write(p);
     }
+    // pcapng: a packet on an interface declared with add_interface() (0 is the options' one).
+    void write(const PacketView& p, std::uint32_t interface) {
+        if (!writer_ || p.ts_ns() >= period_end_ ||
+            writer_->file_size() + writer_->record_size(p) > size_limit_)
+            rotate_for(p);
+        writer_->write(p, interface);
+    }
+    // pcapng: declares one more interface, in this file and in every file after it.
+    std::uint32_t add_interface(LinkType link, std::uint32_t snaplen, const std::string& name,
+                                const std::string& description);
     void flush() {
         if (writer_) writer_->flush();
     }
@@ -62,6 +75,7 @@ public:
     // The file itself when nothing rotates (once open), for PcapWriter::write_records().
     PcapWriter* plain_file() noexcept { return rotation_.rotates() || !writer_ ? nullptr : &*writer_; }
 
+    FileFormat format() const noexcept { return file_.format; }
     std::uint64_t files_finished() const noexcept { return finished_; }
     const std::string& current_name() const noexcept { return final_name_; }
 
@@ -85,6 +99,12 @@ private:
     std::uint64_t index_ = 0;                 // files in this period (or in all, without -G)
     std::uint64_t finished_ = 0;
     std::deque<std::string> kept_;            // finished files, oldest first (with ring_files)
+    struct Interface {
+        LinkType link;
+        std::uint32_t snaplen;
+        std::string name, description;
+    };
+    std::vector<Interface> more_interfaces_;  // declared after interface 0, for every new file
 };
 
 }  // namespace ringcap

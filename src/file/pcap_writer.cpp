@@ -1,6 +1,11 @@
 #include <fcntl.h>
+#include <linux/if_packet.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <fstream>
 
 #include <cstdlib>
 #include <cstring>
@@ -18,7 +23,96 @@ constexpr std::size_t kAlign = 4096;
 
 void free_aligned(std::byte* p) { std::free(p); }
 
+// pcapng (draft-ietf-opsawg-pcapng): block types and option codes written here.
+constexpr std::uint32_t kSectionBlock = 0x0a0d0d0a, kInterfaceBlock = 1, kStatisticsBlockType = 5,
+                        kEnhancedBlock = 6;
+constexpr std::uint16_t kOptEnd = 0, kOptComment = 1, kShbHardware = 2, kShbOs = 3,
+                        kShbUserappl = 4, kIfName = 2, kIfDescription = 3, kIfTsresol = 9,
+                        kEpbFlags = 2, kIsbStarttime = 2, kIsbEndtime = 3, kIsbIfrecv = 4,
+                        kIsbIfdrop = 5;
+
+std::size_t pad4(std::size_t n) { return (n + 3) & ~std::size_t{3}; }
+
+// epb_flags from the packet type: bits 0-1 direction (1 in, 2 out), bits 2-4 reception type
+// (1 unicast, 2 multicast, 3 broadcast, 4 promiscuous); 0 = not known.
+std::uint32_t epb_flags(std::uint8_t pkttype) noexcept {
+    switch (pkttype) {
+        case PACKET_HOST: return 1 | 1 << 2;
+        case PACKET_MULTICAST: return 1 | 2 << 2;
+        case PACKET_BROADCAST: return 1 | 3 << 2;
+        case PACKET_OTHERHOST: return 1 | 4 << 2;
+        case PACKET_OUTGOING: return 2;
+        default: return 0;
+    }
+}
+
+// Builds one block in host byte order (the section's byte-order magic says which).
+class Block {
+public:
+    explicit Block(std::uint32_t type) { u32(type), u32(0); }
+    Block& u16(std::uint16_t v) { return raw(&v, 2); }
+    Block& u32(std::uint32_t v) { return raw(&v, 4); }
+    Block& u64(std::uint64_t v) { return raw(&v, 8); }
+    Block& option(std::uint16_t code, const void* value, std::size_t len) {
+        u16(code), u16(static_cast<std::uint16_t>(len));
+        raw(value, len);
+        while (bytes_.size() % 4) bytes_.push_back(std::byte{0});
+        return *this;
+    }
+    Block& text(std::uint16_t code, const std::string& value) {
+        return value.empty() ? *this : option(code, value.data(), std::min<std::size_t>(value.size(), 65000));
+    }
+    std::vector<std::byte> finish() {
+        const std::uint32_t len = static_cast<std::uint32_t>(bytes_.size() + 4);
+        std::memcpy(bytes_.data() + 4, &len, 4);
+        u32(len);
+        return std::move(bytes_);
+    }
+
+private:
+    Block& raw(const void* p, std::size_t n) {
+        const auto* b = static_cast<const std::byte*>(p);
+        bytes_.insert(bytes_.end(), b, b + n);
+        return *this;
+    }
+    std::vector<std::byte> bytes_;
+};
+
+std::string first_line_with(const char* path, const char* key) {
+    std::ifstream in(path);
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind(key, 0) == 0) {
+            const std::size_t colon = line.find(':');
+            return colon == std::string::npos ? line : line.substr(line.find_first_not_of(" \t", colon + 1));
+        }
+    return {};
+}
+
+std::vector<std::byte> section_header() {
+    utsname u{};
+    ::uname(&u);
+    const std::string os = std::string(u.sysname) + " " + u.release;
+    std::string hardware = first_line_with("/proc/cpuinfo", "model name");
+    if (hardware.empty()) hardware = u.machine;
+    Block b(kSectionBlock);
+    b.u32(0x1a2b3c4d).u16(1).u16(0).u64(~std::uint64_t{0});  // section length: not given
+    b.text(kShbHardware, hardware).text(kShbOs, os).text(kShbUserappl, "ringcap 0.1.0");
+    b.option(kOptEnd, nullptr, 0);
+    return b.finish();
+}
+
+std::uint64_t now_ns() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000 + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
 }  // namespace
+
+FileFormat format_for_name(const std::string& path) noexcept {
+    return path.size() > 7 && path.compare(path.size() - 7, 7, ".pcapng") == 0 ? FileFormat::pcapng
+                                                                               : FileFormat::pcap;
+}
 
 PcapWriter PcapWriter::create(const std::string& path, const PcapWriterOptions& options) {
     if (path == "-") return on_fd(STDOUT_FILENO, options);
@@ -46,10 +140,21 @@ PcapWriter PcapWriter::on_fd(int fd, const PcapWriterOptions& options) {
 
 void PcapWriter::start(const PcapWriterOptions& options) {
     nano_ = options.precision == TimestampPrecision::nano;
+    ng_ = options.format == FileFormat::pcapng;
     capacity_ = (options.buffer_size + kAlign - 1) / kAlign * kAlign;
     if (capacity_ < kAlign) capacity_ = kAlign;
     buf_ = {static_cast<std::byte*>(std::aligned_alloc(kAlign, capacity_)), free_aligned};
     if (!buf_) throw Error(ENOMEM, "pcap writer buffer of " + std::to_string(capacity_) + " bytes");
+    header_pending_ = true;
+    if (ng_) {
+        const std::vector<std::byte> shb = section_header();
+        std::memcpy(buf_.get(), shb.data(), shb.size());
+        used_ = shb.size();
+        put_interface(options.link_type, options.snaplen, options.interface_name,
+                      options.interface_description);
+        header_size_ = used_;
+        return;
+    }
     const std::uint32_t header[6] = {nano_ ? kMagicNano : kMagicMicro,
                                      2u | (4u << 16),  // version 2.4, in host order like the magic
                                      0,
@@ -57,8 +162,88 @@ void PcapWriter::start(const PcapWriterOptions& options) {
                                      options.snaplen,
                                      static_cast<std::uint32_t>(options.link_type)};
     std::memcpy(buf_.get(), header, sizeof header);
-    used_ = kFileHeader;
-    header_pending_ = true;
+    used_ = header_size_ = kFileHeader;
+}
+
+void PcapWriter::put_interface(LinkType link, std::uint32_t snaplen, const std::string& name,
+                               const std::string& description) {
+    Block b(kInterfaceBlock);
+    const std::uint8_t nanoseconds = 9;
+    b.u16(static_cast<std::uint16_t>(link)).u16(0).u32(snaplen);
+    b.text(kIfName, name).text(kIfDescription, description).option(kIfTsresol, &nanoseconds, 1);
+    b.option(kOptEnd, nullptr, 0);
+    const std::vector<std::byte> idb = b.finish();
+    if (idb.size() > capacity_ - used_) make_room(idb.size());
+    std::memcpy(buf_.get() + used_, idb.data(), idb.size());
+    used_ += idb.size();
+    ++interfaces_;
+}
+
+std::uint32_t PcapWriter::add_interface(LinkType link, std::uint32_t snaplen, const std::string& name,
+                                        const std::string& description) {
+    if (!ng_) throw Error(EINVAL, "a pcap file has one interface", "write pcapng for more");
+    put_interface(link, snaplen, name, description);
+    return interfaces_ - 1;
+}
+
+void PcapWriter::put_enhanced(const PacketView& p, std::uint32_t interface,
+                              std::string_view comment) noexcept {
+    std::byte* d = buf_.get() + used_;
+    const std::size_t data = pad4(p.caplen());
+    const std::size_t note = comment.empty() ? 0 : 4 + pad4(comment.size());
+    const std::uint32_t len = static_cast<std::uint32_t>(kEnhancedOverhead + data + note);
+    const std::uint64_t ts = static_cast<std::uint64_t>(p.ts_ns());
+    const std::uint32_t head[7] = {kEnhancedBlock, len, interface,
+                                   static_cast<std::uint32_t>(ts >> 32), static_cast<std::uint32_t>(ts),
+                                   p.caplen(), p.wire_len()};
+    std::memcpy(d, head, sizeof head);
+    std::memcpy(d + 28, p.data(), p.caplen());
+    std::memset(d + 28 + p.caplen(), 0, data - p.caplen());
+    std::byte* o = d + 28 + data;
+    const std::uint32_t flags_opt[2] = {kEpbFlags | 4u << 16, epb_flags(p.pkttype())};
+    std::memcpy(o, flags_opt, 8);
+    o += 8;
+    if (note) {
+        const std::uint32_t opt = kOptComment | static_cast<std::uint32_t>(comment.size()) << 16;
+        std::memcpy(o, &opt, 4);
+        std::memcpy(o + 4, comment.data(), comment.size());
+        std::memset(o + 4 + comment.size(), 0, note - 4 - comment.size());
+        o += note;
+    }
+    const std::uint32_t tail[2] = {kOptEnd, len};  // opt_endofopt (code 0, length 0), length
+    std::memcpy(o, tail, 8);
+    used_ += len;
+    ++records_;
+}
+
+void PcapWriter::write(const PacketView& packet, std::uint32_t interface, std::string_view comment) {
+    if (!ng_) {
+        if (interface != 0 || !comment.empty())
+            throw Error(EINVAL, "a pcap file has one interface and no comments",
+                        "write pcapng for more");
+        return write(packet);
+    }
+    if (interface >= interfaces_)
+        throw Error(EINVAL, "interface " + std::to_string(interface) + " was not declared");
+    if (comment.size() > 65000) comment = comment.substr(0, 65000);
+    const std::size_t need = record_size(packet) + (comment.empty() ? 0 : 4 + pad4(comment.size()));
+    if (need > capacity_ - used_) make_room(need);
+    put_enhanced(packet, interface, comment);
+}
+
+void PcapWriter::write_statistics(std::uint32_t interface, std::uint64_t received,
+                                  std::uint64_t dropped) {
+    if (!ng_) return;
+    const std::uint64_t now = now_ns();
+    const std::uint32_t ts[2] = {static_cast<std::uint32_t>(now >> 32), static_cast<std::uint32_t>(now)};
+    Block b(kStatisticsBlockType);
+    b.u32(interface).u32(ts[0]).u32(ts[1]);
+    b.option(kIsbEndtime, ts, 8).option(kIsbIfrecv, &received, 8).option(kIsbIfdrop, &dropped, 8);
+    b.option(kOptEnd, nullptr, 0);
+    const std::vector<std::byte> isb = b.finish();
+    if (isb.size() > capacity_ - used_) make_room(isb.size());
+    std::memcpy(buf_.get() + used_, isb.data(), isb.size());
+    used_ += isb.size();
 }
 
 PcapWriter::PcapWriter(PcapWriter&& o) noexcept { *this = std::move(o); }
@@ -73,7 +258,10 @@ PcapWriter& PcapWriter::operator=(PcapWriter&& o) noexcept {
         owns_fd_ = std::exchange(o.owns_fd_, false);
         can_truncate_ = o.can_truncate_;
         nano_ = o.nano_;
+        ng_ = o.ng_;
         header_pending_ = o.header_pending_;
+        header_size_ = o.header_size_;
+        interfaces_ = o.interfaces_;
         path_ = std::move(o.path_);
         buf_ = std::move(o.buf_);
         capacity_ = std::exchange(o.capacity_, 0);
@@ -104,14 +292,15 @@ void PcapWriter::make_room(std::size_t need) {
 
 namespace {
 
-// Largest prefix of `data` (which starts with a record) made of whole records.
-std::size_t whole_records(const std::byte* data, std::size_t written) noexcept {
+// Largest prefix of `data` (which starts with a record, or a pcapng block) made of whole ones.
+std::size_t whole_records(const std::byte* data, std::size_t written, bool ng) noexcept {
     std::size_t pos = 0;
-    while (pos + PcapWriter::kRecordHeader <= written) {
-        std::uint32_t caplen;
-        std::memcpy(&caplen, data + pos + 8, 4);
-        if (pos + PcapWriter::kRecordHeader + caplen > written) break;
-        pos += PcapWriter::kRecordHeader + caplen;
+    while (pos + (ng ? 8 : PcapWriter::kRecordHeader) <= written) {
+        std::uint32_t n;
+        std::memcpy(&n, data + pos + (ng ? 4 : 8), 4);
+        const std::size_t size = ng ? n : PcapWriter::kRecordHeader + n;
+        if (size == 0 || pos + size > written) break;
+        pos += size;
     }
     return pos;
 }
@@ -120,14 +309,14 @@ std::size_t whole_records(const std::byte* data, std::size_t written) noexcept {
 
 // Largest prefix of the buffer made of whole records (and the file header, if it is in there).
 std::size_t PcapWriter::whole_records_within(std::size_t written) const noexcept {
-    const std::size_t header = header_pending_ ? kFileHeader : 0;
+    const std::size_t header = header_pending_ ? header_size_ : 0;
     if (written < header) return 0;
-    return header + whole_records(buf_.get() + header, written - header);
+    return header + whole_records(buf_.get() + header, written - header, ng_);
 }
 
 void PcapWriter::flush() {
     if (fd_ < 0 || used_ == 0) return;
-    write_out(buf_.get(), used_, header_pending_ ? kFileHeader : 0);
+    write_out(buf_.get(), used_, header_pending_ ? header_size_ : 0);
     used_ = 0;
     header_pending_ = false;
 }
@@ -161,7 +350,7 @@ void PcapWriter::write_out(const std::byte* data, std::size_t size, std::size_t 
         const int err = n == 0 ? EIO : errno;
         // Cut the file back to the last whole record so it stays valid.
         const std::size_t keep =
-            done < records_from ? 0 : records_from + whole_records(data + records_from, done - records_from);
+            done < records_from ? 0 : records_from + whole_records(data + records_from, done - records_from, ng_);
         std::string hint;
         bool cut = false;
         if (can_truncate_ && ::ftruncate(fd_, static_cast<off_t>(committed_ + keep)) == 0) {
@@ -175,7 +364,7 @@ void PcapWriter::write_out(const std::byte* data, std::size_t size, std::size_t 
         // A file header that never made it to the file stays first in the buffer (it is still
         // there), so records written later do not start a file without one.
         const bool keep_header = header_pending_ && keep == 0 && (cut || done == 0);
-        used_ = keep_header ? kFileHeader : 0;
+        used_ = keep_header ? header_size_ : 0;
         header_pending_ = keep_header;
         throw Error(err, "write to '" + path_ + "'", hint);
     }

@@ -30,7 +30,11 @@ std::string temp_name_for(const std::string& path) {
 
 RotatingWriter::RotatingWriter(std::string pattern, PcapWriterOptions file, RotationOptions rotation)
     : pattern_(std::move(pattern)), file_(file), rotation_(std::move(rotation)),
-      size_limit_(rotation_.max_bytes ? rotation_.max_bytes : UINT64_MAX),
+      // Room for the statistics block written at close stays free: -C is the whole file.
+      size_limit_(rotation_.max_bytes == 0 ? UINT64_MAX
+                  : rotation_.before_close && file_.format == FileFormat::pcapng
+                      ? rotation_.max_bytes - PcapWriter::kStatisticsBlock
+                      : rotation_.max_bytes),
       period_ns_(rotation_.period.count() * kNs) {
     if (rotation_.period.count() < 0)
         throw Error(EINVAL, "rotation period " + std::to_string(rotation_.period.count()) + " s");
@@ -38,7 +42,7 @@ RotatingWriter::RotatingWriter(std::string pattern, PcapWriterOptions file, Rota
         throw Error(EINVAL, "a ring of files (-W) needs a size (-C) or a period (-G) to rotate on");
     if (rotation_.rotates() && pattern_ == "-")
         throw Error(EINVAL, "standard output cannot rotate (-C, -G, -W need a file name)");
-    if (rotation_.max_bytes != 0 && rotation_.max_bytes < PcapWriter::kFileHeader + 64)
+    if (rotation_.max_bytes != 0 && rotation_.max_bytes < 512)
         throw Error(EINVAL, "file size limit of " + std::to_string(rotation_.max_bytes) +
                                 " bytes leaves no room for packets");
 }
@@ -83,12 +87,18 @@ void RotatingWriter::open(std::int64_t ts_ns) {
         period_end_ = start + period_ns_;
     }
     final_name_ = name_for(period_start_, index_);
-    if (!rotation_.rotates()) {
-        writer_ = PcapWriter::create(final_name_, file_);
-        return;
-    }
-    temp_name_ = temp_name_for(final_name_);
-    writer_ = PcapWriter::create(temp_name_, file_);
+    if (rotation_.rotates()) temp_name_ = temp_name_for(final_name_);
+    writer_ = PcapWriter::create(rotation_.rotates() ? temp_name_ : final_name_, file_);
+    for (const Interface& i : more_interfaces_)
+        writer_->add_interface(i.link, i.snaplen, i.name, i.description);
+}
+
+std::uint32_t RotatingWriter::add_interface(LinkType link, std::uint32_t snaplen,
+                                            const std::string& name,
+                                            const std::string& description) {
+    more_interfaces_.push_back({link, snaplen, name, description});
+    return writer_ ? writer_->add_interface(link, snaplen, name, description)
+                   : static_cast<std::uint32_t>(more_interfaces_.size());
 }
 
 void RotatingWriter::rotate_for(const PacketView& p) {
@@ -107,6 +117,7 @@ void RotatingWriter::finish() {
     if (!writer_) return;
     std::optional<Error> failed;
     try {
+        if (rotation_.before_close) rotation_.before_close(*writer_);
         writer_->close();
     } catch (const Error& e) {
         failed = e;  // the file is valid up to its last whole record: still put it in place

@@ -3,11 +3,14 @@
 // unknown blocks) read back exactly, through a mapping and through a pipe; and damage, which must
 // throw with the file, the offset and the cause only after every whole packet before it.
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <gtest/gtest.h>
 #include <linux/if_packet.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdint>
+#include <filesystem>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -18,6 +21,7 @@
 #include <vector>
 
 #include <ringcap/error.hpp>
+#include <ringcap/pcap.hpp>
 #include <ringcap/pcap_reader.hpp>
 
 #include "temp_files.hpp"
@@ -388,6 +392,106 @@ TEST(PcapngReader, EmptySectionHasNoInterfacesAndNoPackets) {
     EXPECT_EQ(r.info().format, FileFormat::pcapng);
     EXPECT_TRUE(r.interfaces().empty());
     EXPECT_FALSE(r.next());
+}
+
+// ---------------------------------------------------------------------------------------------
+// pcapng written by PcapWriter, read back by PcapReader.
+
+PacketView packet(const Bytes& data, std::int64_t ts, std::uint8_t pkttype, std::uint32_t wire) {
+    return PacketView(reinterpret_cast<const std::byte*>(data.data()),
+                      static_cast<std::uint32_t>(data.size()), wire, ts, 0, pkttype, 0, 0, 0, 0);
+}
+
+TEST(PcapngWriter, RoundTripWithInterfacesDirectionsAndComments) {
+    TempDir dir;
+    const std::string path = dir.file("w.pcapng");
+    EXPECT_EQ(format_for_name(path), FileFormat::pcapng);
+    EXPECT_EQ(format_for_name(dir.file("w.pcap")), FileFormat::pcap);
+    const std::int64_t t0 = 1'700'000'000'123'456'789;
+    std::vector<Bytes> data;
+    for (int i = 0; i < 6; ++i) data.push_back(frame(60 + 33 * i, std::uint8_t(i)));
+    {
+        PcapWriter w = PcapWriter::create(path, {.snaplen = 65535,
+                                                 .format = FileFormat::pcapng,
+                                                 .interface_name = "veth0",
+                                                 .interface_description = "lab"});
+        EXPECT_EQ(w.add_interface(LinkType::linux_sll2, 262144, "any", ""), 1u);
+        w.write(packet(data[0], t0, PACKET_HOST, 60));
+        w.write(packet(data[1], t0 + 1, PACKET_OUTGOING, 93), 0, "a comment");
+        w.write(packet(data[2], t0 + 2, PACKET_BROADCAST, 500), 1);
+        w.write(packet(data[3], t0 + 3, kPacketTypeUnknown, 159));
+        w.write_statistics(0, 10, 2);
+        w.write(packet(data[4], t0 + 4, PACKET_OTHERHOST, 192), 1, std::string(70000, 'x'));
+        w.write(packet(data[5], t0 + 5, PACKET_MULTICAST, 225));
+        EXPECT_THROW(w.write(packet(data[5], t0, 0, 1), 2), Error);  // not declared
+        w.close();
+    }
+    PcapReader r = PcapReader::open(path);
+    ASSERT_EQ(r.interfaces().size(), 2u);
+    EXPECT_EQ(r.interfaces()[0].name, "veth0");
+    EXPECT_EQ(r.interfaces()[0].description, "lab");
+    EXPECT_EQ(r.interfaces()[0].snaplen, 65535u);
+    EXPECT_EQ(r.interfaces()[0].tsresol, 9);
+    EXPECT_EQ(r.interfaces()[1].link_type, 276u);
+    const std::uint8_t want_type[] = {PACKET_HOST, PACKET_OUTGOING, PACKET_HOST,
+                                      kPacketTypeUnknown, PACKET_HOST, PACKET_HOST};
+    const int want_if[] = {0, 0, 1, 0, 1, 0};
+    const std::uint32_t want_wire[] = {60, 93, 500, 159, 192, 225};
+    for (int i = 0; i < 6; ++i) {
+        const auto p = r.next();
+        ASSERT_TRUE(p) << i;
+        EXPECT_EQ(data_of(*p), data[i]) << i;
+        EXPECT_EQ(p->ts_ns(), t0 + i) << i;
+        EXPECT_EQ(p->pkttype(), want_type[i]) << i;
+        EXPECT_EQ(p->ifindex(), want_if[i]) << i;
+        EXPECT_EQ(p->wire_len(), want_wire[i]) << i;
+    }
+    EXPECT_FALSE(r.next());
+}
+
+TEST(PcapngWriter, PcapFileRefusesInterfacesAndComments) {
+    TempDir dir;
+    PcapWriter w = PcapWriter::create(dir.file("x.pcap"), {});
+    const Bytes d = frame(60, 1);
+    EXPECT_THROW(w.add_interface(LinkType::ethernet, 100, "x", ""), Error);
+    EXPECT_THROW(w.write(packet(d, 0, 0, 60), 0, "note"), Error);
+    w.write_statistics(0, 1, 1);  // nothing to do in pcap
+    w.close();
+    EXPECT_EQ(std::filesystem::file_size(dir.file("x.pcap")), 24u);
+}
+
+// A file size limit (RLIMIT_FSIZE) makes write() stop part-way, as a full disk does: the file
+// must end with the last whole block.
+TEST(PcapngWriter, FailedWriteLeavesWholeBlocks) {
+    TempDir dir;
+    const std::string path = dir.file("cut.pcapng");
+    std::signal(SIGXFSZ, SIG_IGN);
+    rlimit old{};
+    ::getrlimit(RLIMIT_FSIZE, &old);
+    const rlimit small{100'003, old.rlim_max};
+    int err = 0;
+    {
+        PcapWriter w = PcapWriter::create(path, {.buffer_size = 64 << 10, .format = FileFormat::pcapng});
+        ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+        try {
+            for (int i = 0; i < 1000; ++i) w.write(packet(frame(300 + i % 700, std::uint8_t(i)), i, 0, 2000));
+            w.close();
+        } catch (const Error& e) {
+            err = e.code().value();
+        }
+        ::setrlimit(RLIMIT_FSIZE, &old);
+    }
+    EXPECT_EQ(err, EFBIG);
+    const auto size = std::filesystem::file_size(path);
+    EXPECT_GT(size, 50'000u);
+    EXPECT_LE(size, 100'003u);
+    PcapReader r = PcapReader::open(path);
+    int n = 0;
+    while (auto p = r.next()) {
+        EXPECT_EQ(data_of(*p), frame(300 + n % 700, std::uint8_t(n)));
+        ++n;
+    }
+    EXPECT_GT(n, 50);
 }
 
 }  // namespace
