@@ -71,7 +71,9 @@ struct TsScale {
         const unsigned __int128 wide =
             shift >= 0 ? (static_cast<unsigned __int128>(ts) * 1'000'000'000u) >> shift
                        : static_cast<unsigned __int128>(ts) * mul / div;
-        return static_cast<std::int64_t>(wide) + offset_ns;
+        // Hostile values wrap (defined for unsigned) instead of overflowing.
+        return static_cast<std::int64_t>(static_cast<std::uint64_t>(wide) +
+                                         static_cast<std::uint64_t>(offset_ns));
     }
 };
 
@@ -368,7 +370,8 @@ void PcapReader::read_interface(const std::byte* body, std::size_t size) {
                         }
                     });
     TsScale scale = TsScale::from(f.tsresol);
-    scale.offset_ns = offset_s * 1'000'000'000;
+    if (__builtin_mul_overflow(offset_s, std::int64_t{1'000'000'000}, &scale.offset_ns))
+        scale.offset_ns = 0;  // an absurd if_tsoffset is ignored, as a bad option is
     interfaces_.push_back(std::move(f));
     s.scales.push_back(scale);
 }

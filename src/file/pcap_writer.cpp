@@ -28,7 +28,7 @@ constexpr std::uint32_t kSectionBlock = 0x0a0d0d0a, kInterfaceBlock = 1, kStatis
                         kEnhancedBlock = 6;
 constexpr std::uint16_t kOptEnd = 0, kOptComment = 1, kShbHardware = 2, kShbOs = 3,
                         kShbUserappl = 4, kIfName = 2, kIfDescription = 3, kIfTsresol = 9,
-                        kEpbFlags = 2, kIsbStarttime = 2, kIsbEndtime = 3, kIsbIfrecv = 4,
+                        kEpbFlags = 2, kIsbEndtime = 3, kIsbIfrecv = 4,
                         kIsbIfdrop = 5;
 
 std::size_t pad4(std::size_t n) { return (n + 3) & ~std::size_t{3}; }
