@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include <ringcap/decode.hpp>
 #include <ringcap/gen.hpp>
 #include <ringcap/options.hpp>
 #include <ringcap/pcap.hpp>
@@ -24,7 +25,9 @@ struct CliOptions {
     bool list_interfaces = false;        // -D
     bool dump_filter = false;            // -d
     bool packet_buffered = false;        // -U
-    bool count_only = false;             // -q / --count
+    bool count_only = false;             // --count
+    DecodeOptions decode;                // -e -x -xx -X -XX -t.. -v -q
+    bool json = false;                   // --json
     bool line_buffered = false;          // -l
     TimestampPrecision precision = TimestampPrecision::micro;
 };

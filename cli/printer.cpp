@@ -1,93 +1,38 @@
 #include "printer.hpp"
 
-#include <linux/if_packet.h>
 #include <net/if.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <ctime>
 
 namespace ringcap::cli {
-namespace {
-
-std::uint16_t be16(const std::byte* p) {
-    return static_cast<std::uint16_t>(std::to_integer<unsigned>(p[0]) << 8 |
-                                      std::to_integer<unsigned>(p[1]));
-}
-
-const char* direction(std::uint8_t pkttype) {
-    switch (pkttype) {
-        case PACKET_HOST: return "In ";
-        case PACKET_OUTGOING: return "Out";
-        case PACKET_BROADCAST: return "B  ";
-        case PACKET_MULTICAST: return "M  ";
-        default: return "P  ";  // PACKET_OTHERHOST: seen only in promiscuous mode
-    }
-}
-
-}  // namespace
-
-std::string describe_ethertype(std::uint16_t type) {
-    switch (type) {
-        case 0x0800: return "IPv4";
-        case 0x86dd: return "IPv6";
-        case 0x0806: return "ARP";
-        case 0x8035: return "RARP";
-        case 0x88cc: return "LLDP";
-        case 0x8100: return "802.1Q";
-        case 0x88a8: return "802.1ad";
-        case 0x8847: return "MPLS";
-        case 0x888e: return "EAPOL";
-        default: return fmt::format("ethertype 0x{:04x}", type);
-    }
-}
 
 const std::string& LinePrinter::interface_name(int ifindex) {
-    if (ifindex < 0) ifindex = 0;
+    static const std::string none;
+    if (ifindex <= 0 || ifindex > 1 << 20) return none;
     if (static_cast<std::size_t>(ifindex) >= names_.size()) names_.resize(ifindex + 1);
     std::string& name = names_[ifindex];
     if (name.empty()) {
         char buf[IF_NAMESIZE] = {};
         name = ::if_indextoname(static_cast<unsigned>(ifindex), buf) ? buf
-                                                                     : fmt::format("if{}", ifindex);
+                                                                     : fmt::format("ifindex {}", ifindex);
     }
     return name;
 }
 
-void LinePrinter::print(const PacketView& p) {
-    const std::int64_t sec = p.ts_ns() / 1'000'000'000, ns = p.ts_ns() % 1'000'000'000;
-    if (sec != cached_second_) {
-        const std::time_t t = sec;
-        std::tm tm{};
-        ::localtime_r(&t, &tm);
-        std::strftime(clock_, sizeof clock_, "%H:%M:%S", &tm);
-        cached_second_ = sec;
+void LinePrinter::print(const PacketView& p, LinkType link) {
+    // The interface a line names: from the SLL2 header (-i any, or such a file), else none.
+    int ifindex = 0;
+    if (link == LinkType::linux_sll2 && p.caplen() >= 8) {
+        const auto* d = reinterpret_cast<const unsigned char*>(p.data());
+        ifindex = static_cast<int>(std::uint32_t(d[4]) << 24 | std::uint32_t(d[5]) << 16 |
+                                   std::uint32_t(d[6]) << 8 | d[7]);
     }
-    auto it = std::back_inserter(out_);
-    if (nano_)
-        fmt::format_to(it, "{}.{:09d} ", clock_, ns);
+    const std::string& name = interface_name(ifindex);
+    if (json_)
+        decoder_.json(p, link, name, out_);
     else
-        fmt::format_to(it, "{}.{:06d} ", clock_, ns / 1000);
-    fmt::format_to(it, "{} {} ", interface_name(p.ifindex()), direction(p.pkttype()));
-
-    // Where the EtherType sits: after the MACs (Ethernet) or first in the SLL2 header.
-    const std::size_t type_at = link_ == LinkType::ethernet ? 12 : 0;
-    const std::size_t tag_at = link_ == LinkType::ethernet ? 14 : 20;
-    const std::byte* d = p.data();
-    if (p.caplen() >= type_at + 2) {
-        const std::uint16_t type = be16(d + type_at);
-        if ((type == 0x8100 || type == 0x88a8) && p.caplen() >= tag_at + 4) {
-            fmt::format_to(it, "{} vlan {} p {}, {}", describe_ethertype(type),
-                           be16(d + tag_at) & 0x0fff, be16(d + tag_at) >> 13,
-                           describe_ethertype(be16(d + tag_at + 2)));
-        } else {
-            fmt::format_to(it, "{}", describe_ethertype(type));
-        }
-    }
-    if (p.is_truncated())
-        fmt::format_to(it, ", length {} (captured {})\n", p.wire_len(), p.caplen());
-    else
-        fmt::format_to(it, ", length {}\n", p.wire_len());
+        decoder_.summarize(p, link, name, out_);
 }
 
 void LinePrinter::flush() {

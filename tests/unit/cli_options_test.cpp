@@ -143,13 +143,29 @@ const ParseCase kParses[] = {
      [](const CliOptions& o) { EXPECT_EQ(o.capture.direction, Direction::inout); }},
     {"no_promisc_long", {"--no-promiscuous-mode"},
      [](const CliOptions& o) { EXPECT_FALSE(o.capture.promiscuous); }},
-    {"flags", {"-D", "-d", "-U", "-q", "-l", "-n"},
+    {"flags", {"-D", "-d", "-U", "--count", "-l", "-n"},
      [](const CliOptions& o) {
          EXPECT_TRUE(o.list_interfaces);
          EXPECT_TRUE(o.dump_filter);
          EXPECT_TRUE(o.packet_buffered);
          EXPECT_TRUE(o.count_only);
          EXPECT_TRUE(o.line_buffered);
+         EXPECT_FALSE(o.decode.quick);
+     }},
+    {"decode_flags", {"-q", "-e", "-vv", "-tttt", "-XX", "--json"},
+     [](const CliOptions& o) {
+         EXPECT_FALSE(o.count_only);  // -q is tcpdump's quick output, not --count
+         EXPECT_TRUE(o.decode.quick);
+         EXPECT_TRUE(o.decode.link_header);
+         EXPECT_EQ(o.decode.verbose, 2);
+         EXPECT_EQ(o.decode.timestamps, TimestampFormat::date);
+         EXPECT_EQ(o.decode.hex, HexDump::all_ascii);
+         EXPECT_TRUE(o.json);
+     }},
+    {"hex_and_time_flags", {"-x", "-ttt"},
+     [](const CliOptions& o) {
+         EXPECT_EQ(o.decode.hex, HexDump::payload);
+         EXPECT_EQ(o.decode.timestamps, TimestampFormat::delta);
      }},
     {"combined_short_flags", {"-pUl"},
      [](const CliOptions& o) {
