@@ -135,7 +135,7 @@ public:
                                               .interface_description = source.interface_description},
                             std::move(rotation));
         } else if (!o.count_only) {
-            printer_.emplace(STDOUT_FILENO, link, o.precision);
+            printer_.emplace(STDOUT_FILENO, link, o);
         }
     }
 

@@ -84,7 +84,20 @@ ParseResult parse_command_line(int argc, const char* const* argv) {
     app.add_flag("-D,--list-interfaces", o.list_interfaces, "list interfaces and exit");
     app.add_flag("-d", o.dump_filter, "print the compiled filter program and exit");
     app.add_flag("-U,--packet-buffered", o.packet_buffered, "write out the file after every batch");
-    app.add_flag("-q,--count", o.count_only, "print only the final count");
+    app.add_flag("--count", o.count_only, "print only the final count");
+    int quick = 0, link_header = 0, verbose = 0, hex = 0, hex_ascii = 0, stamps = 0;
+    bool absolute_seq = false;
+    app.add_flag("-q", quick, "quick output: less protocol information (tcpdump -q)");
+    app.add_flag("-e", link_header, "print the link-level header (MACs, EtherType, VLAN tags)");
+    app.add_flag("-v", verbose, "more detail: IPv4/IPv6 header fields (-v)");
+    app.add_flag("-x", hex, "hex dump of each packet without (-x) or with (-xx) its link header");
+    app.add_flag("-X", hex_ascii, "hex and ASCII dump, without (-X) or with (-XX) the link header");
+    app.add_flag("-t", stamps,
+                 "-t no time, -tt epoch seconds, -ttt delta from the previous packet, -tttt "
+                 "date and time, -ttttt delta from the first packet");
+    app.add_flag("-S,--absolute-tcp-sequence-numbers", absolute_seq,
+                 "absolute TCP sequence numbers (default: relative, as tcpdump)");
+    app.add_flag("--json", o.json, "one JSON object per packet instead of text lines");
     app.add_flag("-l", o.line_buffered, "flush printed lines at once");
     app.add_flag("-n", no_resolve, "no name resolution (ringcap never resolves names)");
     app.add_flag("--immediate-mode", immediate, "deliver each packet at once (TPACKET_V2 frames)");
@@ -204,6 +217,19 @@ ParseResult parse_command_line(int argc, const char* const* argv) {
     if (frame_size) c.ring.frame_size = *frame_size;
     if (block_timeout_ms) c.ring.block_timeout = std::chrono::milliseconds(*block_timeout_ms);
     if (nano || precision == "nano") o.precision = TimestampPrecision::nano;
+    if (stamps > 5)
+        return {.exit_status = 1, .message = "-t: at most five (-ttttt, delta from the first packet)"};
+    static constexpr TimestampFormat kStamps[] = {
+        TimestampFormat::clock, TimestampFormat::none, TimestampFormat::epoch,
+        TimestampFormat::since_previous, TimestampFormat::date_clock, TimestampFormat::since_first};
+    o.decode = {.timestamps = kStamps[stamps],
+                .precision = o.precision,
+                .link_header = link_header > 0,
+                .verbosity = verbose,
+                .quick = quick > 0,
+                .hex = hex_ascii > 0 ? HexDump::hex_ascii : hex > 0 ? HexDump::hex : HexDump::none,
+                .hex_link_header = hex_ascii > 1 || hex > 1,
+                .absolute_tcp_seq = absolute_seq};
     for (const std::string& word : expression) {
         if (!c.filter.empty()) c.filter += ' ';
         c.filter += word;

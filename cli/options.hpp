@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include <ringcap/decode.hpp>
 #include <ringcap/gen.hpp>
 #include <ringcap/options.hpp>
 #include <ringcap/pcap.hpp>
@@ -24,9 +25,12 @@ struct CliOptions {
     bool list_interfaces = false;        // -D
     bool dump_filter = false;            // -d
     bool packet_buffered = false;        // -U
-    bool count_only = false;             // -q / --count
+    bool count_only = false;             // --count: only the final count
     bool line_buffered = false;          // -l
     TimestampPrecision precision = TimestampPrecision::micro;
+    // How printed packets look: -t.. -e -v -q -x.. -X.. -S (decode.precision follows precision).
+    DecodeOptions decode;
+    bool json = false;                   // --json: one JSON object per packet
 };
 
 // ringcap gen / ringcap replay.

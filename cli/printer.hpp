@@ -1,37 +1,39 @@
 #pragma once
-// One short line per packet: time, interface, direction, EtherType, length. Full decoding is a
-// separate module (see the files/decoding issue). Lines collect in a buffer written once a batch.
+// Printed packets: a thin layer over ringcap::Decoder (tcpdump-style lines, or JSON lines with
+// --json). Lines collect in one buffer, written with one write(2) per batch.
 #include <fmt/format.h>
 
-#include <cstdint>
-#include <string>
-#include <vector>
-
+#include <ringcap/decode.hpp>
 #include <ringcap/options.hpp>
 #include <ringcap/packet.hpp>
-#include <ringcap/pcap.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "options.hpp"
 
 namespace ringcap::cli {
 
 class LinePrinter {
-public:
-    LinePrinter(int fd, LinkType link, TimestampPrecision precision)
-        : fd_(fd), link_(link), nano_(precision == TimestampPrecision::nano) {}
-    void print(const PacketView& p);
+  public:
+    LinePrinter(int fd, LinkType link, const CliOptions& o);
+    LinePrinter(const LinePrinter&) = delete;  // the decoder's name lookup points here
+    LinePrinter& operator=(const LinePrinter&) = delete;
+
+    void print(const PacketView& p) {
+        json_ ? decoder_.append_json(p, out_) : decoder_.append_text(p, out_);
+    }
     void flush();  // one write(2) of everything buffered
 
-private:
-    const std::string& interface_name(int ifindex);
+  private:
+    std::string_view interface_name(int ifindex);
 
     int fd_;
-    LinkType link_;
-    bool nano_;
+    bool json_;
+    Decoder decoder_;
     fmt::memory_buffer out_;
-    std::vector<std::string> names_;  // by ifindex, filled on first sight
-    std::int64_t cached_second_ = -1;
-    char clock_[16] = {};             // "HH:MM:SS" of cached_second_, local time
+    std::vector<std::string> names_;  // by ifindex, filled on first sight ("" = unknown)
+    std::vector<bool> looked_up_;
 };
-
-std::string describe_ethertype(std::uint16_t type);
 
 }  // namespace ringcap::cli
