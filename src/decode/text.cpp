@@ -356,15 +356,26 @@ bool print_dns(Text& t, Bytes m, std::uint32_t length) {
         put_uint(o, ns);
         put(o, '/');
         put_uint(o, ar);
-        // tcpdump prints answers while bytes remain, and stops quietly (no marker) at a
-        // record whose name or fixed fields are cut.
-        for (unsigned i = 0; i < an && at < m.n; ++i) {
+        // tcpdump prints answers while bytes remain. A record whose name or fixed fields are
+        // cut ends the list quietly; answers never reached are then marked as cut.
+        unsigned left = an;
+        const auto answer = [&]() -> bool {
             const std::size_t after_name = skip_dns_name(m, at);
-            if (after_name == 0 || !m.has(after_name, 10)) break;
-            if (i) put(o, ',');
-            at = print_dns_rr(t, m, at);
-            if (at == 0) return false;
+            if (after_name == 0 || !m.has(after_name, 10)) {
+                at = m.n;
+            } else {
+                at = print_dns_rr(t, m, at);
+                if (at == 0) return false;
+            }
+            --left;
+            return true;
+        };
+        if (left && !answer()) return false;
+        while (left && at < m.n) {
+            put(o, ',');
+            if (!answer()) return false;
         }
+        if (left) return t.trunc("domain", true);
     } else {  // query
         if (flags & 0x0100) put(o, '+');
         if (flags & 0x0010) put(o, '%');
