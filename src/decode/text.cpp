@@ -801,11 +801,52 @@ bool print_icmp_body(Text& t, Bytes b, std::uint32_t length) {
     return true;
 }
 
+const char* icmp6_type_name(std::uint8_t type) {
+    switch (type) {
+        case 1:
+            return "destination unreachable";
+        case 2:
+            return "packet too big";
+        case 3:
+            return "time exceeded";
+        case 4:
+            return "parameter problem";
+        case 128:
+            return "echo request";
+        case 129:
+            return "echo reply";
+        case 130:
+            return "multicast listener query";
+        case 131:
+            return "multicast listener report";
+        case 132:
+            return "multicast listener done";
+        case 133:
+            return "router solicitation";
+        case 134:
+            return "router advertisement";
+        case 135:
+            return "neighbor solicitation";
+        case 136:
+            return "neighbor advertisement";
+        case 137:
+            return "redirect";
+        case 143:
+            return "multicast listener report v2";
+        default:
+            return "";
+    }
+}
+
 bool print_icmp6(Text& t, Bytes b, std::uint32_t length) {
     Out& o = t.o;
     if (!b.has(0, 1)) return t.trunc("icmp6");
     put(o, "ICMP6, ");
     const std::uint8_t type = b.u8(0), code = b.u8(1);
+    if (!b.has(0, 2)) {  // tcpdump names the type, then reads the code
+        put(o, icmp6_type_name(type));
+        return t.trunc("icmp6");
+    }
     const auto addr_at = [&](std::size_t off) -> bool {
         if (!b.has(off, 16)) return t.trunc("icmp6");
         detail::put_ipv6(o, b.p + off);
@@ -814,16 +855,20 @@ bool print_icmp6(Text& t, Bytes b, std::uint32_t length) {
     switch (type) {
         case 1: {
             put(o, "destination unreachable, ");
-            // The quoted IPv6 header starts at 8; its destination at 8 + 24.
-            static constexpr const char* kCodes[] = {"unreachable route ",
-                                                     "unreachable prohibited ", "beyond scope ",
-                                                     "unreachable address "};
-            if (code < 4) {
+            // The quoted IPv6 header starts at 8; its destination at 8 + 24. tcpdump names
+            // the code, then prints the rest once the quoted header is there.
+            static constexpr const char* kCodes[] = {"unreachable route", "unreachable prohibited",
+                                                     "beyond scope", "unreachable address",
+                                                     "unreachable port"};
+            if (code <= 4) {
                 put(o, kCodes[code]);
-                if (!addr_at(32)) return false;
-            } else if (code == 4) {
-                put(o, "unreachable port, ");
-                if (!addr_at(32)) return false;
+                // For the port: the quoted transport ports too (44 bytes after the ICMP header).
+                const bool tcp_udp = b.u8(8 + 6) == 6 || b.u8(8 + 6) == 17;
+                if (!b.has(8, code == 4 && tcp_udp ? 44 : 40)) return t.trunc("icmp6");
+                put(o, code == 4 ? ", " : " ");
+                addr_at(32);
+            }
+            if (code == 4) {
                 const std::uint8_t nh = b.u8(8 + 6);
                 if ((nh == 6 || nh == 17) && b.has(48, 4)) {
                     put(o, nh == 6 ? " tcp port " : " udp port ");
@@ -834,7 +879,7 @@ bool print_icmp6(Text& t, Bytes b, std::uint32_t length) {
                     put(o, " protocol ");
                     put_uint(o, nh);
                 }
-            } else {
+            } else if (code > 4) {
                 put(o, "unknown code (");
                 put_uint(o, code);
                 put(o, ')');
@@ -842,8 +887,9 @@ bool print_icmp6(Text& t, Bytes b, std::uint32_t length) {
             break;
         }
         case 2:
+            put(o, "packet too big");
             if (!b.has(4, 4)) return t.trunc("icmp6");
-            put(o, "packet too big, mtu ");
+            put(o, ", mtu ");
             put_uint(o, b.be32(4));
             break;
         case 3:
@@ -862,8 +908,9 @@ bool print_icmp6(Text& t, Bytes b, std::uint32_t length) {
             break;
         case 128:
         case 129:
+            put(o, type == 128 ? "echo request" : "echo reply");
             if (!b.has(4, 4)) return t.trunc("icmp6");
-            put(o, type == 128 ? "echo request, id " : "echo reply, id ");
+            put(o, ", id ");
             put_uint(o, b.be16(4));
             put(o, ", seq ");
             put_uint(o, b.be16(6));
@@ -877,11 +924,10 @@ bool print_icmp6(Text& t, Bytes b, std::uint32_t length) {
         case 132:
             put(o, "multicast listener done");
             break;
-        case 133:
-            put(o, "router solicitation");
-            break;
+        case 133:  // tcpdump reads the code byte after printing the type's name
         case 134:
-            put(o, "router advertisement");
+            put(o, type == 133 ? "router solicitation" : "router advertisement");
+            if (!b.has(0, 2)) return t.trunc("icmp6");
             break;
         case 135:
             put(o, "neighbor solicitation");
@@ -1286,8 +1332,7 @@ const char* sll_direction(std::uint16_t pkttype) {
 
 // An 802.1Q tag after a cooked (SLL/SLL2) header, as tcpdump shows it there: the inner
 // EtherType by name only, the tag itself with -e. false when the tag was not captured.
-bool cooked_vlan(Text& t, Bytes b, std::size_t& at, std::uint16_t& type, std::uint32_t& length) {
-    if (type != 0x8100) return true;
+bool cooked_tag(Text& t, Bytes b, std::size_t& at, std::uint16_t& type, std::uint32_t& length) {
     if (!b.has(at, 4)) return t.trunc("vlan");
     const std::uint16_t tci = b.be16(at);
     type = b.be16(at + 2);
@@ -1304,6 +1349,12 @@ bool cooked_vlan(Text& t, Bytes b, std::size_t& at, std::uint16_t& type, std::ui
     put(t.o, ", ");
     at += 4;
     length = length > 4 ? length - 4 : 0;
+    return true;
+}
+
+bool cooked_vlan(Text& t, Bytes b, std::size_t& at, std::uint16_t& type, std::uint32_t& length) {
+    for (int tags = 0; type == 0x8100 && tags < 8; ++tags)
+        if (!cooked_tag(t, b, at, type, length)) return false;
     return true;
 }
 
