@@ -384,18 +384,18 @@ bool print_dns(Text& t, Bytes m, std::uint32_t length) {
             detail::put_hex(o, flags);
             put(o, ']');
         }
-        if (qd != 1) {
-            put(o, " [");
-            put_uint(o, qd);
-            put(o, "q]");
-        }
-        const std::pair<std::uint16_t, const char*> counts[] = {
-            {an, "a]"}, {ns, "n]"}, {ar, "au]"}};
-        for (auto [n, what] : counts)
-            if (n) {
+        // tcpdump's order: answers, questions (when not one), authority, additional.
+        const struct {
+            std::uint16_t n;
+            const char* what;
+            bool shown;
+        } counts[] = {{an, "a]", an != 0}, {qd, "q]", qd != 1}, {ns, "n]", ns != 0},
+                      {ar, "au]", ar != 0}};
+        for (const auto& c : counts)
+            if (c.shown) {
                 put(o, " [");
-                put_uint(o, n);
-                put(o, what);
+                put_uint(o, c.n);
+                put(o, c.what);
             }
         for (unsigned i = 0; i < qd; ++i) {
             const std::size_t after = skip_dns_name(m, at);

@@ -119,6 +119,17 @@ TEST(DecodeText, EveryFrameAsTcpdumpPrintsIt) {
     }
 }
 
+TEST(DecodeText, DnsQueryCountsInTcpdumpsOrder) {
+    // Two questions, one answer, three authority and four additional records in a query:
+    // tcpdump 4.99.3 prints the counts answers first, then questions.
+    const auto bytes = from_hex(
+        "020000000002020000000001080045000040123400004011e475c0000201c000020280e80035002c0000"
+        "0007010000020001000300040161047465737400000100010162047465737400001c0001");
+    EXPECT_EQ(text(bytes, untimed()),
+              "IP 192.0.2.1.33000 > 192.0.2.2.53: 7+ [1a] [2q] [3n] [4au] A? a.test. AAAA? "
+              "b.test. (36)\n");
+}
+
 TEST(DecodeText, CookedAndRawLinkTypes) {
     for (const CookedCase& c : kCooked) {
         SCOPED_TRACE(c.name);
