@@ -8,13 +8,15 @@ packages=(
   # build
   g++ cmake make pkg-config libpcap-dev libcli11-dev libfmt-dev libgtest-dev googletest
   # the machinery the tests and the demo drive, and the tools we cross-check against
-  iproute2 iputils-ping curl python3 tcpdump tshark util-linux libcap2-bin procps
+  iproute2 iputils-ping curl python3 tcpdump tshark wireshark-common util-linux libcap2-bin procps
   # the servers and clients of the real-traffic recording (tests/cli/traffic.py)
   dnsmasq-base bind9-dnsutils iperf3
   # the tools the benchmarks compare against
   netsniff-ng tcpreplay
   # the benchmark plots (bench/capture.sh)
   python3-matplotlib
+  # the fuzz targets (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes
+  clang libclang-rt-14-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -5,8 +5,9 @@
 //
 // pcapng: a Section Header Block (shb_os, shb_hardware, shb_userappl), one Interface Description
 // Block per interface (if_name, if_description, if_tsresol = nanoseconds, link type, snaplen),
-// Enhanced Packet Blocks with epb_flags (direction and reception type from the packet type, when
-// known) and an optional comment, and Interface Statistics Blocks on request.
+// Enhanced Packet Blocks with epb_flags (direction and reception type from the packet type; no
+// epb_flags when the direction is not known, e.g. packets read from a pcap file) and an optional
+// comment, and Interface Statistics Blocks on request.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -68,9 +69,15 @@ public:
     // received (isb_ifrecv) and dropped (isb_ifdrop) since the capture started. pcap: no-op.
     void write_statistics(std::uint32_t interface, std::uint64_t received, std::uint64_t dropped);
 
-    // Bytes the record of `packet` takes in this file.
+    // Bytes the record of `packet` takes in this file (pcapng: without a comment).
     std::size_t record_size(const PacketView& packet) const noexcept {
-        return ng_ ? kEnhancedOverhead + ((packet.caplen() + 3u) & ~3u) : kRecordHeader + packet.caplen();
+        if (!ng_) return kRecordHeader + packet.caplen();
+        return kEnhancedOverhead + ((packet.caplen() + 3u) & ~3u) +
+               (has_direction(packet) ? kEpbFlagsOption : 0);
+    }
+    // pcapng: the packet gets an epb_flags option (its direction is known).
+    static bool has_direction(const PacketView& packet) noexcept {
+        return packet.pkttype() != kPacketTypeUnknown;
     }
     FileFormat format() const noexcept { return ng_ ? FileFormat::pcapng : FileFormat::pcap; }
     // Appends whole records already in this file's format (pcap records in host byte order, with
@@ -88,9 +95,11 @@ public:
 
     static constexpr std::size_t kFileHeader = 24;
     static constexpr std::size_t kRecordHeader = 16;
-    // EPB: type, length, interface, 2 x timestamp, caplen, length (28), epb_flags option (8),
-    // opt_endofopt (4), trailing length (4); the data is padded to 4 bytes.
-    static constexpr std::size_t kEnhancedOverhead = 44;
+    // EPB: type, length, interface, 2 x timestamp, caplen, length (28), opt_endofopt (4),
+    // trailing length (4); the data is padded to 4 bytes. Plus the epb_flags option (8) when the
+    // packet's direction is known.
+    static constexpr std::size_t kEnhancedOverhead = 36;
+    static constexpr std::size_t kEpbFlagsOption = 8;
     // What write_statistics() adds: an ISB with if_id, timestamp, isb_endtime, isb_ifrecv,
     // isb_ifdrop and opt_endofopt.
     static constexpr std::size_t kStatisticsBlock = 64;

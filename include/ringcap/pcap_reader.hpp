@@ -48,9 +48,10 @@ enum class ReadMode {
 
 class PcapReader {
 public:
-    // path "-" reads standard input. Throws ringcap::Error: cannot open (errno, path in the
-    // message); not a pcap file (EINVAL, names the magic found; pcapng says so); empty file or
-    // truncated file header (EINVAL, with the byte count).
+    // path "-" reads standard input. The format is chosen by content (the first 4 bytes), never
+    // by name. Throws ringcap::Error: cannot open (errno, path in the message); neither pcap nor
+    // pcapng (EINVAL, names the magic found); empty file, truncated pcap file header or damage
+    // in the pcapng blocks before the first packet (EINVAL, with the byte count or offset).
     static PcapReader open(const std::string& path, ReadMode mode = ReadMode::map);
 
     PcapReader(PcapReader&&) noexcept;
@@ -64,11 +65,13 @@ public:
 
     // The next packet as a PacketView (data, caplen, wire_len, ts_ns, ifindex = index into
     // interfaces(); pkttype PACKET_HOST / PACKET_OUTGOING from pcapng's epb_flags direction, else
-    // kPacketTypeUnknown), valid until the next call; nullopt at a clean end of file. On a damaged record throws
-    // ringcap::Error(EINVAL) naming the file, the byte offset of the record and what is wrong
-    // (cut short, cut inside its header, absurd caplen); every whole record before it has been
-    // returned, and calling again throws the same error. caplen > wire length is accepted, as
-    // libpcap does. A read(2) error throws with its errno.
+    // kPacketTypeUnknown), valid until the next call; nullopt at a clean end of file. On a
+    // damaged record throws ringcap::Error(EINVAL) naming the file, the byte offset of the record
+    // (pcapng: of the block) and what is wrong (cut short, cut inside its header, absurd caplen;
+    // pcapng: bad block length, lengths that disagree, packet data past its block, an interface
+    // the section has not described, bytes that are not a block); every whole record before it
+    // has been returned, and calling again throws the same error. caplen > wire length is
+    // accepted, as libpcap does. A read(2) error throws with its errno.
     std::optional<PacketView> next();
 
     // The whole file is mapped: every PacketView (and the 16-byte record header before its

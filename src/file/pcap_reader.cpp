@@ -12,24 +12,13 @@
 #include <ringcap/error.hpp>
 #include <ringcap/pcap_reader.hpp>
 
+#include "file/format.hpp"
 #include "sys/fd.hpp"
 
 namespace ringcap {
 namespace {
 
-constexpr std::uint32_t kMagicMicro = 0xa1b2c3d4;
-constexpr std::uint32_t kMagicNano = 0xa1b23c4d;
-constexpr std::uint32_t kMagicPcapng = 0x0a0d0d0a;  // section header block type, a palindrome
-// pcapng block types and option codes (draft-ietf-opsawg-pcapng).
-constexpr std::uint32_t kByteOrderMagic = 0x1a2b3c4d;
-constexpr std::uint32_t kInterfaceBlock = 1;
-constexpr std::uint32_t kObsoletePacketBlock = 2;
-constexpr std::uint32_t kSimplePacketBlock = 3;
-constexpr std::uint32_t kEnhancedPacketBlock = 6;
-constexpr std::uint16_t kOptEnd = 0;
-constexpr std::uint16_t kOptIfName = 2, kOptIfDescription = 3, kOptIfTsresol = 9,
-                        kOptIfTsoffset = 14;
-constexpr std::uint16_t kOptEpbFlags = 2;  // also pack_flags in the obsolete packet block
+using namespace format;
 constexpr std::size_t kGrowStep = 64u << 10;
 constexpr std::size_t kPrefetchDistance = 8192;
 
@@ -44,8 +33,6 @@ std::uint16_t load16(const std::byte* p, bool swapped) noexcept {
     std::memcpy(&v, p, 2);
     return swapped ? __builtin_bswap16(v) : v;
 }
-
-std::size_t pad4(std::size_t n) noexcept { return (n + 3) & ~std::size_t{3}; }
 
 // An interface's timestamp units to ns since the epoch: (ts * mul / div) or (ts * 1e9) >> shift,
 // plus if_tsoffset seconds.
@@ -71,7 +58,9 @@ struct TsScale {
         const unsigned __int128 wide =
             shift >= 0 ? (static_cast<unsigned __int128>(ts) * 1'000'000'000u) >> shift
                        : static_cast<unsigned __int128>(ts) * mul / div;
-        return static_cast<std::int64_t>(wide) + offset_ns;
+        // Hostile values wrap (defined for unsigned) instead of overflowing.
+        return static_cast<std::int64_t>(static_cast<std::uint64_t>(wide) +
+                                         static_cast<std::uint64_t>(offset_ns));
     }
 };
 
@@ -206,7 +195,7 @@ PcapReader PcapReader::open(const std::string& path, ReadMode mode) {
                     "a pcap file starts with a 24-byte file header");
     if (have >= 4) {
         const std::uint32_t magic = load32(h, false);
-        if (magic == kMagicPcapng) {
+        if (magic == kSectionHeaderBlock) {
             PcapReader r;
             s->pcapng = true;
             r.info_.format = FileFormat::pcapng;
@@ -221,10 +210,10 @@ PcapReader PcapReader::open(const std::string& path, ReadMode mode) {
             r.info_.swapped = r.state_->swapped;
             return r;
         }
-        if (magic == kMagicMicro || magic == kMagicNano) {
+        if (magic == kPcapMagicMicro || magic == kPcapMagicNano) {
             s->swapped = false;
-        } else if (magic == __builtin_bswap32(kMagicMicro) ||
-                   magic == __builtin_bswap32(kMagicNano)) {
+        } else if (magic == __builtin_bswap32(kPcapMagicMicro) ||
+                   magic == __builtin_bswap32(kPcapMagicNano)) {
             s->swapped = true;
         } else {
             throw Error(EINVAL,
@@ -240,7 +229,7 @@ PcapReader PcapReader::open(const std::string& path, ReadMode mode) {
 
     PcapReader r;
     const std::uint32_t magic = load32(h, s->swapped);
-    r.info_.precision = magic == kMagicNano ? TimestampPrecision::nano : TimestampPrecision::micro;
+    r.info_.precision = magic == kPcapMagicNano ? TimestampPrecision::nano : TimestampPrecision::micro;
     r.info_.snaplen = load32(h + 16, s->swapped);
     r.info_.link_type = load32(h + 20, s->swapped);
     r.info_.swapped = s->swapped;
@@ -260,7 +249,8 @@ bool PcapReader::is_mapped() const noexcept { return state_ && !state_->map.byte
 bool PcapReader::next_is_buffered() const noexcept {
     const State& s = *state_;
     if (s.eof) return true;  // nothing left to read: the rest is in memory
-    if (s.available() < kRecordHeader) return false;
+    // pcapng: next() may step over any number of other blocks first; only the end is certain.
+    if (s.pcapng || s.available() < kRecordHeader) return false;
     return s.available() >= kRecordHeader + load32(s.base + s.pos + 8, s.swapped);
 }
 
@@ -358,17 +348,18 @@ void PcapReader::read_interface(const std::byte* body, std::size_t size) {
                             t.erase(std::find(t.begin(), t.end(), '\0'), t.end());
                             return t;
                         };
-                        if (code == kOptIfName) f.name = text();
-                        if (code == kOptIfDescription) f.description = text();
-                        if (code == kOptIfTsresol && len >= 1) f.tsresol = std::to_integer<std::uint8_t>(v[0]);
-                        if (code == kOptIfTsoffset && len == 8) {
+                        if (code == kIfName) f.name = text();
+                        if (code == kIfDescription) f.description = text();
+                        if (code == kIfTsresol && len >= 1) f.tsresol = std::to_integer<std::uint8_t>(v[0]);
+                        if (code == kIfTsoffset && len == 8) {
                             std::uint64_t o;
                             std::memcpy(&o, v, 8);
                             offset_s = static_cast<std::int64_t>(s.swapped ? __builtin_bswap64(o) : o);
                         }
                     });
     TsScale scale = TsScale::from(f.tsresol);
-    scale.offset_ns = offset_s * 1'000'000'000;
+    if (__builtin_mul_overflow(offset_s, std::int64_t{1'000'000'000}, &scale.offset_ns))
+        scale.offset_ns = 0;  // an absurd if_tsoffset is ignored, as a bad option is
     interfaces_.push_back(std::move(f));
     s.scales.push_back(scale);
 }
@@ -417,10 +408,10 @@ PacketView PcapReader::packet_in_block(std::uint32_t type, const std::byte* body
         if (opts < size)
             for_each_option(body + opts, size - opts, s.swapped,
                             [&](std::uint16_t code, const std::byte* v, std::uint16_t len) {
-                                if (code != kOptEpbFlags || len != 4) return;
-                                switch (load32(v, s.swapped) & 3) {  // bits 0-1: direction
-                                    case 1: pkttype = PACKET_HOST; break;
-                                    case 2: pkttype = PACKET_OUTGOING; break;
+                                if (code != kEpbFlags || len != 4) return;
+                                switch (load32(v, s.swapped) & kEpbDirectionMask) {
+                                    case kEpbInbound: pkttype = PACKET_HOST; break;
+                                    case kEpbOutbound: pkttype = PACKET_OUTGOING; break;
                                     default: break;
                                 }
                             });
@@ -442,7 +433,7 @@ std::optional<PacketView> PcapReader::next_pcapng(bool metadata_only) {
                       "truncated block header, " + std::to_string(have) + " of " +
                           std::to_string(kBlockHeader) + " bytes present");
         std::uint32_t type = load32(s.base + s.pos, s.swapped);
-        if (type == kMagicPcapng) read_section_header();  // may change the byte order
+        if (type == kSectionHeaderBlock) read_section_header();  // may change the byte order
         const bool packet = type == kEnhancedPacketBlock || type == kSimplePacketBlock ||
                             type == kObsoletePacketBlock;
         if (packet && metadata_only) return std::nullopt;
@@ -452,6 +443,10 @@ std::optional<PacketView> PcapReader::next_pcapng(bool metadata_only) {
                       "block length " + std::to_string(len) + " is impossible (type " +
                           std::to_string(type) + "; a length is a multiple of 4, 12 to " +
                           std::to_string(kMaxBlock) + ")");
+        if (type == kSectionHeaderBlock && len < kMinSectionHeader)
+            s.damaged(offset_, records_,
+                      "section header block of " + std::to_string(len) + " bytes (at least " +
+                          std::to_string(kMinSectionHeader) + ")");
         s.fill(len);
         if (s.available() < len)
             s.damaged(offset_, records_,

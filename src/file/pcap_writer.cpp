@@ -14,35 +14,25 @@
 #include <ringcap/error.hpp>
 #include <ringcap/pcap.hpp>
 
+#include "file/format.hpp"
+
 namespace ringcap {
 namespace {
 
-constexpr std::uint32_t kMagicMicro = 0xa1b2c3d4;
-constexpr std::uint32_t kMagicNano = 0xa1b23c4d;
+using namespace format;
 constexpr std::size_t kAlign = 4096;
 
 void free_aligned(std::byte* p) { std::free(p); }
 
-// pcapng (draft-ietf-opsawg-pcapng): block types and option codes written here.
-constexpr std::uint32_t kSectionBlock = 0x0a0d0d0a, kInterfaceBlock = 1, kStatisticsBlockType = 5,
-                        kEnhancedBlock = 6;
-constexpr std::uint16_t kOptEnd = 0, kOptComment = 1, kShbHardware = 2, kShbOs = 3,
-                        kShbUserappl = 4, kIfName = 2, kIfDescription = 3, kIfTsresol = 9,
-                        kEpbFlags = 2, kIsbStarttime = 2, kIsbEndtime = 3, kIsbIfrecv = 4,
-                        kIsbIfdrop = 5;
-
-std::size_t pad4(std::size_t n) { return (n + 3) & ~std::size_t{3}; }
-
-// epb_flags from the packet type: bits 0-1 direction (1 in, 2 out), bits 2-4 reception type
-// (1 unicast, 2 multicast, 3 broadcast, 4 promiscuous); 0 = not known.
+// epb_flags from the packet type: direction and reception type. Only called for a known
+// direction (PcapWriter::has_direction()).
 std::uint32_t epb_flags(std::uint8_t pkttype) noexcept {
     switch (pkttype) {
-        case PACKET_HOST: return 1 | 1 << 2;
-        case PACKET_MULTICAST: return 1 | 2 << 2;
-        case PACKET_BROADCAST: return 1 | 3 << 2;
-        case PACKET_OTHERHOST: return 1 | 4 << 2;
-        case PACKET_OUTGOING: return 2;
-        default: return 0;
+        case PACKET_HOST: return kEpbInbound | kEpbUnicast;
+        case PACKET_MULTICAST: return kEpbInbound | kEpbMulticast;
+        case PACKET_BROADCAST: return kEpbInbound | kEpbBroadcast;
+        case PACKET_OTHERHOST: return kEpbInbound | kEpbPromiscuous;
+        default: return kEpbOutbound;
     }
 }
 
@@ -94,9 +84,9 @@ std::vector<std::byte> section_header() {
     const std::string os = std::string(u.sysname) + " " + u.release;
     std::string hardware = first_line_with("/proc/cpuinfo", "model name");
     if (hardware.empty()) hardware = u.machine;
-    Block b(kSectionBlock);
+    Block b(kSectionHeaderBlock);
     b.u32(0x1a2b3c4d).u16(1).u16(0).u64(~std::uint64_t{0});  // section length: not given
-    b.text(kShbHardware, hardware).text(kShbOs, os).text(kShbUserappl, "ringcap 0.1.0");
+    b.text(kShbHardware, hardware).text(kShbOs, os).text(kShbUserappl, "ringcap " RINGCAP_VERSION);
     b.option(kOptEnd, nullptr, 0);
     return b.finish();
 }
@@ -155,7 +145,7 @@ void PcapWriter::start(const PcapWriterOptions& options) {
         header_size_ = used_;
         return;
     }
-    const std::uint32_t header[6] = {nano_ ? kMagicNano : kMagicMicro,
+    const std::uint32_t header[6] = {nano_ ? kPcapMagicNano : kPcapMagicMicro,
                                      2u | (4u << 16),  // version 2.4, in host order like the magic
                                      0,
                                      0,
@@ -174,8 +164,12 @@ void PcapWriter::put_interface(LinkType link, std::uint32_t snaplen, const std::
     b.option(kOptEnd, nullptr, 0);
     const std::vector<std::byte> idb = b.finish();
     if (idb.size() > capacity_ - used_) make_room(idb.size());
+    // Declared before anything else was buffered: part of the file header, which a failed
+    // first write keeps for the next attempt (packets on this interface would need it).
+    const bool in_header = header_pending_ && used_ == header_size_;
     std::memcpy(buf_.get() + used_, idb.data(), idb.size());
     used_ += idb.size();
+    if (in_header) header_size_ = used_;
     ++interfaces_;
 }
 
@@ -191,18 +185,20 @@ void PcapWriter::put_enhanced(const PacketView& p, std::uint32_t interface,
     std::byte* d = buf_.get() + used_;
     const std::size_t data = pad4(p.caplen());
     const std::size_t note = comment.empty() ? 0 : 4 + pad4(comment.size());
-    const std::uint32_t len = static_cast<std::uint32_t>(kEnhancedOverhead + data + note);
+    const std::uint32_t len = static_cast<std::uint32_t>(record_size(p) + note);
     const std::uint64_t ts = static_cast<std::uint64_t>(p.ts_ns());
-    const std::uint32_t head[7] = {kEnhancedBlock, len, interface,
+    const std::uint32_t head[7] = {kEnhancedPacketBlock, len, interface,
                                    static_cast<std::uint32_t>(ts >> 32), static_cast<std::uint32_t>(ts),
                                    p.caplen(), p.wire_len()};
     std::memcpy(d, head, sizeof head);
     std::memcpy(d + 28, p.data(), p.caplen());
     std::memset(d + 28 + p.caplen(), 0, data - p.caplen());
     std::byte* o = d + 28 + data;
-    const std::uint32_t flags_opt[2] = {kEpbFlags | 4u << 16, epb_flags(p.pkttype())};
-    std::memcpy(o, flags_opt, 8);
-    o += 8;
+    if (has_direction(p)) {  // no epb_flags at all when the direction is not known
+        const std::uint32_t flags_opt[2] = {kEpbFlags | 4u << 16, epb_flags(p.pkttype())};
+        std::memcpy(o, flags_opt, kEpbFlagsOption);
+        o += kEpbFlagsOption;
+    }
     if (note) {
         const std::uint32_t opt = kOptComment | static_cast<std::uint32_t>(comment.size()) << 16;
         std::memcpy(o, &opt, 4);
@@ -236,7 +232,7 @@ void PcapWriter::write_statistics(std::uint32_t interface, std::uint64_t receive
     if (!ng_) return;
     const std::uint64_t now = now_ns();
     const std::uint32_t ts[2] = {static_cast<std::uint32_t>(now >> 32), static_cast<std::uint32_t>(now)};
-    Block b(kStatisticsBlockType);
+    Block b(kInterfaceStatisticsBlock);
     b.u32(interface).u32(ts[0]).u32(ts[1]);
     b.option(kIsbEndtime, ts, 8).option(kIsbIfrecv, &received, 8).option(kIsbIfdrop, &dropped, 8);
     b.option(kOptEnd, nullptr, 0);

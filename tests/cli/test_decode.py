@@ -18,8 +18,8 @@ record, for the flags tcpdump users reach for (none, -e, -q, -x, -xx, -X, -XX, -
   ringcap its time stamp and " [|ether]".
 
 The same comparison runs on the recording cut at every length (the first records of each kind),
-on it rewritten as Linux SLL2, SLL and raw IP files, and --json is parsed line by line and
-checked field by field against the bytes of the pcap."""
+on it rewritten as Linux SLL2, SLL and raw IP files, and on a real tcpdump -i any capture; --json
+is parsed line by line and checked field by field against the bytes of the pcap."""
 import ipaddress
 import json
 import os
@@ -215,6 +215,33 @@ class DecodeTests(unittest.TestCase):
                     # both print the latter as an unknown type with a hex dump.
                     equal, rx = self.compare(path, flags, frames)
                     self.assertEqual(equal + rx, len(frames))
+
+    def test_cooked_any_capture(self):
+        """A real tcpdump -i any capture (SLL2), read in the namespace it was taken in, so both
+        tools resolve each record's interface index to the same name."""
+        path = os.path.join(self.tmp.name, "any.pcap")
+        net = nf.NetPair()
+        self.addCleanup(net.close)
+        net.add_addresses()
+        p = nf.Proc(net.cap(["tcpdump", "-i", "any", "-w", path, "-c", "8", "icmp"]))
+        self.assertTrue(p.wait_for_stderr(r"listening on", 10), p.stderr())
+        nf.run(net.snd(["ping", "-c", "4", "-i", "0.2", net.CAP_IP]), timeout=20)
+        status, _, err = p.finish(timeout=20)
+        self.assertEqual(status, 0, err)
+        for flags in ([], ["-e"], ["-XX"], ["-q"], ["--json"]):
+            with self.subTest(flags=flags):
+                mine = nf.run(net.cap([nf.RINGCAP, "-r", path, "-n", *flags]))
+                self.assertEqual(mine.returncode, 0, mine.stderr)
+                if flags == ["--json"]:
+                    objs = [json.loads(line) for line in mine.stdout.splitlines()]
+                    self.assertEqual(len(objs), 8)
+                    self.assertEqual({o["interface"] for o in objs}, {net.cap_if})
+                    self.assertEqual({o["direction"] for o in objs}, {"in", "out"})
+                    continue
+                theirs = nf.run(net.cap(["tcpdump", "-r", path, "-n", *flags]))
+                self.assertEqual(mine.stdout, theirs.stdout)
+                self.assertRegex(mine.stdout, re.compile(
+                    rf"^\S+ {re.escape(net.cap_if)} +(In |Out) ", re.M))
 
     def test_json(self):
         r = nf.run([nf.RINGCAP, "-r", self.rec.path, "--json"])

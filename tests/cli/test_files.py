@@ -207,11 +207,12 @@ class FileTests(nf.NetTestCase):
         status, out, err = p.finish(timeout=10)
         self.assertEqual(status, 0, err)
         self.assertIn("snapshot length 100 bytes", err)
-        lines = out.decode().splitlines()
+        lines = [l for l in out.decode().splitlines() if not l.startswith("\t")]  # no hex
         self.assertEqual(len(lines), len(frames))
-        self.assertTrue(lines[1].endswith(", length 1514 (captured 100)"), lines[1])
-        self.assertTrue(lines[2].endswith(", length 200 (captured 100)"), lines[2])
-        self.assertTrue(lines[0].endswith(", length 60"), lines[0])
+        # The lengths the headers state, as tcpdump prints them from a 100-byte capture.
+        self.assertTrue(lines[1].endswith(": UDP, length 1472"), lines[1])
+        self.assertTrue(lines[2].endswith(": UDP, length 154"), lines[2])
+        self.assertTrue(lines[0].endswith(": UDP, length 18"), lines[0])
 
     def test_snaplen_100_any(self):
         frames = sample_frames(self.net)

@@ -3,12 +3,15 @@
 names OS, hardware and application; the interface block its name, alias, link type, snaplen
 and nanosecond resolution; packets carry their direction; an Interface Statistics Block holds
 the kernel's counts at close (and in every rotated file); -r keeps a file's interfaces; the
-packets are those tcpdump -r reads from the same file."""
+packets are those tcpdump -r reads from the same file. And the other way round: pcapng files
+that dumpcap and tshark write during a live capture on two interfaces read in ringcap as in
+tcpdump, bytes and timestamps (to the nanosecond)."""
 import os
 import re
 import struct
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import netns_fixture as nf  # noqa: E402
@@ -118,6 +121,12 @@ class PcapngTests(nf.NetTestCase):
         self.assertEqual(idb[2][0], self.net.cap_if.encode())     # if_name
         self.assertEqual(idb[3][0], b"uplink to lab")            # if_description
         self.assertEqual(idb[9][0], b"\x09")                     # if_tsresol: ns
+        # Wireshark's view of the same: every packet names its interface and description.
+        r = nf.run(["tshark", "-r", out, "-T", "fields", "-e", "frame.interface_name",
+                    "-e", "frame.interface_description"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.splitlines(),
+                         [f"{self.net.cap_if}\tuplink to lab"] * (len(frames_in) + 2))
 
         r = nf.run(["tshark", "-r", out, "-T", "fields", "-e", "frame.packet_flags_direction"])
         directions = [int(x, 16) for x in r.stdout.split()]
@@ -174,6 +183,86 @@ class PcapngTests(nf.NetTestCase):
         r = nf.run(["tshark", "-r", out, "-T", "fields", "-e", "frame.interface_id",
                     "-e", "frame.encap_type"])
         self.assertEqual(r.stdout.split(), ["0", "1"] * 4 + ["1", "7"] * 4)
+
+    def test_copy_of_pcap_has_no_direction(self):
+        """Packets from a pcap file have no direction: the pcapng copy has no epb_flags, so
+        Wireshark shows none (rather than a made-up one)."""
+        src = self.path("in.pcap")
+        frames = self.frames()
+        with open(src, "wb") as f:
+            f.write(nf.pcap_bytes([(1_700_000_000 + i, i, fr, len(fr))
+                                   for i, fr in enumerate(frames)]))
+        out = self.path("copy.pcapng")
+        r = nf.run([nf.RINGCAP, "-r", src, "-w", out])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.check_readers_agree(out, len(frames))
+        epbs = [options(body[20 + (struct.unpack(e + "I", body[12:16])[0] + 3) // 4 * 4:], e)
+                for t, body, e in blocks(out) if t == 6]
+        self.assertEqual(len(epbs), len(frames))
+        self.assertTrue(all(2 not in o for o in epbs), "epb_flags written for unknown direction")
+        r = nf.run(["tshark", "-r", out, "-T", "fields", "-e", "frame.packet_flags_direction"])
+        self.assertEqual(r.stdout.split(), [])
+
+    # -- pcapng written by Wireshark's tools, read by ringcap --
+
+    def wireshark_capture(self, tool):
+        """`tool` (dumpcap or tshark) captures on cap_if and lo into a pcapng file while frames
+        arrive on cap_if and leave it; returns (path, number of packets in the file)."""
+        out = self.path(f"{tool}.pcapng")
+        frames_in = self.frames()
+        frames_out = [nf.udp_frame(nf.OTHER_HOST, self.net.cap_mac, 80 + i, fill=9)
+                      for i in range(3)]
+        count = len(frames_in) + len(frames_out)
+        p = nf.Proc(self.net.cap([tool, "-i", self.net.cap_if, "-i", "lo", "-w", out,
+                                  "-c", str(count)]))
+        if not p.wait_for_stderr(r"Capturing on", 15):
+            p.kill()
+            self.fail(f"{tool} did not start: {p.stderr()}")
+        time.sleep(0.5)  # it says so just before its capture loop
+        self.net.send(frames_in, gap=0.005)
+        self.net.send(frames_out, gap=0.005, side="cap")
+        status, _, err = p.finish(timeout=30)
+        self.assertEqual(status, 0, err)
+        kinds = [t for t, _, _ in blocks(out)]
+        self.assertEqual(kinds.count(1), 2, f"{tool} wrote {kinds.count(1)} IDBs")
+        self.assertEqual(kinds.count(6), count)
+        return out, count
+
+    def check_same_as_tcpdump(self, src, count):
+        """ringcap -r and tcpdump -r make the same pcap records of src: data, lengths and
+        timestamps, in microseconds and in nanoseconds."""
+        for precision, ours in (("micro", []), ("nano", ["--nano"])):
+            with self.subTest(precision=precision):
+                a, b = self.path(f"tcpdump-{precision}.pcap"), self.path(f"ringcap-{precision}.pcap")
+                r = nf.run(["tcpdump", f"--time-stamp-precision={precision}", "-r", src, "-w", a])
+                self.assertEqual(r.returncode, 0, r.stderr)
+                r = nf.run([nf.RINGCAP, "-r", src, "-w", b] + ours)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                theirs, mine = nf.read_pcap(a), nf.read_pcap(b)
+                self.assertEqual(len(mine.records), count)
+                self.assertEqual(mine.records, theirs.records)
+                self.assertEqual((mine.nano, mine.linktype), (theirs.nano, theirs.linktype))
+        # Printing reads the same file without writing one: as many lines as packets.
+        r = nf.run([nf.RINGCAP, "-r", src])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(r.stdout.splitlines()), count)
+
+    def test_dumpcap_file_reads_as_in_tcpdump(self):
+        self.check_same_as_tcpdump(*self.wireshark_capture("dumpcap"))
+
+    def test_tshark_file_reads_as_in_tcpdump(self):
+        self.check_same_as_tcpdump(*self.wireshark_capture("tshark"))
+
+    def test_editcap_conversions_of_a_dumpcap_file(self):
+        """A dumpcap file converted by editcap (pcapng again, and nanosecond pcap) reads the
+        same as the original."""
+        src, count = self.wireshark_capture("dumpcap")
+        for fmt in ("pcapng", "nsecpcap"):
+            with self.subTest(fmt=fmt):
+                dst = self.path(f"conv.{fmt}")
+                r = nf.run(["editcap", "-F", fmt, src, dst])
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.check_same_as_tcpdump(dst, count)
 
 
 if __name__ == "__main__":

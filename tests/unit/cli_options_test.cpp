@@ -155,6 +155,24 @@ const ParseCase kParses[] = {
          EXPECT_TRUE(o.packet_buffered);
          EXPECT_TRUE(o.count_only);
          EXPECT_TRUE(o.line_buffered);
+         EXPECT_FALSE(o.decode.quick);
+     }},
+    {"decode_flags", {"-q", "-e", "-vv", "-tttt", "-XX", "--json"},
+     [](const CliOptions& o) {
+         EXPECT_FALSE(o.count_only);  // -q is tcpdump's quick output, not --count
+         EXPECT_TRUE(o.decode.quick);
+         EXPECT_TRUE(o.decode.link_header);
+         EXPECT_EQ(o.decode.verbosity, 2);
+         EXPECT_EQ(o.decode.timestamps, TimestampFormat::date_clock);
+         EXPECT_EQ(o.decode.hex, HexDump::hex_ascii);
+         EXPECT_TRUE(o.decode.hex_link_header);
+         EXPECT_TRUE(o.json);
+     }},
+    {"hex_and_time_flags", {"-x", "-ttt"},
+     [](const CliOptions& o) {
+         EXPECT_EQ(o.decode.hex, HexDump::hex);
+         EXPECT_FALSE(o.decode.hex_link_header);
+         EXPECT_EQ(o.decode.timestamps, TimestampFormat::since_previous);
      }},
     // -q is tcpdump's quick output now; only --count prints counts alone.
     {"quick_is_not_count", {"-q"},

@@ -34,19 +34,9 @@ using test::Bytes;
 using test::read_all;
 using test::TempDir;
 using test::payload;
+using test::u16_at;
+using test::u32_at;
 using test::view;
-
-std::uint32_t u32_at(const Bytes& b, std::size_t off) {
-    std::uint32_t v;
-    std::memcpy(&v, b.data() + off, 4);
-    return v;
-}
-
-std::uint16_t u16_at(const Bytes& b, std::size_t off) {
-    std::uint16_t v;
-    std::memcpy(&v, b.data() + off, 2);
-    return v;
-}
 
 struct Record {
     std::int64_t ts_ns;

@@ -119,7 +119,8 @@ struct Builder {
             b.bytes(data);
         });
     }
-    void obsolete(std::uint16_t id, std::uint64_t ts, const Bytes& data) {
+    void obsolete(std::uint16_t id, std::uint64_t ts, const Bytes& data,
+                  std::optional<std::uint32_t> flags = std::nullopt) {
         block(2, [&](Builder& b) {
             b.u16(id);
             b.u16(0);  // drops
@@ -128,6 +129,12 @@ struct Builder {
             b.u32(std::uint32_t(data.size()));
             b.u32(std::uint32_t(data.size()));
             b.bytes(data);
+            if (flags) {
+                Builder f{big};
+                f.u32(*flags);
+                b.option(2, f.out);  // pack_flags
+                b.option(0, {});
+            }
         });
     }
     void unknown(std::uint32_t type) {
@@ -298,19 +305,33 @@ void expect_damage(const std::function<void(Builder&)>& damage,
     damage(b);
     TempDir dir;
     const std::string path = put(dir, b.out);
-    PcapReader r = PcapReader::open(path);
-    std::size_t delivered = 0;
-    try {
-        while (r.next()) ++delivered;
-        ADD_FAILURE() << "no error";
-    } catch (const Error& e) {
-        const std::string what = e.what();
-        EXPECT_NE(what.find(path), std::string::npos) << what;
-        EXPECT_NE(what.find("offset " + std::to_string(at)), std::string::npos) << what;
-        for (const std::string& w : words) EXPECT_NE(what.find(w), std::string::npos) << what;
-        EXPECT_EQ(e.code().value(), EINVAL);
+    // Mapped, and streamed through the read buffer as a pipe would be.
+    for (const ReadMode mode : {ReadMode::map, ReadMode::stream}) {
+        SCOPED_TRACE(mode == ReadMode::map ? "mapped" : "streamed");
+        PcapReader r = PcapReader::open(path, mode);
+        EXPECT_EQ(r.is_mapped(), mode == ReadMode::map);
+        std::vector<Bytes> delivered;
+        std::string first;
+        try {
+            while (auto p = r.next()) delivered.push_back(data_of(*p));
+            ADD_FAILURE() << "no error";
+        } catch (const Error& e) {
+            first = e.what();
+            EXPECT_NE(first.find(path), std::string::npos) << first;
+            EXPECT_NE(first.find("offset " + std::to_string(at)), std::string::npos) << first;
+            for (const std::string& w : words) EXPECT_NE(first.find(w), std::string::npos) << first;
+            EXPECT_EQ(e.code().value(), EINVAL);
+        }
+        EXPECT_EQ(delivered, (std::vector<Bytes>{frame(60, 1), frame(61, 2)}));
+        EXPECT_EQ(r.records(), 2u);
+        EXPECT_EQ(r.offset(), at);
+        try {  // the same error again, nothing skipped
+            (void)r.next();
+            ADD_FAILURE() << "no error the second time";
+        } catch (const Error& e) {
+            EXPECT_EQ(e.what(), first);
+        }
     }
-    EXPECT_EQ(delivered, 2u);
 }
 
 TEST(PcapngReaderDamage, TruncatedLastBlock) {
@@ -331,6 +352,38 @@ TEST(PcapngReaderDamage, BlockLengthNotAMultipleOfFour) {
         b.u32(37);
         b.out.resize(b.out.size() + 40);
     }, {"block length 37 is impossible"});
+}
+
+TEST(PcapngReaderDamage, BlockLengthBelowTwelve) {
+    expect_damage([](Builder& b) {
+        b.u32(6);
+        b.u32(8);
+        b.u32(8);
+    }, {"block length 8 is impossible", "12 to"});
+}
+
+TEST(PcapngReaderDamage, SectionHeaderTooShortForItsFields) {
+    expect_damage([](Builder& b) {
+        b.u32(0x0a0d0d0a);
+        b.u32(20);
+        b.u32(0x1a2b3c4d);
+        b.u16(1);
+        b.u16(0);
+        b.u32(20);  // no section length
+    }, {"section header block of 20 bytes", "at least 28"});
+}
+
+TEST(PcapngReaderDamage, InterfaceBlockTooShort) {
+    expect_damage([](Builder& b) { b.block(1, [](Builder& body) { body.u32(1); }); },
+                  {"interface description block of 16 bytes"});
+}
+
+TEST(PcapngReaderDamage, ObsoletePacketDataRunsPastItsBlock) {
+    expect_damage([](Builder& b) {
+        const std::size_t start = b.out.size();
+        b.obsolete(0, 3, frame(40, 3));
+        b.out[start + 8 + 12] = 100;  // caplen 100 in a block with room for 40
+    }, {"caplen 100", "runs past its block"});
 }
 
 TEST(PcapngReaderDamage, AbsurdBlockLength) {
@@ -369,6 +422,15 @@ TEST(PcapngReaderDamage, PacketBeforeAnyInterfaceOfItsSection) {
     }, {"interface 0", "has 0 interface"}, shb.out.size());
 }
 
+TEST(PcapngReaderDamage, SimplePacketBeforeAnyInterfaceOfItsSection) {
+    Builder shb;
+    shb.section();
+    expect_damage([](Builder& b) {
+        b.section();
+        b.simple(frame(60, 3), 60);
+    }, {"interface 0", "has 0 interface"}, shb.out.size());
+}
+
 TEST(PcapngReaderDamage, GarbageAfterAValidSection) {
     expect_damage([](Builder& b) {
         const std::string junk = "this is not a block, just text that follows the capture\n";
@@ -382,6 +444,105 @@ TEST(PcapngReaderDamage, BadByteOrderMagicInALaterSection) {
         b.section();
         b.out[start + 8] = 0x99;  // the byte-order magic follows the block type and length
     }, {"byte-order magic"});
+}
+
+TEST(PcapngReader, PacketBeforeTheFirstInterfaceFailsAtTheFirstNext) {
+    Builder b;
+    b.section();
+    const std::size_t at = b.out.size();
+    b.enhanced(0, 1, frame(60, 1), 60);
+    TempDir dir;
+    const std::string path = put(dir, b.out);
+    PcapReader r = PcapReader::open(path);  // the header is fine
+    EXPECT_EQ(r.info().format, FileFormat::pcapng);
+    EXPECT_TRUE(r.interfaces().empty());
+    try {
+        (void)r.next();
+        ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find("block at offset " + std::to_string(at)), std::string::npos) << what;
+        EXPECT_NE(what.find("packet on interface 0"), std::string::npos) << what;
+    }
+    EXPECT_EQ(r.records(), 0u);
+}
+
+TEST(PcapngReader, TruncatedSectionHeaderIsRefusedAtOpen) {
+    Builder b;
+    b.section();
+    TempDir dir;
+    for (const std::size_t keep : {std::size_t{4}, std::size_t{14}, b.out.size() - 1}) {
+        SCOPED_TRACE(keep);
+        const std::string path = put(dir, Bytes(b.out.begin(), b.out.begin() + keep));
+        try {
+            PcapReader::open(path);
+            ADD_FAILURE() << "no error";
+        } catch (const Error& e) {
+            const std::string what = e.what();
+            EXPECT_EQ(e.code().value(), EINVAL);
+            EXPECT_NE(what.find(path), std::string::npos) << what;
+            EXPECT_NE(what.find("block at offset 0"), std::string::npos) << what;
+            EXPECT_NE(what.find("truncated"), std::string::npos) << what;
+        }
+    }
+}
+
+TEST(PcapngReader, BlocksLargerThanTheReadBufferStreamed) {
+    Builder b;
+    b.section();
+    b.interface(1, 0, 9, "big");  // snaplen 0: no limit
+    const std::vector<std::size_t> sizes = {3u << 20, 60, PcapReader::kBufferSize - 28 - 12, 9000};
+    for (std::size_t i = 0; i < sizes.size(); ++i)
+        b.enhanced(0, i, frame(sizes[i], std::uint8_t(i)), std::uint32_t(sizes[i]), 1);
+    TempDir dir;
+    const std::string path = put(dir, b.out);
+    for (const ReadMode mode : {ReadMode::map, ReadMode::stream}) {
+        PcapReader r = PcapReader::open(path, mode);
+        for (std::size_t i = 0; i < sizes.size(); ++i) {
+            const auto p = r.next();
+            ASSERT_TRUE(p) << i;
+            EXPECT_EQ(data_of(*p), frame(sizes[i], std::uint8_t(i))) << i;
+            EXPECT_EQ(p->ts_ns(), std::int64_t(i));
+            EXPECT_EQ(p->pkttype(), PACKET_HOST);
+        }
+        EXPECT_FALSE(r.next());
+        EXPECT_EQ(r.offset(), b.out.size());
+    }
+}
+
+TEST(PcapngReader, ObsoletePacketBlockDirectionFromPackFlags) {
+    Builder b;
+    b.section();
+    b.interface(1, 262144, std::nullopt);
+    b.obsolete(0, 5, frame(50, 1), 2);  // outbound
+    b.obsolete(0, 6, frame(51, 2), 1);  // inbound
+    b.obsolete(0, 7, frame(52, 3));     // no pack_flags
+    TempDir dir;
+    PcapReader r = PcapReader::open(put(dir, b.out));
+    const std::uint8_t want[] = {PACKET_OUTGOING, PACKET_HOST, kPacketTypeUnknown};
+    for (int i = 0; i < 3; ++i) {
+        const auto p = r.next();
+        ASSERT_TRUE(p);
+        EXPECT_EQ(p->pkttype(), want[i]);
+        EXPECT_EQ(p->ts_ns(), (5 + i) * 1000);  // default resolution: microseconds
+    }
+    EXPECT_FALSE(r.next());
+}
+
+TEST(PcapngReader, PcapFileHasOneInterfaceFromItsHeader) {
+    TempDir dir;
+    for (const TimestampPrecision precision : {TimestampPrecision::micro, TimestampPrecision::nano}) {
+        const std::string path = dir.file("one.pcap");
+        PcapWriter::create(path, {.link_type = LinkType::linux_sll2, .snaplen = 1234,
+                                  .precision = precision}).close();
+        PcapReader r = PcapReader::open(path);
+        EXPECT_EQ(r.info().format, FileFormat::pcap);
+        ASSERT_EQ(r.interfaces().size(), 1u);
+        EXPECT_EQ(r.interfaces()[0].link_type, 276u);
+        EXPECT_EQ(r.interfaces()[0].snaplen, 1234u);
+        EXPECT_EQ(r.interfaces()[0].tsresol, precision == TimestampPrecision::nano ? 9 : 6);
+        EXPECT_TRUE(r.interfaces()[0].name.empty());
+    }
 }
 
 TEST(PcapngReader, EmptySectionHasNoInterfacesAndNoPackets) {

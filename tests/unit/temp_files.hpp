@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -37,6 +38,23 @@ private:
 inline Bytes read_all(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     return Bytes(std::istreambuf_iterator<char>(in), {});
+}
+
+// A host-order integer at byte `off` of a file's bytes.
+template <class T>
+T load_at(const Bytes& b, std::size_t off) {
+    T v;
+    std::memcpy(&v, b.data() + off, sizeof v);
+    return v;
+}
+inline std::uint16_t u16_at(const Bytes& b, std::size_t off) {
+    return load_at<std::uint16_t>(b, off);
+}
+inline std::uint32_t u32_at(const Bytes& b, std::size_t off) {
+    return load_at<std::uint32_t>(b, off);
+}
+inline std::uint64_t u64_at(const Bytes& b, std::size_t off) {
+    return load_at<std::uint64_t>(b, off);
 }
 
 // Deterministic payload: byte i of packet `seed` is (seed * 31 + i) & 0xff.
