@@ -162,8 +162,9 @@ class StopTests(nf.NetTestCase):
         self.assertGreater(captured, 1000)
         lines = out.decode().splitlines()
         self.assertEqual(len(lines), captured)
-        self.assertTrue(all(l.endswith(("length 60", "length 128", "length 100", "length 600"))
-                            for l in lines))
+        # UDP payloads of the 60-, 128-, 600-byte frames and of the tagged 100-byte one.
+        self.assertTrue(all(l.endswith(("UDP, length 18", "UDP, length 86", "UDP, length 558",
+                                        "UDP, length 54")) for l in lines), lines[:5])
 
     # -- the interface goes away under ringcap --
 
