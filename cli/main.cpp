@@ -135,7 +135,7 @@ public:
                                               .interface_description = source.interface_description},
                             std::move(rotation));
         } else if (!o.count_only) {
-            printer_.emplace(STDOUT_FILENO, link, o.decode, o.json);
+            printer_.emplace(STDOUT_FILENO, link, o);
         }
     }
 
@@ -154,13 +154,6 @@ public:
     void take(const PacketView& p, std::uint32_t interface) {
         if (interface != 0 && writer_)
             writer_->write(p, interface);
-        else
-            take(p);
-    }
-    // A packet of a file whose interfaces may differ in link type.
-    void take(const PacketView& p, LinkType link) {
-        if (printer_)
-            printer_->print(p, link);
         else
             take(p);
     }
@@ -377,7 +370,7 @@ int read_cmd(const cli::CliOptions& o) {
                     run = {run.data(), run.size() + PcapReader::kRecordHeader + p->caplen()};
                     ++run_records;
                 } else {
-                    out.take(*p, static_cast<LinkType>(reader.interfaces()[p->ifindex()].link_type));
+                    out.take(*p);
                 }
                 if (++matched == o.count) break;
             }

@@ -5,7 +5,6 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <algorithm>
 #include <cstdlib>
 
 namespace ringcap::cli {
@@ -85,15 +84,20 @@ ParseResult parse_command_line(int argc, const char* const* argv) {
     app.add_flag("-D,--list-interfaces", o.list_interfaces, "list interfaces and exit");
     app.add_flag("-d", o.dump_filter, "print the compiled filter program and exit");
     app.add_flag("-U,--packet-buffered", o.packet_buffered, "write out the file after every batch");
-    app.add_flag("--count", o.count_only, "print only the final counts");
-    int t_flags = 0, x_flags = 0, X_flags = 0;
-    app.add_flag("-t", t_flags, "-t none, -tt epoch, -ttt delta, -tttt date, -ttttt since first");
-    app.add_flag("-x", x_flags, "hex of each packet (-xx: with the link header)");
-    app.add_flag("-X", X_flags, "hex and ASCII of each packet (-XX: with the link header)");
-    app.add_flag("-e", o.decode.link_header, "print the link-level header");
-    app.add_flag("-v", o.decode.verbose, "more protocol detail (IPv4/IPv6 header fields)");
-    app.add_flag("-q", o.decode.quick, "less protocol detail");
-    app.add_flag("--json", o.json, "one JSON object per packet instead of a line");
+    app.add_flag("--count", o.count_only, "print only the final count");
+    int quick = 0, link_header = 0, verbose = 0, hex = 0, hex_ascii = 0, stamps = 0;
+    bool absolute_seq = false;
+    app.add_flag("-q", quick, "quick output: less protocol information (tcpdump -q)");
+    app.add_flag("-e", link_header, "print the link-level header (MACs, EtherType, VLAN tags)");
+    app.add_flag("-v", verbose, "more detail: IPv4/IPv6 header fields (-v)");
+    app.add_flag("-x", hex, "hex dump of each packet without (-x) or with (-xx) its link header");
+    app.add_flag("-X", hex_ascii, "hex and ASCII dump, without (-X) or with (-XX) the link header");
+    app.add_flag("-t", stamps,
+                 "-t no time, -tt epoch seconds, -ttt delta from the previous packet, -tttt "
+                 "date and time, -ttttt delta from the first packet");
+    app.add_flag("-S,--absolute-tcp-sequence-numbers", absolute_seq,
+                 "absolute TCP sequence numbers (default: relative, as tcpdump)");
+    app.add_flag("--json", o.json, "one JSON object per packet instead of text lines");
     app.add_flag("-l", o.line_buffered, "flush printed lines at once");
     app.add_flag("-n", no_resolve, "no name resolution (ringcap never resolves names)");
     app.add_flag("--immediate-mode", immediate, "deliver each packet at once (TPACKET_V2 frames)");
@@ -213,15 +217,19 @@ ParseResult parse_command_line(int argc, const char* const* argv) {
     if (frame_size) c.ring.frame_size = *frame_size;
     if (block_timeout_ms) c.ring.block_timeout = std::chrono::milliseconds(*block_timeout_ms);
     if (nano || precision == "nano") o.precision = TimestampPrecision::nano;
-    o.decode.nanoseconds = o.precision == TimestampPrecision::nano;
-    static constexpr TimestampFormat kT[] = {TimestampFormat::clock, TimestampFormat::none,
-                                             TimestampFormat::epoch, TimestampFormat::delta,
-                                             TimestampFormat::date, TimestampFormat::since_first};
-    o.decode.timestamps = kT[std::min(t_flags, 5)];
-    if (X_flags)
-        o.decode.hex = X_flags > 1 ? HexDump::all_ascii : HexDump::payload_ascii;
-    else if (x_flags)
-        o.decode.hex = x_flags > 1 ? HexDump::all : HexDump::payload;
+    if (stamps > 5)
+        return {.exit_status = 1, .message = "-t: at most five (-ttttt, delta from the first packet)"};
+    static constexpr TimestampFormat kStamps[] = {
+        TimestampFormat::clock, TimestampFormat::none, TimestampFormat::epoch,
+        TimestampFormat::since_previous, TimestampFormat::date_clock, TimestampFormat::since_first};
+    o.decode = {.timestamps = kStamps[stamps],
+                .precision = o.precision,
+                .link_header = link_header > 0,
+                .verbosity = verbose,
+                .quick = quick > 0,
+                .hex = hex_ascii > 0 ? HexDump::hex_ascii : hex > 0 ? HexDump::hex : HexDump::none,
+                .hex_link_header = hex_ascii > 1 || hex > 1,
+                .absolute_tcp_seq = absolute_seq};
     for (const std::string& word : expression) {
         if (!c.filter.empty()) c.filter += ' ';
         c.filter += word;

@@ -25,11 +25,12 @@ struct CliOptions {
     bool list_interfaces = false;        // -D
     bool dump_filter = false;            // -d
     bool packet_buffered = false;        // -U
-    bool count_only = false;             // --count
-    DecodeOptions decode;                // -e -x -xx -X -XX -t.. -v -q
-    bool json = false;                   // --json
+    bool count_only = false;             // --count: only the final count
     bool line_buffered = false;          // -l
     TimestampPrecision precision = TimestampPrecision::micro;
+    // How printed packets look: -t.. -e -v -q -x.. -X.. -S (decode.precision follows precision).
+    DecodeOptions decode;
+    bool json = false;                   // --json: one JSON object per packet
 };
 
 // ringcap gen / ringcap replay.

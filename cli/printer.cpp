@@ -7,32 +7,28 @@
 
 namespace ringcap::cli {
 
-const std::string& LinePrinter::interface_name(int ifindex) {
-    static const std::string none;
-    if (ifindex <= 0 || ifindex > 1 << 20) return none;
-    if (static_cast<std::size_t>(ifindex) >= names_.size()) names_.resize(ifindex + 1);
-    std::string& name = names_[ifindex];
-    if (name.empty()) {
-        char buf[IF_NAMESIZE] = {};
-        name = ::if_indextoname(static_cast<unsigned>(ifindex), buf) ? buf
-                                                                     : fmt::format("ifindex {}", ifindex);
-    }
-    return name;
-}
+LinePrinter::LinePrinter(int fd, LinkType link, const CliOptions& o)
+    : fd_(fd), json_(o.json), decoder_(link, [&] {
+          DecodeOptions d = o.decode;
+          d.precision = o.precision;
+          d.interface_name = [this](int ifindex) { return interface_name(ifindex); };
+          return d;
+      }()) {}
 
-void LinePrinter::print(const PacketView& p, LinkType link) {
-    // The interface a line names: from the SLL2 header (-i any, or such a file), else none.
-    int ifindex = 0;
-    if (link == LinkType::linux_sll2 && p.caplen() >= 8) {
-        const auto* d = reinterpret_cast<const unsigned char*>(p.data());
-        ifindex = static_cast<int>(std::uint32_t(d[4]) << 24 | std::uint32_t(d[5]) << 16 |
-                                   std::uint32_t(d[6]) << 8 | d[7]);
+// The name of an interface index on this machine, as tcpdump looks up an SLL2 header's index.
+std::string_view LinePrinter::interface_name(int ifindex) {
+    if (ifindex <= 0 || ifindex > 1 << 20) return {};
+    const auto i = static_cast<std::size_t>(ifindex);
+    if (i >= names_.size()) {
+        names_.resize(i + 1);
+        looked_up_.resize(i + 1);
     }
-    const std::string& name = interface_name(ifindex);
-    if (json_)
-        decoder_.json(p, link, name, out_);
-    else
-        decoder_.summarize(p, link, name, out_);
+    if (!looked_up_[i]) {
+        char buf[IF_NAMESIZE] = {};
+        if (::if_indextoname(static_cast<unsigned>(ifindex), buf)) names_[i] = buf;
+        looked_up_[i] = true;
+    }
+    return names_[i];
 }
 
 void LinePrinter::flush() {

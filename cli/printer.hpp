@@ -1,35 +1,39 @@
 #pragma once
-// Printed packets: the decoder's tcpdump-style lines (or JSON) collected in a buffer that goes
-// out with one write(2) per batch.
+// Printed packets: a thin layer over ringcap::Decoder (tcpdump-style lines, or JSON lines with
+// --json). Lines collect in one buffer, written with one write(2) per batch.
 #include <fmt/format.h>
-
-#include <cstdint>
-#include <string>
-#include <vector>
 
 #include <ringcap/decode.hpp>
 #include <ringcap/options.hpp>
 #include <ringcap/packet.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "options.hpp"
 
 namespace ringcap::cli {
 
 class LinePrinter {
-public:
-    LinePrinter(int fd, LinkType link, DecodeOptions options, bool json)
-        : fd_(fd), link_(link), json_(json), decoder_(options) {}
-    void print(const PacketView& p) { print(p, link_); }
-    void print(const PacketView& p, LinkType link);
+  public:
+    LinePrinter(int fd, LinkType link, const CliOptions& o);
+    LinePrinter(const LinePrinter&) = delete;  // the decoder's name lookup points here
+    LinePrinter& operator=(const LinePrinter&) = delete;
+
+    void print(const PacketView& p) {
+        json_ ? decoder_.append_json(p, out_) : decoder_.append_text(p, out_);
+    }
     void flush();  // one write(2) of everything buffered
 
-private:
-    const std::string& interface_name(int ifindex);
+  private:
+    std::string_view interface_name(int ifindex);
 
     int fd_;
-    LinkType link_;
     bool json_;
     Decoder decoder_;
     fmt::memory_buffer out_;
-    std::vector<std::string> names_;  // by kernel ifindex, filled on first sight
+    std::vector<std::string> names_;  // by ifindex, filled on first sight ("" = unknown)
+    std::vector<bool> looked_up_;
 };
 
 }  // namespace ringcap::cli

@@ -1,34 +1,49 @@
 // libFuzzer target: the decoder on arbitrary packet bytes. The first input byte picks the link
-// type and the printing options; the rest is the packet. Every line must be produced without
-// reading outside the bytes (ASan) or undefined behaviour (UBSan).
+// type and the printing options; the rest is the packet. Every line and JSON object must be
+// produced without reading outside the bytes (ASan) or undefined behaviour (UBSan), end in one
+// newline, and the JSON must be printable ASCII (every other byte escaped).
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 
 #include <ringcap/decode.hpp>
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size < 1) return 0;
     const std::uint8_t pick = data[0];
-    static constexpr ringcap::LinkType kLinks[] = {ringcap::LinkType::ethernet,
-                                                   ringcap::LinkType::linux_sll2,
-                                                   static_cast<ringcap::LinkType>(101),
-                                                   static_cast<ringcap::LinkType>(147)};
-    const ringcap::DecodeOptions options{
-        .timestamps = static_cast<ringcap::TimestampFormat>((pick >> 2) % 6),
-        .nanoseconds = (pick & 0x20) != 0,
-        .link_header = (pick & 0x40) != 0,
-        .verbose = (pick & 0x80) ? 1 : 0,
-        .quick = (pick & 0x10) != 0,
-        .hex = static_cast<ringcap::HexDump>(pick % 5),
-    };
-    static ringcap::Decoder* decoders[256] = {};  // one per options byte: keeps TCP state
-    if (!decoders[pick]) decoders[pick] = new ringcap::Decoder(options);
+    static constexpr ringcap::LinkType kLinks[] = {
+        ringcap::LinkType::ethernet, ringcap::LinkType::linux_sll2, ringcap::LinkType::raw,
+        ringcap::LinkType::linux_sll};
+    // One decoder per options byte, kept: TCP sequence state and time deltas carry over.
+    static ringcap::Decoder* decoders[256] = {};
+    if (!decoders[pick]) {
+        const ringcap::DecodeOptions options{
+            .timestamps = static_cast<ringcap::TimestampFormat>((pick >> 2) % 6),
+            .precision = (pick & 0x20) ? ringcap::TimestampPrecision::nano
+                                       : ringcap::TimestampPrecision::micro,
+            .link_header = (pick & 0x40) != 0,
+            .verbosity = (pick & 0x80) ? 1 : 0,
+            .quick = (pick & 0x10) != 0,
+            .hex = static_cast<ringcap::HexDump>(pick % 3),
+            .hex_link_header = (pick & 0x08) != 0,
+            .absolute_tcp_seq = (pick & 0x02) != 0,
+            .interface_name = [](int ifindex) -> std::string_view {
+                return ifindex == 1 ? "eth\"0\\" : "";
+            }};
+        decoders[pick] = new ringcap::Decoder(kLinks[pick & 3], options);
+    }
     const auto* bytes = reinterpret_cast<const std::byte*>(data + 1);
     const auto n = static_cast<std::uint32_t>(size - 1);
-    const ringcap::PacketView p(bytes, n, n + (pick & 1) * 100, 1'700'000'000'000'000'000 + pick,
-                                1, pick % 8, 0, 0, 0, 0);
+    const ringcap::PacketView p(bytes, n, n + (pick & 1) * 100,
+                                1'700'000'000'000'000'000 + pick, 1, pick % 8, 0, 0, 0, 0);
     fmt::memory_buffer out;
-    decoders[pick]->summarize(p, kLinks[pick & 3], "eth0", out);
-    decoders[pick]->json(p, kLinks[pick & 3], "eth\"0\\", out);
+    decoders[pick]->append_text(p, out);
+    if (out.size() == 0 || out[out.size() - 1] != '\n') std::abort();
+    out.clear();
+    decoders[pick]->append_json(p, out);
+    if (out.size() < 3 || out[0] != '{' || out[out.size() - 1] != '\n') std::abort();
+    for (std::size_t i = 0; i + 1 < out.size(); ++i)
+        if (static_cast<unsigned char>(out[i]) < 0x20 || static_cast<unsigned char>(out[i]) > 0x7e)
+            std::abort();
     return 0;
 }

@@ -48,6 +48,11 @@ TEST(CliOptions, NoArgumentsGiveTheDefaults) {
     EXPECT_FALSE(o.count_only);
     EXPECT_FALSE(o.line_buffered);
     EXPECT_EQ(o.precision, TimestampPrecision::micro);
+    EXPECT_EQ(o.decode.timestamps, TimestampFormat::clock);
+    EXPECT_FALSE(o.decode.quick);
+    EXPECT_FALSE(o.decode.link_header);
+    EXPECT_EQ(o.decode.verbosity, 0);
+    EXPECT_FALSE(o.json);
 }
 
 TEST(CliOptions, FullTcpdumpCommandLineSetsEveryField) {
@@ -157,15 +162,59 @@ const ParseCase kParses[] = {
          EXPECT_FALSE(o.count_only);  // -q is tcpdump's quick output, not --count
          EXPECT_TRUE(o.decode.quick);
          EXPECT_TRUE(o.decode.link_header);
-         EXPECT_EQ(o.decode.verbose, 2);
-         EXPECT_EQ(o.decode.timestamps, TimestampFormat::date);
-         EXPECT_EQ(o.decode.hex, HexDump::all_ascii);
+         EXPECT_EQ(o.decode.verbosity, 2);
+         EXPECT_EQ(o.decode.timestamps, TimestampFormat::date_clock);
+         EXPECT_EQ(o.decode.hex, HexDump::hex_ascii);
+         EXPECT_TRUE(o.decode.hex_link_header);
          EXPECT_TRUE(o.json);
      }},
     {"hex_and_time_flags", {"-x", "-ttt"},
      [](const CliOptions& o) {
-         EXPECT_EQ(o.decode.hex, HexDump::payload);
-         EXPECT_EQ(o.decode.timestamps, TimestampFormat::delta);
+         EXPECT_EQ(o.decode.hex, HexDump::hex);
+         EXPECT_FALSE(o.decode.hex_link_header);
+         EXPECT_EQ(o.decode.timestamps, TimestampFormat::since_previous);
+     }},
+    // -q is tcpdump's quick output now; only --count prints counts alone.
+    {"quick_is_not_count", {"-q"},
+     [](const CliOptions& o) {
+         EXPECT_TRUE(o.decode.quick);
+         EXPECT_FALSE(o.count_only);
+     }},
+    {"print_flags", {"-e", "-vv", "-S", "--json"},
+     [](const CliOptions& o) {
+         EXPECT_TRUE(o.decode.link_header);
+         EXPECT_EQ(o.decode.verbosity, 2);
+         EXPECT_TRUE(o.decode.absolute_tcp_seq);
+         EXPECT_TRUE(o.json);
+         EXPECT_EQ(o.decode.hex, HexDump::none);
+     }},
+    {"hex_x", {"-x"},
+     [](const CliOptions& o) {
+         EXPECT_EQ(o.decode.hex, HexDump::hex);
+         EXPECT_FALSE(o.decode.hex_link_header);
+     }},
+    {"hex_xx", {"-xx"},
+     [](const CliOptions& o) {
+         EXPECT_EQ(o.decode.hex, HexDump::hex);
+         EXPECT_TRUE(o.decode.hex_link_header);
+     }},
+    {"hex_ascii_XX", {"-XX"},
+     [](const CliOptions& o) {
+         EXPECT_EQ(o.decode.hex, HexDump::hex_ascii);
+         EXPECT_TRUE(o.decode.hex_link_header);
+     }},
+    {"stamps_none", {"-t"},
+     [](const CliOptions& o) { EXPECT_EQ(o.decode.timestamps, TimestampFormat::none); }},
+    {"stamps_epoch", {"-tt"},
+     [](const CliOptions& o) { EXPECT_EQ(o.decode.timestamps, TimestampFormat::epoch); }},
+    {"stamps_delta", {"-ttt"},
+     [](const CliOptions& o) { EXPECT_EQ(o.decode.timestamps, TimestampFormat::since_previous); }},
+    {"stamps_date", {"-tttt"},
+     [](const CliOptions& o) { EXPECT_EQ(o.decode.timestamps, TimestampFormat::date_clock); }},
+    {"stamps_since_first_nano", {"-ttttt", "--nano"},
+     [](const CliOptions& o) {
+         EXPECT_EQ(o.decode.timestamps, TimestampFormat::since_first);
+         EXPECT_EQ(o.decode.precision, TimestampPrecision::nano);
      }},
     {"combined_short_flags", {"-pUl"},
      [](const CliOptions& o) {
