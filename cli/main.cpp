@@ -157,6 +157,13 @@ public:
         else
             take(p);
     }
+    // A packet of a file whose interfaces may differ in link type.
+    void take(const PacketView& p, LinkType link) {
+        if (printer_)
+            printer_->print(p, link);
+        else
+            take(p);
+    }
     bool writes_pcapng() const noexcept { return writer_ && writer_->format() == FileFormat::pcapng; }
     void add_interface(const FileInterface& f) {
         writer_->add_interface(static_cast<LinkType>(f.link_type), f.snaplen, f.name, f.description);
@@ -370,7 +377,7 @@ int read_cmd(const cli::CliOptions& o) {
                     run = {run.data(), run.size() + PcapReader::kRecordHeader + p->caplen()};
                     ++run_records;
                 } else {
-                    out.take(*p);
+                    out.take(*p, static_cast<LinkType>(reader.interfaces()[p->ifindex()].link_type));
                 }
                 if (++matched == o.count) break;
             }

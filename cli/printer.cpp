@@ -31,6 +31,12 @@ std::string_view LinePrinter::interface_name(int ifindex) {
     return names_[i];
 }
 
+Decoder& LinePrinter::decoder_for(LinkType link) {
+    for (Decoder& d : others_)
+        if (d.link() == link) return d;
+    return others_.emplace_back(link, decoder_.options());
+}
+
 void LinePrinter::flush() {
     const char* data = out_.data();
     std::size_t left = out_.size();

@@ -20,17 +20,24 @@ class LinePrinter {
     LinePrinter(const LinePrinter&) = delete;  // the decoder's name lookup points here
     LinePrinter& operator=(const LinePrinter&) = delete;
 
-    void print(const PacketView& p) {
-        json_ ? decoder_.append_json(p, out_) : decoder_.append_text(p, out_);
+    void print(const PacketView& p) { print_with(decoder_, p); }
+    // A packet of another link type (a pcapng file may mix them): a decoder of its own.
+    void print(const PacketView& p, LinkType link) {
+        print_with(link == decoder_.link() ? decoder_ : decoder_for(link), p);
     }
     void flush();  // one write(2) of everything buffered
 
   private:
     std::string_view interface_name(int ifindex);
+    void print_with(Decoder& d, const PacketView& p) {
+        json_ ? d.append_json(p, out_) : d.append_text(p, out_);
+    }
+    Decoder& decoder_for(LinkType link);
 
     int fd_;
     bool json_;
     Decoder decoder_;
+    std::vector<Decoder> others_;  // for the other link types met, same options
     fmt::memory_buffer out_;
     std::vector<std::string> names_;  // by ifindex, filled on first sight ("" = unknown)
     std::vector<bool> looked_up_;

@@ -143,6 +143,11 @@ class ReadTests(unittest.TestCase):
         # A filter compiled for each link type: 'udp port 7001' finds the raw packets too.
         out, err = self.ringcap("-r", mixed, "--count", "udp port 7001")
         self.assertIn("4 packets matched the filter, of 8 read", err)
+        # Printed, each packet is decoded for its own interface's link type.
+        lines, _ = self.ringcap("-r", mixed, "-t")
+        lines = lines.decode().splitlines()
+        self.assertEqual(len(lines), 8)
+        self.assertTrue(all(l.startswith("IP 10.213.0.2.40000 > ") for l in lines), lines)
         # One pcap file cannot hold both: what came before is written, then a clear error.
         out = self.path("out.pcap")
         _, err = self.ringcap("-r", mixed, "-w", out, status=1)
