@@ -150,16 +150,13 @@ public:
         else if (printer_)
             printer_->print(p);
     }
-    // A packet of a file's interface `interface`: pcapng output keeps the file's interfaces.
-    void take(const PacketView& p, std::uint32_t interface) {
-        if (interface != 0 && writer_)
+    // A packet of a file read with -r: pcapng output keeps the file's interfaces (declared with
+    // add_interface() as the reader meets them), printing decodes each packet for its own
+    // interface's link type (a pcapng file may mix them).
+    void take(const PacketView& p, std::uint32_t interface, LinkType link) {
+        if (writer_ && interface != 0)
             writer_->write(p, interface);
-        else
-            take(p);
-    }
-    // A packet of a file whose interfaces may differ in link type.
-    void take(const PacketView& p, LinkType link) {
-        if (printer_)
+        else if (printer_)
             printer_->print(p, link);
         else
             take(p);
@@ -258,8 +255,6 @@ int capture_cmd(const cli::CliOptions& o) {
     return status;
 }
 
-// -r: packets from a file through the filter (libpcap's interpreter, in user space, compiled
-// for the file's link type and snaplen as tcpdump -r does) to the same outputs as a capture.
 // The filter of -r, compiled for each interface of the file by its link type and snaplen, as
 // libpcap compiles it for a file of that type; each link type once.
 class FileFilters {
@@ -302,6 +297,8 @@ bool writes_regular_file(const cli::CliOptions& o) {
     return ::stat(o.write_path.c_str(), &st) != 0 || S_ISREG(st.st_mode);
 }
 
+// -r: packets from a file through the filter (libpcap's interpreter, in user space, compiled
+// for each interface's link type and snaplen as tcpdump -r does) to the same outputs as a capture.
 int read_cmd(const cli::CliOptions& o) {
     PcapReader reader =
         PcapReader::open(o.read_path, writes_regular_file(o) ? ReadMode::stream : ReadMode::map);
@@ -325,9 +322,10 @@ int read_cmd(const cli::CliOptions& o) {
     const bool mixed_links_possible = info.format == FileFormat::pcapng && !o.write_path.empty() && !ng_out;
     std::size_t declared = 1;  // interfaces the output knows: 0 from the options
 
-    // Pass-through: when the file is mapped and its records are already in the output's format,
-    // runs of consecutive matching records are handed to the writer as they lie in the file
-    // (one memcpy per run, or no copy at all for long runs) instead of record by record.
+    // Pass-through: when the file's records are already in the output's format, runs of
+    // consecutive matching records are handed to the writer as they lie in the mapping or the
+    // read buffer (one memcpy per run, or no copy at all for long runs), not record by record;
+    // a run is written before the reader refills its buffer.
     PcapWriter* const file = info.format == FileFormat::pcap && !info.swapped &&
                                      info.precision == o.precision
                                  ? out.plain_file()
@@ -364,11 +362,7 @@ int read_cmd(const cli::CliOptions& o) {
                                             link_type_name(link)),
                                 "a pcap file has one link type; filter on one interface's "
                                 "packets or write pcapng");
-                if (ng_out) {
-                    while (declared < reader.interfaces().size())
-                        out.add_interface(reader.interfaces()[declared++]);
-                    out.take(*p, static_cast<std::uint32_t>(p->ifindex()));
-                } else if (file) {
+                if (file) {
                     const std::byte* record = p->data() - PcapReader::kRecordHeader;
                     if (record != run.data() + run.size()) {
                         write_run();
@@ -377,7 +371,11 @@ int read_cmd(const cli::CliOptions& o) {
                     run = {run.data(), run.size() + PcapReader::kRecordHeader + p->caplen()};
                     ++run_records;
                 } else {
-                    out.take(*p, static_cast<LinkType>(reader.interfaces()[p->ifindex()].link_type));
+                    while (ng_out && declared < reader.interfaces().size())
+                        out.add_interface(reader.interfaces()[declared++]);
+                    const FileInterface& from = reader.interfaces()[p->ifindex()];
+                    out.take(*p, ng_out ? static_cast<std::uint32_t>(p->ifindex()) : 0,
+                             static_cast<LinkType>(from.link_type));
                 }
                 if (++matched == o.count) break;
             }

@@ -45,16 +45,12 @@ public:
     ~RotatingWriter();  // finishes the open file; errors are kept, never thrown
 
     void write(const PacketView& p) {
-        if (!writer_ || p.ts_ns() >= period_end_ ||
-            writer_->file_size() + writer_->record_size(p) > size_limit_)
-            rotate_for(p);
+        rotate_if_due(p);
         writer_->write(p);
     }
     // pcapng: a packet on an interface declared with add_interface() (0 is the options' one).
     void write(const PacketView& p, std::uint32_t interface) {
-        if (!writer_ || p.ts_ns() >= period_end_ ||
-            writer_->file_size() + writer_->record_size(p) > size_limit_)
-            rotate_for(p);
+        rotate_if_due(p);
         writer_->write(p, interface);
     }
     // pcapng: declares one more interface, in this file and in every file after it.
@@ -80,6 +76,11 @@ public:
     const std::string& current_name() const noexcept { return final_name_; }
 
 private:
+    void rotate_if_due(const PacketView& p) {
+        if (!writer_ || p.ts_ns() >= period_end_ ||
+            writer_->file_size() + writer_->record_size(p) > size_limit_)
+            rotate_for(p);
+    }
     void rotate_for(const PacketView& p);
     void open(std::int64_t ts_ns);
     void finish();
