@@ -1,7 +1,6 @@
 // ringcap: the command line. The only code in the project that prints.
 #include <fmt/format.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <spawn.h>
 #include <unistd.h>
 
@@ -289,19 +288,10 @@ private:
     std::vector<const Filter*> by_interface_;
 };
 
-// Whether -w names a regular file (existing or to be created), where every byte read is written
-// again: then reading with read(2) beats mapping (no page faults; the data is copied anyway).
-bool writes_regular_file(const cli::CliOptions& o) {
-    if (o.write_path.empty() || o.write_path == "-") return false;
-    struct stat st {};
-    return ::stat(o.write_path.c_str(), &st) != 0 || S_ISREG(st.st_mode);
-}
-
 // -r: packets from a file through the filter (libpcap's interpreter, in user space, compiled
 // for each interface's link type and snaplen as tcpdump -r does) to the same outputs as a capture.
 int read_cmd(const cli::CliOptions& o) {
-    PcapReader reader =
-        PcapReader::open(o.read_path, writes_regular_file(o) ? ReadMode::stream : ReadMode::map);
+    PcapReader reader = PcapReader::open(o.read_path);  // mapped; pipes are streamed
     const PcapFileInfo& info = reader.info();
     const LinkType link = static_cast<LinkType>(info.link_type);
     FileFilters filter(o.capture.filter);
@@ -324,27 +314,40 @@ int read_cmd(const cli::CliOptions& o) {
 
     // Pass-through: when the file's records are already in the output's format, runs of
     // consecutive matching records are handed to the writer as they lie in the mapping or the
-    // read buffer (one memcpy per run, or no copy at all for long runs), not record by record;
-    // a run is written before the reader refills its buffer.
+    // read buffer, not record by record, and written from there with writev() (no copy in user
+    // space). From a mapped file they are written on a thread of their own (RunWriter), which
+    // overlaps writing with reading; from the read buffer of a pipe, before it is refilled.
     PcapWriter* const file = info.format == FileFormat::pcap && !info.swapped &&
                                      info.precision == o.precision
                                  ? out.plain_file()
                                  : nullptr;
+    if (file && reader.is_mapped()) file->flush();  // the file header, before the thread owns it
+    std::optional<RunWriter> background;
+    if (file && reader.is_mapped()) background.emplace(*file);
     std::span<const std::byte> run;
     std::uint64_t run_records = 0;
     const auto write_run = [&] {
-        if (run_records != 0) file->write_records(run, run_records);
+        if (run_records != 0) {
+            if (!background)
+                file->write_records(run, run_records);
+            else if (!background->add(run, run_records))
+                background->finish();  // throws the write error
+        }
         run = {};
         run_records = 0;
     };
 
     constexpr std::uint64_t kBatch = 4096;  // packets between end_batch() calls and stop checks
+    constexpr std::size_t kMaxRun = 256u << 10;  // runs reach the writer while in the caches
     std::uint64_t matched = 0;
     int status = 0;
     try {
         for (bool more = true; more && !g_stop && (o.count == 0 || matched < o.count);) {
             for (std::uint64_t i = 0; i < kBatch; ++i) {
-                if (run_records != 0 && !reader.next_is_buffered()) write_run();  // buffer reuse
+                if (file && !reader.next_is_buffered()) {  // the read buffer is reused
+                    write_run();
+                    file->flush();
+                }
                 const std::optional<PacketView> p = reader.next();
                 if (!p) {
                     more = false;
@@ -364,7 +367,7 @@ int read_cmd(const cli::CliOptions& o) {
                                 "packets or write pcapng");
                 if (file) {
                     const std::byte* record = p->data() - PcapReader::kRecordHeader;
-                    if (record != run.data() + run.size()) {
+                    if (record != run.data() + run.size() || run.size() >= kMaxRun) {
                         write_run();
                         run = {record, 0};
                     }
@@ -380,7 +383,7 @@ int read_cmd(const cli::CliOptions& o) {
                 if (++matched == o.count) break;
             }
             write_run();
-            out.end_batch();
+            if (!background) out.end_batch();  // (-U) the thread owns the file; it writes each batch
         }
     } catch (const Error& e) {
         report(e);  // damage in the file (or a failed write): what came before it is kept
@@ -388,6 +391,7 @@ int read_cmd(const cli::CliOptions& o) {
     }
     try {
         write_run();
+        if (background) background->finish();
         out.close();
     } catch (const Error& e) {
         report(e);

@@ -8,6 +8,8 @@
 // Enhanced Packet Blocks with epb_flags (direction and reception type from the packet type; no
 // epb_flags when the direction is not known, e.g. packets read from a pcap file) and an optional
 // comment, and Interface Statistics Blocks on request.
+#include <sys/uio.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -15,6 +17,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <ringcap/options.hpp>
 #include <ringcap/packet.hpp>
@@ -81,9 +84,10 @@ public:
     }
     FileFormat format() const noexcept { return ng_ ? FileFormat::pcapng : FileFormat::pcap; }
     // Appends whole records already in this file's format (pcap records in host byte order, with
-    // this file's timestamp precision), e.g. a run of records of a mapped input file. Small
-    // runs are copied into the buffer in one go; runs of kDirectRun bytes or more are written
-    // straight from `records` after a flush, with no copy. Same guarantees as write().
+    // this file's timestamp precision), e.g. a run of records of a mapped input file, without
+    // copying them: the bytes must stay as they are until the next flush() (or close()), which
+    // hands the runs to one writev() (also when kMaxQueued runs are waiting). Same guarantees as
+    // write().
     void write_records(std::span<const std::byte> records, std::uint64_t count);
     void flush();   // writes what is buffered
     void close();   // flush and close; throws on failure
@@ -91,7 +95,7 @@ public:
     std::uint64_t records() const noexcept { return records_; }
     std::uint64_t bytes_written() const noexcept { return committed_; }
     // What the file will hold once flushed: written plus buffered bytes.
-    std::uint64_t file_size() const noexcept { return committed_ + used_; }
+    std::uint64_t file_size() const noexcept { return committed_ + queued_bytes_ + used_; }
 
     static constexpr std::size_t kFileHeader = 24;
     static constexpr std::size_t kRecordHeader = 16;
@@ -103,7 +107,7 @@ public:
     // What write_statistics() adds: an ISB with if_id, timestamp, isb_endtime, isb_ifrecv,
     // isb_ifdrop and opt_endofopt.
     static constexpr std::size_t kStatisticsBlock = 64;
-    static constexpr std::size_t kDirectRun = 32u << 10;
+    static constexpr std::size_t kMaxQueued = 1024;  // IOV_MAX
 
 private:
     PcapWriter() = default;
@@ -113,8 +117,9 @@ private:
                       std::string_view comment) noexcept;
     void put_interface(LinkType link, std::uint32_t snaplen, const std::string& name,
                        const std::string& description);
-    std::size_t whole_records_within(std::size_t written) const noexcept;
     void write_out(const std::byte* data, std::size_t size, std::size_t records_from);
+    void write_queued();
+    [[noreturn]] void fail_write(int err, std::size_t keep, std::size_t written);
 
     // One record: 16-byte header in host order (the magic tells readers which), then the bytes.
     void put(const PacketView& packet) noexcept {
@@ -142,6 +147,8 @@ private:
     std::unique_ptr<std::byte[], void (*)(std::byte*)> buf_{nullptr, nullptr};
     std::size_t capacity_ = 0;
     std::size_t used_ = 0;
+    std::vector<iovec> queued_;  // write_records() runs, written before the buffer
+    std::size_t queued_bytes_ = 0;
     std::uint64_t committed_ = 0;  // bytes known to be in the file
     std::uint64_t records_ = 0;
 };

@@ -37,12 +37,12 @@ struct PcapFileInfo {
 
 // How a regular file is read (pipes and standard input are always streamed).
 enum class ReadMode {
-    // Mapped whole: no copy at all, and every PacketView stays valid for the reader's lifetime;
-    // costs page-table work per page. Best when most bytes are not copied afterwards (filtering,
-    // counting, printing).
+    // Mapped whole: no copy at all, and every PacketView (with the 16-byte record header before
+    // its data) stays valid for the reader's lifetime, so runs of records can be written
+    // straight from the mapping (RunWriter); costs page-table work per page.
     map,
-    // read(2) into a 1 MiB buffer: one kernel copy, no page faults; best when every byte is
-    // copied again anyway (writing another file), as cat does.
+    // read(2) into a kBufferSize buffer: one kernel copy, no page faults; PacketViews are valid
+    // until the buffer is refilled.
     stream,
 };
 

@@ -10,3 +10,4 @@
 #include <ringcap/pcap.hpp>
 #include <ringcap/pcap_reader.hpp>
 #include <ringcap/rotating_writer.hpp>
+#include <ringcap/run_writer.hpp>

@@ -262,6 +262,8 @@ PcapWriter& PcapWriter::operator=(PcapWriter&& o) noexcept {
         buf_ = std::move(o.buf_);
         capacity_ = std::exchange(o.capacity_, 0);
         used_ = std::exchange(o.used_, 0);
+        queued_ = std::move(o.queued_);
+        queued_bytes_ = std::exchange(o.queued_bytes_, 0);
         committed_ = o.committed_;
         records_ = o.records_;
     }
@@ -303,32 +305,61 @@ std::size_t whole_records(const std::byte* data, std::size_t written, bool ng) n
 
 }  // namespace
 
-// Largest prefix of the buffer made of whole records (and the file header, if it is in there).
-std::size_t PcapWriter::whole_records_within(std::size_t written) const noexcept {
-    const std::size_t header = header_pending_ ? header_size_ : 0;
-    if (written < header) return 0;
-    return header + whole_records(buf_.get() + header, written - header, ng_);
-}
-
 void PcapWriter::flush() {
-    if (fd_ < 0 || used_ == 0) return;
+    if (fd_ < 0) return;
+    if (!queued_.empty()) write_queued();
+    if (used_ == 0) return;
     write_out(buf_.get(), used_, header_pending_ ? header_size_ : 0);
     used_ = 0;
     header_pending_ = false;
 }
 
 void PcapWriter::write_records(std::span<const std::byte> records, std::uint64_t count) {
-    if (records.size() < kDirectRun) {
-        if (records.size() > capacity_ - used_) make_room(records.size());
-        std::memcpy(buf_.get() + used_, records.data(), records.size());
-        used_ += records.size();
-        records_ += count;
-        return;
-    }
-    flush();
     if (fd_ < 0) throw Error(EBADF, "write to '" + path_ + "'", "the file is closed");
-    write_out(records.data(), records.size(), 0);
+    if (used_ != 0) flush();  // what is buffered goes first
+    if (queued_.size() == kMaxQueued) write_queued();
+    if (queued_.capacity() == 0) queued_.reserve(kMaxQueued);  // once: no allocation per run
+    queued_.push_back({const_cast<std::byte*>(records.data()), records.size()});
+    queued_bytes_ += records.size();
     records_ += count;
+    // Written while the runs are likely still in the CPU's caches from being read.
+    if (queued_bytes_ >= capacity_) write_queued();
+}
+
+// Writes the queued runs with writev(); on failure cuts the file back to the last whole record
+// and throws, with the queue emptied.
+void PcapWriter::write_queued() {
+    std::size_t first = 0;  // first run not wholly written
+    std::size_t done = 0;   // bytes of it written
+    while (first < queued_.size()) {
+        iovec& run = queued_[first];
+        const ssize_t n = ::writev(fd_, &run, static_cast<int>(queued_.size() - first));
+        if (n > 0) {
+            committed_ += static_cast<std::size_t>(n);
+            std::size_t left = static_cast<std::size_t>(n);
+            while (first < queued_.size() && left >= queued_[first].iov_len) {
+                left -= queued_[first].iov_len;
+                ++first;
+                done = 0;
+            }
+            if (left != 0) {  // part of a run: the rest next time
+                iovec& rest = queued_[first];
+                rest.iov_base = static_cast<std::byte*>(rest.iov_base) + left;
+                rest.iov_len -= left;
+                done += left;
+            }
+            continue;
+        }
+        if (n == -1 && errno == EINTR) continue;
+        const int err = n == 0 ? EIO : errno;
+        const std::byte* run_start = static_cast<const std::byte*>(run.iov_base) - done;
+        queued_.clear();
+        queued_bytes_ = 0;
+        committed_ -= done;
+        fail_write(err, whole_records(run_start, done, ng_), done);
+    }
+    queued_.clear();
+    queued_bytes_ = 0;
 }
 
 // Writes size bytes, which hold whole records from offset records_from on (before it: the file
@@ -343,28 +374,32 @@ void PcapWriter::write_out(const std::byte* data, std::size_t size, std::size_t 
             continue;
         }
         if (n == -1 && errno == EINTR) continue;
-        const int err = n == 0 ? EIO : errno;
-        // Cut the file back to the last whole record so it stays valid.
         const std::size_t keep =
             done < records_from ? 0 : records_from + whole_records(data + records_from, done - records_from, ng_);
-        std::string hint;
-        bool cut = false;
-        if (can_truncate_ && ::ftruncate(fd_, static_cast<off_t>(committed_ + keep)) == 0) {
-            committed_ += keep;
-            // ftruncate() leaves the offset after the cut part; the next write must not leave
-            // a hole of zeros between the last whole record and the next one.
-            cut = ::lseek(fd_, static_cast<off_t>(committed_), SEEK_SET) != -1;
-            hint = "the file is valid and ends with the last whole record written";
-        }
-        if (err == ENOSPC) hint = "disk full; " + hint;
-        // A file header that never made it to the file stays first in the buffer (it is still
-        // there), so records written later do not start a file without one.
-        const bool keep_header = header_pending_ && keep == 0 && (cut || done == 0);
-        used_ = keep_header ? header_size_ : 0;
-        header_pending_ = keep_header;
-        throw Error(err, "write to '" + path_ + "'", hint);
+        fail_write(n == 0 ? EIO : errno, keep, done);
     }
     committed_ += size;
+}
+
+// After a failed write of which `written` bytes reached the file: cuts the file back to
+// committed_ + keep bytes (whole records) so it stays valid, and throws.
+void PcapWriter::fail_write(int err, std::size_t keep, std::size_t written) {
+    std::string hint;
+    bool cut = false;
+    if (can_truncate_ && ::ftruncate(fd_, static_cast<off_t>(committed_ + keep)) == 0) {
+        committed_ += keep;
+        // ftruncate() leaves the offset after the cut part; the next write must not leave
+        // a hole of zeros between the last whole record and the next one.
+        cut = ::lseek(fd_, static_cast<off_t>(committed_), SEEK_SET) != -1;
+        hint = "the file is valid and ends with the last whole record written";
+    }
+    if (err == ENOSPC) hint = "disk full; " + hint;
+    // A file header that never made it to the file stays first in the buffer (it is still
+    // there), so records written later do not start a file without one.
+    const bool keep_header = header_pending_ && keep == 0 && (cut || written == 0);
+    used_ = keep_header ? header_size_ : 0;
+    header_pending_ = keep_header;
+    throw Error(err, "write to '" + path_ + "'", hint);
 }
 
 void PcapWriter::close() {

@@ -22,6 +22,7 @@
 
 #include <ringcap/error.hpp>
 #include <ringcap/pcap.hpp>
+#include <ringcap/run_writer.hpp>
 
 #include "temp_files.hpp"
 
@@ -288,6 +289,46 @@ TEST(PcapWriter, BuffersUntilFlush) {
     EXPECT_NO_THROW(w.close());  // closing twice is harmless
 }
 
+// Records already in the file's format: bytes of runs of records, as they lie in an input file.
+Bytes records_only(const std::vector<Record>& records) {
+    const Bytes file = expected_file({}, records);
+    return Bytes(file.begin() + PcapWriter::kFileHeader, file.end());
+}
+
+std::span<const std::byte> as_span(const Bytes& b) {
+    return std::as_bytes(std::span(b.data(), b.size()));
+}
+
+TEST(PcapWriter, WriteRecordsKeepsOrderWithBufferedRecords) {
+    TempDir dir;
+    const std::string path = dir.file("runs.pcap");
+    std::vector<Record> all;
+    for (int i = 0; i < 3000; ++i) all.push_back({kTs + i * 1000, payload(60 + i % 90, i), 0});
+    // Runs of 1 to 4 records (more than kMaxQueued of them) with single records written in
+    // between; the run bytes stay untouched until close(), as write_records() asks.
+    std::vector<Bytes> runs;
+    runs.reserve(all.size());
+    PcapWriter w = PcapWriter::create(path, {.buffer_size = 4096});
+    std::size_t i = 0, expected_size = PcapWriter::kFileHeader;
+    for (int k = 0; i < all.size(); ++k) {
+        if (k % 5 == 4) {
+            w.write(view(all[i].data, all[i].ts_ns));
+            expected_size += 16 + all[i++].data.size();
+            continue;
+        }
+        const std::size_t n = std::min<std::size_t>(1 + k % 4, all.size() - i);
+        runs.push_back(records_only({all.begin() + i, all.begin() + i + n}));
+        w.write_records(as_span(runs.back()), n);
+        i += n;
+        expected_size += runs.back().size();
+    }
+    EXPECT_EQ(w.records(), all.size());
+    EXPECT_EQ(w.file_size(), expected_size);
+    w.close();
+    EXPECT_TRUE(read_all(path) == expected_file({}, all)) << "records out of order or changed";
+    EXPECT_EQ(read_with_libpcap(path, TimestampPrecision::micro).size(), all.size());
+}
+
 TEST(PcapWriter, DestructorFlushes) {
     TempDir dir;
     const std::string path = dir.file("d.pcap");
@@ -501,6 +542,19 @@ private:
     bool lifted_ = false;
 };
 
+// flush() under a file size limit of `bytes` fails with EFBIG, saying the file was cut back.
+void expect_flush_cut_at_limit(PcapWriter& w, rlim_t bytes) {
+    FileSizeLimit limit(bytes);
+    ASSERT_TRUE(limit.ok());
+    try {
+        w.flush();
+        ADD_FAILURE() << "flush past RLIMIT_FSIZE succeeded";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code().value(), EFBIG);
+        EXPECT_NE(e.hint().find("last whole record"), std::string::npos) << e.hint();
+    }
+}
+
 TEST(PcapWriterErrors, PartialWriteCutsFileToLastWholeRecord) {
     TempDir dir;
     const std::string path = dir.file("full.pcap");
@@ -510,17 +564,8 @@ TEST(PcapWriterErrors, PartialWriteCutsFileToLastWholeRecord) {
     PcapWriter w = PcapWriter::create(path, {.buffer_size = 4096});
     write_all(w, records);
     EXPECT_EQ(fs::file_size(path), 0u);
-    {
-        FileSizeLimit limit(2000);  // 24 + 17 * 116 = 1996 <= 2000 < 24 + 18 * 116
-        ASSERT_TRUE(limit.ok());
-        try {
-            w.flush();
-            ADD_FAILURE() << "flush past RLIMIT_FSIZE succeeded";
-        } catch (const Error& e) {
-            EXPECT_EQ(e.code().value(), EFBIG);
-            EXPECT_NE(e.hint().find("last whole record"), std::string::npos) << e.hint();
-        }
-    }
+    // 24 + 17 * 116 = 1996 <= 2000 < 24 + 18 * 116
+    expect_flush_cut_at_limit(w, 2000);
     const std::uint64_t keep = 24 + 17 * 116;
     EXPECT_EQ(fs::file_size(path), keep);
     EXPECT_EQ(w.bytes_written(), keep);
@@ -540,6 +585,96 @@ TEST(PcapWriterErrors, PartialWriteCutsFileToLastWholeRecord) {
     EXPECT_TRUE(read_all(path) == expected_file({}, expected))
         << "the file is not the 17 kept records followed by the new one";
     EXPECT_EQ(read_with_libpcap(path, TimestampPrecision::micro).size(), 18u);
+}
+
+TEST(PcapWriterErrors, PartialWriteOfRunsCutsFileToLastWholeRecord) {
+    TempDir dir;
+    const std::string path = dir.file("runs-full.pcap");
+    // Two runs of 20 records of 100 bytes (116 with header); the limit falls inside record 8 of
+    // the second run: 24 + 27 * 116 = 3156 <= 3200 < 24 + 28 * 116.
+    std::vector<Record> records;
+    for (int i = 0; i < 40; ++i) records.push_back({kTs + i * 1000, payload(100, i), 0});
+    const Bytes first = records_only({records.begin(), records.begin() + 20});
+    const Bytes second = records_only({records.begin() + 20, records.end()});
+    PcapWriter w = PcapWriter::create(path, {});
+    w.flush();  // the file header
+    w.write_records(as_span(first), 20);
+    w.write_records(as_span(second), 20);
+    expect_flush_cut_at_limit(w, 3200);
+    const std::uint64_t keep = 24 + 27 * 116;
+    EXPECT_EQ(fs::file_size(path), keep);
+    EXPECT_EQ(w.bytes_written(), keep);
+    EXPECT_EQ(w.file_size(), keep) << "the failed runs are still counted as waiting";
+    const std::vector<Record> kept(records.begin(), records.begin() + 27);
+    EXPECT_TRUE(read_all(path) == expected_file({}, kept));
+
+    // Room again: the next run follows the last whole record directly.
+    const Bytes last = records_only({records[39]});
+    w.write_records(as_span(last), 1);
+    w.close();
+    std::vector<Record> expected = kept;
+    expected.push_back(records[39]);
+    EXPECT_TRUE(read_all(path) == expected_file({}, expected));
+}
+
+// RunWriter: the same records through the writer's thread, in batches and with back-pressure
+// (many more bytes than kMaxBatches batches hold).
+TEST(RunWriter, WritesEveryRunInOrder) {
+    TempDir dir;
+    const std::string path = dir.file("bg.pcap");
+    std::vector<Record> all;
+    for (int i = 0; i < 40'000; ++i) all.push_back({kTs + i * 1000, payload(60 + i % 1400, i), 0});
+    const Bytes input = records_only(all);  // 29 MiB: ~29 batches
+    PcapWriter w = PcapWriter::create(path, {});
+    w.flush();
+    {
+        RunWriter bg(w);
+        // Runs of 1..7 records cut from the input, as -r hands them over.
+        std::size_t pos = 0, i = 0;
+        for (int k = 0; i < all.size(); ++k) {
+            const std::size_t n = std::min<std::size_t>(1 + k % 7, all.size() - i);
+            std::size_t size = 0;
+            for (std::size_t j = i; j < i + n; ++j) size += 16 + all[j].data.size();
+            ASSERT_TRUE(bg.add(std::as_bytes(std::span(input.data() + pos, size)), n));
+            pos += size;
+            i += n;
+        }
+        bg.finish();
+    }
+    EXPECT_EQ(w.records(), all.size());
+    w.close();
+    EXPECT_TRUE(read_all(path) == expected_file({}, all)) << "records out of order or changed";
+}
+
+TEST(RunWriter, WriteErrorStopsItAndFinishThrowsIt) {
+    TempDir dir;
+    const std::string path = dir.file("bg-full.pcap");
+    std::vector<Record> all;
+    // 11 MiB, more than the batches waiting can hold: add() must meet the failure.
+    for (int i = 0; i < 100'000; ++i) all.push_back({kTs + i * 1000, payload(100, i), 0});
+    const Bytes input = records_only(all);
+    PcapWriter w = PcapWriter::create(path, {});
+    w.flush();
+    FileSizeLimit limit(24 + 5000 * 116 + 50);
+    ASSERT_TRUE(limit.ok());
+    int err = 0;
+    std::size_t added = 0;
+    RunWriter bg(w);
+    try {
+        for (; added < all.size(); ++added)
+            if (!bg.add(std::as_bytes(std::span(input.data() + added * 116, 116)), 1)) break;
+        bg.finish();
+        ADD_FAILURE() << "no error past RLIMIT_FSIZE";
+    } catch (const Error& e) {
+        err = e.code().value();
+    }
+    limit.lift();
+    EXPECT_EQ(err, EFBIG);
+    EXPECT_LT(added, all.size()) << "add() did not report the failed write";
+    EXPECT_NO_THROW(bg.finish()) << "the error is thrown once";
+    const std::vector<Record> kept(all.begin(), all.begin() + 5000);
+    EXPECT_EQ(fs::file_size(path), 24u + 5000 * 116);
+    EXPECT_TRUE(read_all(path) == expected_file({}, kept));
 }
 
 TEST(PcapWriterErrors, PartialFileHeaderIsCutToEmpty) {
