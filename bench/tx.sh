@@ -47,10 +47,12 @@ udp = struct.pack("!HHHH", 10000, 9, size - 34, 0)
 payload = bytes(16) + bytes(i & 0xff for i in range(50, size))[: size - 58]
 frame = eth + bytes(ip) + udp + payload
 assert len(frame) == size
-with open(f"{work}/f{size}.pcap", "wb") as f:
-    f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 262144, 1))
-    rec = struct.pack("<IIII", 0, 0, size, size) + frame
-    f.write(rec * count)
+rec = struct.pack("<IIII", 0, 0, size, size) + frame
+header = struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 262144, 1)
+with open(f"{work}/f{size}.pcap", "wb") as f:  # count records: the file's data is copied cold
+    f.write(header + rec * count)
+with open(f"{work}/c{size}.pcap", "wb") as f:  # 1000 records, looped: the data stays in the caches
+    f.write(header + rec * 1000)
 with open(f"{work}/f{size}.cfg", "w") as f:
     f.write("{ " + ", ".join(f"0x{b:02x}" for b in frame) + " }\n")
 PY
@@ -62,6 +64,7 @@ run_one() {  # tool size count -> prints pps
   case $tool in
     ringcap-gen) ip netns exec "$ns" taskset -c 0 "$ringcap" gen -i "$a" --size "$size" --count "$count" 2>/dev/null ;;
     ringcap-replay) ip netns exec "$ns" taskset -c 0 "$ringcap" replay -i "$a" --topspeed "$work/f$size.pcap" 2>/dev/null ;;
+    ringcap-replay-cached) ip netns exec "$ns" taskset -c 0 "$ringcap" replay -i "$a" --topspeed --loop $((count / 1000)) "$work/c$size.pcap" 2>/dev/null ;;
     trafgen) ip netns exec "$ns" taskset -c 0 trafgen -o "$a" -c "$work/f$size.cfg" -n "$count" --cpus 1 --qdisc-path >/dev/null 2>&1 ;;
     tcpreplay) ip netns exec "$ns" taskset -c 0 tcpreplay -q --topspeed -i "$a" "$work/f$size.pcap" >/dev/null 2>&1 ;;
   esac
@@ -69,35 +72,43 @@ run_one() {  # tool size count -> prints pps
   python3 -c "print(round(($after - $before) / ($t1 - $t0)))"
 }
 
-tools=(ringcap-gen ringcap-replay trafgen tcpreplay)
+tools=(ringcap-gen ringcap-replay ringcap-replay-cached trafgen tcpreplay)
 out=bench/results/tx.md
 mkdir -p bench/results
-{
-  echo "# Transmit: packets per second arriving at the veth peer (median of $reps, interleaved)"
-  echo
-  echo "Machine: $(nproc) CPUs, $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)."
-  echo "Command: \`bench/tx.sh $reps $count_small $count_big\`; every tool on CPU 0 (trafgen forks its worker onto CPU 0 itself)."
-  echo
-  echo "| frame | tool | pps (median) | runs | vs trafgen | vs tcpreplay |"
-  echo "|---:|---|---:|---|---:|---:|"
-} > "$work/table"
+: > "$work/runs"  # size tool rep pps
 for size in 64 1514; do
   count=$count_small; [[ $size == 1514 ]] && count=$count_big
   make_inputs "$size" "$count"
-  declare -A runs=()
   for ((r = 0; r < reps; r++)); do
-    for tool in "${tools[@]}"; do runs[$tool]+="$(run_one "$tool" "$size" "$count") "; done
+    for tool in "${tools[@]}"; do echo "$size $tool $r $(run_one "$tool" "$size" "$count")" >> "$work/runs"; done
   done
-  declare -A med=()
-  for tool in "${tools[@]}"; do
-    med[$tool]=$(echo "${runs[$tool]}" | tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}')
-  done
-  for tool in "${tools[@]}"; do
-    python3 -c "
-m, t, r = ${med[$tool]}, ${med[trafgen]}, ${med[tcpreplay]}
-print(f'| $size | $tool | {m:,} | ${runs[$tool]% } | {m/t:.2f}x | {m/r:.2f}x |')" >> "$work/table"
-  done
-  unset runs med
 done
-cp "$work/table" "$out"
+python3 - "$work/runs" "$reps" "$count_small" "$count_big" > "$out" <<'PY'
+import statistics as st, subprocess, sys
+runs_file, reps, small, big = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+pps = {}
+for line in open(runs_file):
+    size, tool, rep, v = line.split()
+    pps.setdefault((int(size), tool), {})[int(rep)] = int(v)
+cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
+print(f"# Transmit: packets per second arriving at the veth peer ({reps} interleaved repetitions)\n")
+print(f"Machine: {subprocess.getoutput('nproc')} CPUs, {subprocess.getoutput('uname -r')}, {cpu}.")
+print(f"Command: `bench/tx.sh {reps} {small} {big}`; every tool on CPU 0 (trafgen forks its worker "
+      "onto CPU 0 itself). A repetition runs every tool once, back to back; the ratio columns are "
+      "the median (and range) of the per-repetition ratios, so that the VM's slow swings, which "
+      "move all tools of one repetition alike, cancel out. `ringcap-replay-cached` replays a "
+      "1000-frame file looped to the same count, so its data stays in the CPU caches: the "
+      "difference to `ringcap-replay` is the cost of copying the file's data out of memory.\n")
+print("| frame | tool | pps (median) | runs | vs trafgen | vs tcpreplay |")
+print("|---:|---|---:|---|---:|---:|")
+def ratio(size, tool, ref):
+    r = [pps[(size, tool)][i] / pps[(size, ref)][i] for i in range(reps)]
+    return f"{st.median(r):.2f}x ({min(r):.2f}-{max(r):.2f})"
+for size in sorted({s for s, _ in pps}):
+    for tool in [t for s, t in pps if s == size]:
+        v = pps[(size, tool)]
+        runs = " ".join(str(v[i]) for i in range(reps))
+        print(f"| {size} | {tool} | {int(st.median(v.values())):,} | {runs} | "
+              f"{ratio(size, tool, 'trafgen')} | {ratio(size, tool, 'tcpreplay')} |")
+PY
 cat "$out"
