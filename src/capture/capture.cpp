@@ -22,11 +22,13 @@ namespace ringcap {
 namespace {
 
 constexpr std::uint32_t kMaxV2Batch = 256;
-// Wake-up coalescing for V2 frames (the low-latency mode): once a batch brought this many
-// frames, packets are arriving faster than one wake-up each can serve, so the next wait is a
-// short sleep rather than poll(), which would wake the thread for every single packet. Under
-// load a wake-up then serves many packets, at the price of at most kCoalesceSleep (plus timer
-// slack) of added delay; at low rates batches hold one frame and poll() wakes at once.
+// Wake-up coalescing for V2 frames (the low-latency mode): when the ring runs empty after this
+// many frames were taken since the last wait, packets are arriving faster than one wake-up each
+// can serve, so the wait is a short sleep rather than poll(), which would wake the thread for
+// every single packet. Under load a wake-up then serves many packets, at the price of at most
+// kCoalesceSleep (plus timer slack) of added delay; at low rates one frame arrives per wake-up
+// and poll() wakes at once. (Counted per wait, not per batch: a big batch is often followed by
+// a small one, of what arrived while the big one was being handled.)
 constexpr std::uint32_t kCoalesceAbove = 8;
 constexpr auto kCoalesceSleep = std::chrono::microseconds(20);
 
@@ -46,7 +48,7 @@ struct Capture::Impl {
     std::uint32_t slot = 0;
     CaptureStats totals;
     std::optional<std::chrono::microseconds> busy_poll;
-    bool coalesce_next = false;  // the last V2 batch was large: sleep briefly, not poll()
+    std::uint32_t taken_since_wait = 0;  // V2 frames handed out since the last sleep or poll()
     std::optional<Error> failure;  // the socket failed; thrown once the ring is drained
 
     void open(const CaptureOptions& o);
@@ -235,7 +237,7 @@ std::optional<Batch> Capture::Impl::take() {
         }
     }
     if (n == 0) return std::nullopt;
-    coalesce_next = n >= kCoalesceAbove;
+    taken_since_wait += n;
     b.count_ = n;
     return b;
 }
@@ -271,10 +273,11 @@ std::optional<Batch> Capture::next_batch(std::chrono::milliseconds timeout) {
         timeout -= std::chrono::duration_cast<std::chrono::milliseconds>(spin);
         if (timeout.count() <= 0) return std::nullopt;
     }
-    if (impl_->coalesce_next && timeout.count() > 0) {  // never sleep in a non-blocking call
-        impl_->coalesce_next = false;  // nothing after the sleep either: the rate fell, poll()
+    const bool busy = impl_->taken_since_wait >= kCoalesceAbove;
+    impl_->taken_since_wait = 0;
+    if (busy && timeout.count() > 0) {  // never sleep in a non-blocking call
         std::this_thread::sleep_for(kCoalesceSleep);
-        if (auto b = impl_->take()) return b;
+        if (auto b = impl_->take()) return b;  // else the rate fell: poll()
     }
     pollfd p{.fd = impl_->fd.get(), .events = POLLIN | POLLERR, .revents = 0};
     const int rc = ::poll(&p, 1, static_cast<int>(timeout.count()));
