@@ -54,6 +54,8 @@ THROUGHPUT_TOOLS = [
     ("min V3 reader, 1 ms timeout", ["{BIN}/min_reader_v3", "-i", "{IF}", "-t", "1"], 0.3),
     ("min V2 reader", ["{BIN}/min_reader_v2", "-i", "{IF}"], 0.3),
     ("min V3 reader -w FILE", ["{BIN}/min_reader_v3", "-i", "{IF}", "-w", "{FILE}"], 0.3),
+    ("min V3 reader -w FILE, writev from the ring",
+     ["{BIN}/min_reader_v3", "-i", "{IF}", "-Z", "-w", "{FILE}"], 0.3),
 ]
 
 # Experiment B. kind "direct": the tool measures itself and writes samples to {LAT}; kind
