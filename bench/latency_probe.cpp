@@ -100,12 +100,14 @@ int main(int argc, char** argv) {
             const std::int64_t now = realtime_ns();
             for (const ringcap::PacketView& p : *batch) {
                 ++captured;
-                if (auto s = ringcap::UdpGenerator::read_stamp(p.bytes())) lat.push_back(now - s->ts_ns);
+                if (auto s = ringcap::UdpGenerator::read_stamp(p.bytes()))
+                    lat.push_back(now - s->ts_ns);
             }
         }
         const ringcap::CaptureStats st = cap.stats();
-        std::fprintf(stderr, "%llu packets captured\n%llu packets received by filter\n"
-                             "%llu packets dropped by kernel\n",
+        std::fprintf(stderr,
+                     "%llu packets captured\n%llu packets received by filter\n"
+                     "%llu packets dropped by kernel\n",
                      (unsigned long long)captured, (unsigned long long)st.packets,
                      (unsigned long long)st.drops);
     } catch (const std::exception& e) {
@@ -125,7 +127,8 @@ int main(int argc, char** argv) {
     }
     std::sort(lat.begin(), lat.end());
     auto pct = [&](double q) {
-        return lat[static_cast<std::size_t>(q * static_cast<double>(lat.size() - 1) + 0.5)] / 1000.0;
+        return lat[static_cast<std::size_t>(q * static_cast<double>(lat.size() - 1) + 0.5)] /
+               1000.0;
     };
     std::fprintf(stderr, "latency us: n=%zu p50=%.1f p90=%.1f p99=%.1f max=%.1f\n", lat.size(),
                  pct(0.50), pct(0.90), pct(0.99), lat.back() / 1000.0);

@@ -26,7 +26,10 @@
 #define MR_UNUSED __attribute__((unused))
 
 static volatile sig_atomic_t g_stop;
-MR_UNUSED static void on_signal(int sig) { (void)sig; g_stop = 1; }
+MR_UNUSED static void on_signal(int sig) {
+    (void)sig;
+    g_stop = 1;
+}
 
 MR_UNUSED static void die(const char *what) {
     fprintf(stderr, "min_reader: %s: %s\n", what, strerror(errno));
@@ -35,13 +38,13 @@ MR_UNUSED static void die(const char *what) {
 
 struct opts {
     const char *ifname;
-    size_t block_size;   /* bytes */
+    size_t block_size; /* bytes */
     unsigned blocks;
     unsigned frame_size; /* V2 only */
     unsigned tov_ms;     /* V3 only; 0 = the kernel chooses (8 ms when the link speed is unknown) */
     const char *write_path; /* pcap output, "-" = stdout */
-    int flush_each;      /* -U: write out whenever the ring runs empty */
-    int zero_copy;       /* -Z (V3): -w with writev() straight from the ring, block by block */
+    int flush_each;         /* -U: write out whenever the ring runs empty */
+    int zero_copy;          /* -Z (V3): -w with writev() straight from the ring, block by block */
     const char *lat_path;   /* latency mode: per-packet samples (ns) to this file ("" = none) */
     int latency;
 };
@@ -66,17 +69,39 @@ MR_UNUSED static struct opts parse_opts(int argc, char **argv, int v3) {
     int c;
     while ((c = getopt(argc, argv, "i:b:n:f:t:w:UZlL:")) != -1) {
         switch (c) {
-        case 'i': o.ifname = optarg; break;
-        case 'b': o.block_size = strtoul(optarg, NULL, 0); break;
-        case 'n': o.blocks = (unsigned)strtoul(optarg, NULL, 0); break;
-        case 'f': o.frame_size = (unsigned)strtoul(optarg, NULL, 0); break;
-        case 't': o.tov_ms = (unsigned)strtoul(optarg, NULL, 0); break;
-        case 'w': o.write_path = optarg; break;
-        case 'U': o.flush_each = 1; break;
-        case 'Z': o.zero_copy = 1; break;
-        case 'l': o.latency = 1; break;
-        case 'L': o.latency = 1; o.lat_path = optarg; break;
-        default: usage(argv[0], v3);
+            case 'i':
+                o.ifname = optarg;
+                break;
+            case 'b':
+                o.block_size = strtoul(optarg, NULL, 0);
+                break;
+            case 'n':
+                o.blocks = (unsigned)strtoul(optarg, NULL, 0);
+                break;
+            case 'f':
+                o.frame_size = (unsigned)strtoul(optarg, NULL, 0);
+                break;
+            case 't':
+                o.tov_ms = (unsigned)strtoul(optarg, NULL, 0);
+                break;
+            case 'w':
+                o.write_path = optarg;
+                break;
+            case 'U':
+                o.flush_each = 1;
+                break;
+            case 'Z':
+                o.zero_copy = 1;
+                break;
+            case 'l':
+                o.latency = 1;
+                break;
+            case 'L':
+                o.latency = 1;
+                o.lat_path = optarg;
+                break;
+            default:
+                usage(argv[0], v3);
         }
     }
     if (!o.ifname) usage(argv[0], v3);
@@ -103,8 +128,10 @@ MR_UNUSED static int open_socket(int version) {
 }
 
 MR_UNUSED static void *map_ring(int fd, size_t len) {
-    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED | MAP_POPULATE, fd, 0);
-    if (p == MAP_FAILED) p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+    void *p =
+        mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED | MAP_POPULATE, fd, 0);
+    if (p == MAP_FAILED)
+        p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
     if (p == MAP_FAILED) die("mmap");
     return p;
 }
@@ -138,7 +165,9 @@ struct writer {
     unsigned char *buf;
     size_t used, cap;
 };
-struct pcap_rec { uint32_t sec, usec, caplen, len; };
+struct pcap_rec {
+    uint32_t sec, usec, caplen, len;
+};
 
 MR_UNUSED static void writer_flush(struct writer *w) {
     size_t off = 0;
@@ -160,8 +189,12 @@ MR_UNUSED static void writer_open(struct writer *w, const char *path) {
     w->cap = 1 << 20;
     w->buf = malloc(w->cap);
     if (!w->buf) die("malloc");
-    struct { uint32_t magic; uint16_t maj, min; int32_t zone; uint32_t sigfigs, snaplen, link; } h = {
-        0xa1b2c3d4, 2, 4, 0, 0, 262144, 1};
+    struct {
+        uint32_t magic;
+        uint16_t maj, min;
+        int32_t zone;
+        uint32_t sigfigs, snaplen, link;
+    } h = {0xa1b2c3d4, 2, 4, 0, 0, 262144, 1};
     memcpy(w->buf, &h, sizeof h);
     w->used = sizeof h;
 }
@@ -205,7 +238,8 @@ static inline void writer_put(struct writer *w, uint32_t sec, uint32_t nsec, con
     w->used += sizeof r + caplen;
 }
 
-/* ---- latency: arrival - the send time ringcap gen wrote at payload offset 8 (IPv4/UDP: 50) ---- */
+/* ---- latency: arrival - the send time ringcap gen wrote at payload offset 8 (IPv4/UDP: 50) ----
+ */
 struct lat {
     int64_t *v;
     size_t n, cap;
@@ -217,7 +251,8 @@ static inline uint64_t be64(const unsigned char *p) {
     return __builtin_bswap64(v);
 }
 
-static inline void lat_add(struct lat *l, const unsigned char *frame, uint32_t caplen, int64_t now) {
+static inline void lat_add(struct lat *l, const unsigned char *frame, uint32_t caplen,
+                           int64_t now) {
     /* Ethernet / IPv4 (IHL 5) / UDP: the stamp is seq at 42, send time at 50. */
     if (caplen < 58 || frame[12] != 0x08 || frame[13] != 0x00 || frame[23] != 17) return;
     if (l->n == l->cap) {
@@ -252,8 +287,9 @@ MR_UNUSED static void lat_report(struct lat *l, const char *path) {
 }
 
 MR_UNUSED static void print_counts(uint64_t captured, uint64_t received, uint64_t drops) {
-    fprintf(stderr, "%llu packets captured\n%llu packets received by filter\n"
-                    "%llu packets dropped by kernel\n",
+    fprintf(stderr,
+            "%llu packets captured\n%llu packets received by filter\n"
+            "%llu packets dropped by kernel\n",
             (unsigned long long)captured, (unsigned long long)received, (unsigned long long)drops);
 }
 

@@ -32,9 +32,11 @@ int main(int argc, char **argv) {
     static struct iovec iov[1024];     /* IOV_MAX: a record header and its packet each */
     static struct pcap_rec hdr[512];
     struct lat lat = {0};
-    fprintf(stderr, "listening on %s, TPACKET_V3 ring %zu KiB (%u blocks of %zu KiB, block timeout %s%u ms)\n",
-            o.ifname, o.block_size * o.blocks >> 10, o.blocks, o.block_size >> 10,
-            o.tov_ms ? "" : "kernel default, ", o.tov_ms);
+    fprintf(
+        stderr,
+        "listening on %s, TPACKET_V3 ring %zu KiB (%u blocks of %zu KiB, block timeout %s%u ms)\n",
+        o.ifname, o.block_size * o.blocks >> 10, o.blocks, o.block_size >> 10,
+        o.tov_ms ? "" : "kernel default, ", o.tov_ms);
 
     uint64_t packets = 0, bytes = 0;
     unsigned cur = 0;
@@ -94,8 +96,8 @@ int main(int argc, char **argv) {
     socklen_t len = sizeof st;
     if (getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) < 0) die("PACKET_STATISTICS");
     print_counts(packets, st.tp_packets, st.tp_drops); /* the kernel adds drops into tp_packets */
-    fprintf(stderr, "%llu bytes captured, %u times the ring was frozen\n", (unsigned long long)bytes,
-            st.tp_freeze_q_cnt);
+    fprintf(stderr, "%llu bytes captured, %u times the ring was frozen\n",
+            (unsigned long long)bytes, st.tp_freeze_q_cnt);
     if (o.latency) lat_report(&lat, o.lat_path);
     return 0;
 }

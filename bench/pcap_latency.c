@@ -11,7 +11,8 @@ int main(int argc, char **argv) {
     const char *lat_path = "";
     int c;
     while ((c = getopt(argc, argv, "L:")) != -1) {
-        if (c == 'L') lat_path = optarg;
+        if (c == 'L')
+            lat_path = optarg;
         else {
             fprintf(stderr, "usage: %s [-L FILE] < pcap-stream\n", argv[0]);
             return 2;
@@ -48,8 +49,10 @@ int main(int argc, char **argv) {
             if (used < 24) continue;
             uint32_t magic;
             memcpy(&magic, buf, 4);
-            if (magic == 0xa1b2c3d4 || magic == 0xa1b23c4d) swapped = 0;
-            else if (magic == 0xd4c3b2a1 || magic == 0x4d3cb2a1) swapped = 1;
+            if (magic == 0xa1b2c3d4 || magic == 0xa1b23c4d)
+                swapped = 0;
+            else if (magic == 0xd4c3b2a1 || magic == 0x4d3cb2a1)
+                swapped = 1;
             else {
                 fprintf(stderr, "pcap_latency: not a pcap stream\n");
                 return 1;

@@ -4,13 +4,13 @@
 #include <spawn.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <deque>
 #include <fstream>
 #include <functional>
-#include <algorithm>
 #include <optional>
 
 #include <ringcap/ringcap.hpp>
@@ -49,13 +49,14 @@ void report(const Error& e) {
 
 std::string describe_ring(const CaptureInfo& info) {
     const RingLayout& l = info.layout;
-    std::string s = l.version == TpacketVersion::v3
-                        ? fmt::format("TPACKET_V3 ring {} KiB ({} blocks of {} KiB, {} ms block "
-                                      "timeout)",
-                                      l.total_bytes() >> 10, l.block_count, l.block_size >> 10,
-                                      l.block_timeout.count())
-                        : fmt::format("TPACKET_V2 ring {} KiB ({} frames of {} bytes)",
-                                      l.total_bytes() >> 10, l.frame_count, l.frame_size);
+    std::string s =
+        l.version == TpacketVersion::v3
+            ? fmt::format(
+                  "TPACKET_V3 ring {} KiB ({} blocks of {} KiB, {} ms block "
+                  "timeout)",
+                  l.total_bytes() >> 10, l.block_count, l.block_size >> 10, l.block_timeout.count())
+            : fmt::format("TPACKET_V2 ring {} KiB ({} frames of {} bytes)", l.total_bytes() >> 10,
+                          l.frame_count, l.frame_size);
     if (!info.memory_locked) s += ", not locked in memory";
     return s;
 }
@@ -80,9 +81,10 @@ std::string default_interface() {
 
 int dump_filter_cmd(const cli::CliOptions& o) {
     const CaptureOptions& c = o.capture;
-    const Filter f = c.interface == "any"
-                         ? Filter::compile(c.filter, LinkType::linux_sll2, c.snaplen)
-                         : Filter::compile_live(c.filter, c.interface, LinkType::ethernet, c.snaplen);
+    const Filter f =
+        c.interface == "any"
+            ? Filter::compile(c.filter, LinkType::linux_sll2, c.snaplen)
+            : Filter::compile_live(c.filter, c.interface, LinkType::ethernet, c.snaplen);
     fmt::print("{}", f.dump());
     return 0;
 }
@@ -93,8 +95,11 @@ void run_post_rotate(const std::string& command, const std::string& file) {
     const std::string script = command + " \"$1\"";
     const char* argv[] = {"sh", "-c", script.c_str(), "sh", file.c_str(), nullptr};
     pid_t pid;
-    const int err = posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ);
-    if (err != 0) say(fmt::format("ringcap: -z: cannot run '{}' on {}: {}", command, file, std::strerror(err)));
+    const int err =
+        posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ);
+    if (err != 0)
+        say(fmt::format("ringcap: -z: cannot run '{}' on {}: {}", command, file,
+                        std::strerror(err)));
 }
 
 // Where packets go: a pcap file (-w, rotating with -C/-G/-W), printed lines, or nowhere
@@ -109,9 +114,8 @@ struct OutputSource {
 };
 
 class Output {
-public:
-    Output(const cli::CliOptions& o, OutputSource source)
-        : packet_buffered_(o.packet_buffered) {
+  public:
+    Output(const cli::CliOptions& o, OutputSource source) : packet_buffered_(o.packet_buffered) {
         const LinkType link = source.link;
         if (!o.write_path.empty()) {
             RotationOptions rotation{.max_bytes = o.rotate_bytes,
@@ -125,14 +129,15 @@ public:
                 };
             }
             const bool ng = o.pcapng || format_for_name(o.write_path) == FileFormat::pcapng;
-            writer_.emplace(o.write_path,
-                            PcapWriterOptions{.link_type = link,
-                                              .snaplen = source.snaplen,
-                                              .precision = o.precision,
-                                              .format = ng ? FileFormat::pcapng : FileFormat::pcap,
-                                              .interface_name = source.interface_name,
-                                              .interface_description = source.interface_description},
-                            std::move(rotation));
+            writer_.emplace(
+                o.write_path,
+                PcapWriterOptions{.link_type = link,
+                                  .snaplen = source.snaplen,
+                                  .precision = o.precision,
+                                  .format = ng ? FileFormat::pcapng : FileFormat::pcap,
+                                  .interface_name = source.interface_name,
+                                  .interface_description = source.interface_description},
+                std::move(rotation));
         } else if (!o.count_only) {
             printer_.emplace(STDOUT_FILENO, link, o);
         }
@@ -160,9 +165,12 @@ public:
         else
             take(p);
     }
-    bool writes_pcapng() const noexcept { return writer_ && writer_->format() == FileFormat::pcapng; }
+    bool writes_pcapng() const noexcept {
+        return writer_ && writer_->format() == FileFormat::pcapng;
+    }
     void add_interface(const FileInterface& f) {
-        writer_->add_interface(static_cast<LinkType>(f.link_type), f.snaplen, f.name, f.description);
+        writer_->add_interface(static_cast<LinkType>(f.link_type), f.snaplen, f.name,
+                               f.description);
     }
     // After each batch: lines go out, and the file too with -U.
     void end_batch() {
@@ -184,7 +192,7 @@ public:
         if (printer_) printer_->flush();
     }
 
-private:
+  private:
     bool packet_buffered_;
     std::optional<RotatingWriter> writer_;
     std::optional<cli::LinePrinter> printer_;
@@ -257,7 +265,7 @@ int capture_cmd(const cli::CliOptions& o) {
 // The filter of -r, compiled for each interface of the file by its link type and snaplen, as
 // libpcap compiles it for a file of that type; each link type once.
 class FileFilters {
-public:
+  public:
     explicit FileFilters(std::string expression) : expression_(std::move(expression)) {}
 
     bool empty() const noexcept { return expression_.empty(); }
@@ -268,9 +276,9 @@ public:
             auto same = std::find_if(compiled_.begin(), compiled_.end(),
                                      [&](const auto& c) { return c.first == f.link_type; });
             if (same == compiled_.end()) {
-                compiled_.emplace_back(f.link_type,
-                                       Filter::compile(expression_, static_cast<LinkType>(f.link_type),
-                                                       f.snaplen ? f.snaplen : kDefaultSnaplen));
+                compiled_.emplace_back(
+                    f.link_type, Filter::compile(expression_, static_cast<LinkType>(f.link_type),
+                                                 f.snaplen ? f.snaplen : kDefaultSnaplen));
                 same = std::prev(compiled_.end());
             }
             by_interface_.push_back(&same->second);
@@ -282,7 +290,7 @@ public:
         return by_interface_[p.ifindex()]->matches(p);
     }
 
-private:
+  private:
     std::string expression_;
     std::deque<std::pair<std::uint32_t, Filter>> compiled_;  // stable addresses
     std::vector<const Filter*> by_interface_;
@@ -309,7 +317,8 @@ int read_cmd(const cli::CliOptions& o) {
                     info.snaplen));
     // A pcap file holds one link type; a pcapng file may mix them (dumpcap -i eth0 -i any).
     const bool ng_out = out.writes_pcapng();
-    const bool mixed_links_possible = info.format == FileFormat::pcapng && !o.write_path.empty() && !ng_out;
+    const bool mixed_links_possible =
+        info.format == FileFormat::pcapng && !o.write_path.empty() && !ng_out;
     std::size_t declared = 1;  // interfaces the output knows: 0 from the options
 
     // Pass-through: when the file's records are already in the output's format, runs of
@@ -317,10 +326,10 @@ int read_cmd(const cli::CliOptions& o) {
     // read buffer, not record by record, and written from there with writev() (no copy in user
     // space). From a mapped file they are written on a thread of their own (RunWriter), which
     // overlaps writing with reading; from the read buffer of a pipe, before it is refilled.
-    PcapWriter* const file = info.format == FileFormat::pcap && !info.swapped &&
-                                     info.precision == o.precision
-                                 ? out.plain_file()
-                                 : nullptr;
+    PcapWriter* const file =
+        info.format == FileFormat::pcap && !info.swapped && info.precision == o.precision
+            ? out.plain_file()
+            : nullptr;
     if (file && reader.is_mapped()) file->flush();  // the file header, before the thread owns it
     std::optional<RunWriter> background;
     if (file && reader.is_mapped()) background.emplace(*file);
@@ -383,7 +392,8 @@ int read_cmd(const cli::CliOptions& o) {
                 if (++matched == o.count) break;
             }
             write_run();
-            if (!background) out.end_batch();  // (-U) the thread owns the file; it writes each batch
+            if (!background)
+                out.end_batch();  // (-U) the thread owns the file; it writes each batch
         }
     } catch (const Error& e) {
         report(e);  // damage in the file (or a failed write): what came before it is kept
@@ -397,9 +407,9 @@ int read_cmd(const cli::CliOptions& o) {
         report(e);
         status = 1;
     }
-    say(!filter.empty() ? fmt::format("{} matched the filter, of {} read", plural(matched, "packet"),
-                             reader.records())
-               : plural(matched, "packet") + " read");
+    say(!filter.empty() ? fmt::format("{} matched the filter, of {} read",
+                                      plural(matched, "packet"), reader.records())
+                        : plural(matched, "packet") + " read");
     return status;
 }
 

@@ -1,7 +1,7 @@
 #include "options.hpp"
 
-#include <CLI/CLI.hpp>
 #include <arpa/inet.h>
+#include <CLI/CLI.hpp>
 
 #include <cerrno>
 #include <cstdio>
@@ -80,7 +80,8 @@ ParseResult parse_command_line(int argc, const char* const* argv) {
     app.add_option("-B,--buffer-size", buffer_kib, "ring size in KiB (default 65536)");
     app.add_option("-Q,--direction", direction, "in, out or inout (default)")
         ->check(CLI::IsMember({"in", "out", "inout"}));
-    app.add_flag("-p,--no-promiscuous-mode", no_promisc, "do not put the interface in promiscuous mode");
+    app.add_flag("-p,--no-promiscuous-mode", no_promisc,
+                 "do not put the interface in promiscuous mode");
     app.add_flag("-D,--list-interfaces", o.list_interfaces, "list interfaces and exit");
     app.add_flag("-d", o.dump_filter, "print the compiled filter program and exit");
     app.add_flag("-U,--packet-buffered", o.packet_buffered, "write out the file after every batch");
@@ -106,9 +107,11 @@ ParseResult parse_command_line(int argc, const char* const* argv) {
                                      "spin on the ring instead of sleeping (=USEC: then sleep)");
     app.add_option("--tpacket", tpacket, "ring version: auto (default), 3 or 2")
         ->check(CLI::IsMember({"auto", "2", "3"}));
-    app.add_option("--block-size", block_size, "V3 block / ring block size in bytes (k, M suffixes)")
+    app.add_option("--block-size", block_size,
+                   "V3 block / ring block size in bytes (k, M suffixes)")
         ->transform(CLI::AsSizeValue(false));
-    app.add_option("--block-timeout", block_timeout_ms, "V3 block retire timeout in ms (default 1)");
+    app.add_option("--block-timeout", block_timeout_ms,
+                   "V3 block retire timeout in ms (default 1)");
     app.add_option("--frame-size", frame_size, "V2 frame size in bytes (k suffix)")
         ->transform(CLI::AsSizeValue(false));
     app.add_option("--time-stamp-precision", precision, "micro (default) or nano")
@@ -123,7 +126,8 @@ ParseResult parse_command_line(int argc, const char* const* argv) {
         sub->add_option("-i,--interface", t.interface, "interface to send on")->required();
         sub->add_option("-B,--buffer-size", t.buffer_kib, "TX ring size in KiB (default 1024)");
         sub->add_option("--limit", t.limit, "stop after this many packets");
-        sub->add_flag("--qdisc-bypass", t.qdisc_bypass, "skip the qdisc layer (PACKET_QDISC_BYPASS)");
+        sub->add_flag("--qdisc-bypass", t.qdisc_bypass,
+                      "skip the qdisc layer (PACKET_QDISC_BYPASS)");
     };
     CLI::App* replay = app.add_subcommand("replay", "send pcap files through the TX ring");
     tx_common(replay);
@@ -134,7 +138,8 @@ ParseResult parse_command_line(int argc, const char* const* argv) {
     replay->add_option("-M,--mbps", t.mbps, "megabits per second")->check(CLI::PositiveNumber);
     replay->add_option("-l,--loop", t.loop, "send the files this many times (0: forever)");
     replay->add_option("files", t.files, "pcap files")->required();
-    CLI::App* gen = app.add_subcommand("gen", "send synthetic UDP frames stamped with seq and time");
+    CLI::App* gen =
+        app.add_subcommand("gen", "send synthetic UDP frames stamped with seq and time");
     tx_common(gen);
     gen->add_option("-s,--size", t.flow.frame_size,
                     "frame size in bytes without FCS (default 64, 78 with -6; up to 9000)");
@@ -155,7 +160,8 @@ ParseResult parse_command_line(int argc, const char* const* argv) {
     } catch (const CLI::CallForHelp&) {
         return {.exit_status = 0, .message = app.help()};
     } catch (const CLI::ParseError& e) {
-        return {.exit_status = 1, .message = std::string(e.what()) + "\nRun with --help for usage."};
+        return {.exit_status = 1,
+                .message = std::string(e.what()) + "\nRun with --help for usage."};
     }
 
     if (replay->parsed() || gen->parsed()) {
@@ -204,11 +210,13 @@ ParseResult parse_command_line(int argc, const char* const* argv) {
         char* end = nullptr;
         const unsigned long long usec = std::strtoull(busy_usec.c_str(), &end, 10);
         if (busy_usec.empty() || *end != '\0')
-            return {.exit_status = 1, .message = "--busy-poll: '" + busy_usec + "' is not a number of microseconds"};
+            return {.exit_status = 1,
+                    .message = "--busy-poll: '" + busy_usec + "' is not a number of microseconds"};
         c.busy_poll = std::chrono::microseconds(usec);
     }
-    c.direction = direction == "in" ? Direction::in : direction == "out" ? Direction::out
-                                                                         : Direction::inout;
+    c.direction = direction == "in"    ? Direction::in
+                  : direction == "out" ? Direction::out
+                                       : Direction::inout;
     if (tpacket == "2") c.version = TpacketVersion::v2;
     if (tpacket == "3") c.version = TpacketVersion::v3;
     if (c.snaplen == 0) c.snaplen = kDefaultSnaplen;
@@ -218,16 +226,19 @@ ParseResult parse_command_line(int argc, const char* const* argv) {
     if (block_timeout_ms) c.ring.block_timeout = std::chrono::milliseconds(*block_timeout_ms);
     if (nano || precision == "nano") o.precision = TimestampPrecision::nano;
     if (stamps > 5)
-        return {.exit_status = 1, .message = "-t: at most five (-ttttt, delta from the first packet)"};
+        return {.exit_status = 1,
+                .message = "-t: at most five (-ttttt, delta from the first packet)"};
     static constexpr TimestampFormat kStamps[] = {
-        TimestampFormat::clock, TimestampFormat::none, TimestampFormat::epoch,
+        TimestampFormat::clock,          TimestampFormat::none,       TimestampFormat::epoch,
         TimestampFormat::since_previous, TimestampFormat::date_clock, TimestampFormat::since_first};
     o.decode = {.timestamps = kStamps[stamps],
                 .precision = o.precision,
                 .link_header = link_header > 0,
                 .verbosity = verbose,
                 .quick = quick > 0,
-                .hex = hex_ascii > 0 ? HexDump::hex_ascii : hex > 0 ? HexDump::hex : HexDump::none,
+                .hex = hex_ascii > 0 ? HexDump::hex_ascii
+                       : hex > 0     ? HexDump::hex
+                                     : HexDump::none,
                 .hex_link_header = hex_ascii > 1 || hex > 1,
                 .absolute_tcp_seq = absolute_seq};
     for (const std::string& word : expression) {

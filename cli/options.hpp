@@ -14,23 +14,23 @@ namespace ringcap::cli {
 
 struct CliOptions {
     CaptureOptions capture;
-    std::string write_path;              // -w; "-" is standard output
-    std::string read_path;               // -r; "-" is standard input
-    bool pcapng = false;                 // --pcapng (also: -w NAME.pcapng)
-    std::uint64_t rotate_bytes = 0;      // -C, in bytes
-    std::uint32_t rotate_seconds = 0;    // -G
-    std::uint32_t ring_files = 0;        // -W
-    std::string post_rotate_command;     // -z
-    std::uint64_t count = 0;             // -c; 0 = no limit
-    bool list_interfaces = false;        // -D
-    bool dump_filter = false;            // -d
-    bool packet_buffered = false;        // -U
-    bool count_only = false;             // --count: only the final count
-    bool line_buffered = false;          // -l
+    std::string write_path;            // -w; "-" is standard output
+    std::string read_path;             // -r; "-" is standard input
+    bool pcapng = false;               // --pcapng (also: -w NAME.pcapng)
+    std::uint64_t rotate_bytes = 0;    // -C, in bytes
+    std::uint32_t rotate_seconds = 0;  // -G
+    std::uint32_t ring_files = 0;      // -W
+    std::string post_rotate_command;   // -z
+    std::uint64_t count = 0;           // -c; 0 = no limit
+    bool list_interfaces = false;      // -D
+    bool dump_filter = false;          // -d
+    bool packet_buffered = false;      // -U
+    bool count_only = false;           // --count: only the final count
+    bool line_buffered = false;        // -l
     TimestampPrecision precision = TimestampPrecision::micro;
     // How printed packets look: -t.. -e -v -q -x.. -X.. -S (decode.precision follows precision).
     DecodeOptions decode;
-    bool json = false;                   // --json: one JSON object per packet
+    bool json = false;  // --json: one JSON object per packet
 };
 
 // ringcap gen / ringcap replay.
@@ -43,12 +43,12 @@ struct TxCliOptions {
     std::vector<std::string> files;
     bool topspeed = false;
     double multiplier = 1.0;
-    double pps = 0;    // 0: not set
-    double mbps = 0;   // 0: not set
+    double pps = 0;          // 0: not set
+    double mbps = 0;         // 0: not set
     std::uint64_t loop = 1;  // 0: forever
     // gen
     UdpFlowSpec flow{};
-    double rate = 0;   // packets per second, 0: as fast as possible
+    double rate = 0;  // packets per second, 0: as fast as possible
 };
 
 enum class Command { capture, gen, replay };

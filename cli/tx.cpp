@@ -18,8 +18,8 @@
 namespace ringcap::cli {
 namespace {
 
-constexpr std::uint32_t kBatch = 256;               // frames per send() at full speed
-constexpr std::int64_t kHorizonNs = 20'000;         // due sooner than this: just queue it
+constexpr std::uint32_t kBatch = 256;        // frames per send() at full speed
+constexpr std::int64_t kHorizonNs = 20'000;  // due sooner than this: just queue it
 
 std::int64_t realtime_ns() noexcept {
     timespec ts{};
@@ -29,7 +29,7 @@ std::int64_t realtime_ns() noexcept {
 
 // Frames out through the injector, in batches, on time, with a progress line on a terminal.
 class Sender {
-public:
+  public:
     Sender(Injector& tx, const volatile std::sig_atomic_t& stop)
         : tx_(tx), stop_(stop), progress_(::isatty(STDERR_FILENO) == 1) {
         start_ = last_report_ = monotonic_ns();
@@ -85,7 +85,7 @@ public:
         return pps;
     }
 
-private:
+  private:
     void report_progress() {
         const std::int64_t now = monotonic_ns();
         if (now - last_report_ < 1'000'000'000) return;
@@ -122,8 +122,9 @@ PcapReader open_ethernet_pcap(const std::string& path) {
 
 void warn_if_slow(double asked, double achieved, const char* unit) {
     if (asked > 0 && achieved < asked * 0.95)
-        fmt::print(stderr, "asked {:.0f} {}, achieved {:.0f} ({:.0f}%): the link or this CPU "
-                           "cannot go faster\n",
+        fmt::print(stderr,
+                   "asked {:.0f} {}, achieved {:.0f} ({:.0f}%): the link or this CPU "
+                   "cannot go faster\n",
                    asked, unit, achieved, 100 * achieved / asked);
 }
 
@@ -133,8 +134,9 @@ int run_gen(const TxCliOptions& o, const volatile std::sig_atomic_t& stop) {
     const UdpGenerator gen = UdpGenerator::create(o.flow);
     Injector tx = open_injector(o);
     if (!tx.takes(gen.frame()))
-        throw Error(EMSGSIZE, fmt::format("frame size {} exceeds what {} takes (MTU {} + 14)",
-                                          gen.size(), o.interface, tx.mtu()),
+        throw Error(EMSGSIZE,
+                    fmt::format("frame size {} exceeds what {} takes (MTU {} + 14)", gen.size(),
+                                o.interface, tx.mtu()),
                     "lower --size or raise the MTU");
     tx.prefill(gen.frame());  // frames keep their bytes: per packet only the stamp changes
     Sender s(tx, stop);
@@ -142,7 +144,8 @@ int run_gen(const TxCliOptions& o, const volatile std::sig_atomic_t& stop) {
     const double gap_ns = o.rate > 0 ? 1e9 / o.rate : 0;
     std::int64_t now = 0;
     for (std::uint64_t seq = 0; !stop && (o.limit == 0 || seq < o.limit); ++seq) {
-        if (gap_ns > 0) s.pace(start + static_cast<std::int64_t>(static_cast<double>(seq) * gap_ns));
+        if (gap_ns > 0)
+            s.pace(start + static_cast<std::int64_t>(static_cast<double>(seq) * gap_ns));
         std::span<std::byte> f = s.frame();
         if (f.empty()) break;
         // Paced: each frame's own send time. Full speed: one clock read per 64 frames, which
@@ -185,14 +188,16 @@ int run_replay(const TxCliOptions& o, const volatile std::sig_atomic_t& stop) {
                         continue;
                     }
                     if (o.pps > 0) {
-                        s.pace(start + static_cast<std::int64_t>(static_cast<double>(sent) * 1e9 / o.pps));
+                        s.pace(start +
+                               static_cast<std::int64_t>(static_cast<double>(sent) * 1e9 / o.pps));
                     } else if (o.mbps > 0) {
-                        s.pace(start + static_cast<std::int64_t>(static_cast<double>(bits) * 1e3 / o.mbps));
+                        s.pace(start +
+                               static_cast<std::int64_t>(static_cast<double>(bits) * 1e3 / o.mbps));
                     } else if (!o.topspeed) {
                         if (!first_ts) first_ts = p->ts_ns();
-                        s.pace(pass_start + static_cast<std::int64_t>(
-                                                static_cast<double>(p->ts_ns() - *first_ts) /
-                                                o.multiplier));
+                        s.pace(pass_start +
+                               static_cast<std::int64_t>(
+                                   static_cast<double>(p->ts_ns() - *first_ts) / o.multiplier));
                     }
                     std::span<std::byte> f = s.frame();
                     if (f.empty()) break;

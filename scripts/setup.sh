@@ -17,6 +17,8 @@ packages=(
   python3-matplotlib
   # the fuzz targets (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes
   clang libclang-rt-14-dev
+  # the format check (scripts/format.sh --check, a test)
+  clang-format-14
 )
 missing=()
 for p in "${packages[@]}"; do

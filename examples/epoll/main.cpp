@@ -50,9 +50,8 @@ int main(int argc, char** argv) {
         }
         close(timer);
         close(ep);
-        std::printf("%llu packets in %llu batches over %llu wakeups\n",
-                    (unsigned long long)packets, (unsigned long long)batches,
-                    (unsigned long long)wakeups);
+        std::printf("%llu packets in %llu batches over %llu wakeups\n", (unsigned long long)packets,
+                    (unsigned long long)batches, (unsigned long long)wakeups);
     } catch (const ringcap::Error& e) {
         std::fprintf(stderr, "%s%s%s\n", e.what(), e.hint().empty() ? "" : " - ", e.hint().c_str());
         return 1;

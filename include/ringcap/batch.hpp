@@ -29,8 +29,8 @@ struct RingShape {
 
 // What must be done to a packet in place before the user sees it.
 struct Fixup {
-    bool cooked = false;         // build the LINKTYPE_LINUX_SLL2 header in front of it
-    std::uint32_t snaplen = 0;   // caplen never exceeds it, even after we add bytes
+    bool cooked = false;        // build the LINKTYPE_LINUX_SLL2 header in front of it
+    std::uint32_t snaplen = 0;  // caplen never exceeds it, even after we add bytes
 };
 
 inline constexpr std::size_t kSll2HeaderLen = 20;
@@ -92,9 +92,9 @@ template <class Hdr>
 }  // namespace detail
 
 class Batch {
-public:
+  public:
     class iterator {
-    public:
+      public:
         using value_type = PacketView;
         using difference_type = std::ptrdiff_t;
         using iterator_category = std::input_iterator_tag;
@@ -109,11 +109,9 @@ public:
             return *this;
         }
         void operator++(int) noexcept { ++*this; }
-        bool operator==(std::default_sentinel_t) const noexcept {
-            return index_ >= batch_->count_;
-        }
+        bool operator==(std::default_sentinel_t) const noexcept { return index_ >= batch_->count_; }
 
-    private:
+      private:
         friend class Batch;
         explicit iterator(Batch* b) noexcept
             : batch_(b), hdr_(b->first_), block_(b->v2_block_), slot_(b->v2_slot_) {
@@ -158,7 +156,7 @@ public:
     // Gives the memory back to the kernel now; the batch is empty afterwards.
     void release() noexcept;
 
-private:
+  private:
     friend class Capture;
 
     void prepare(std::uint32_t index, std::byte* hdr) noexcept;
@@ -169,8 +167,8 @@ private:
     tpacket_block_desc* block_ = nullptr;  // V3: the block we own
     std::byte* first_ = nullptr;           // first packet header
     std::uint32_t count_ = 0;
-    std::uint32_t prepared_ = 0;           // packets already fixed up in place (idempotence)
-    std::uint32_t v2_block_ = 0;           // V2: position of the first frame
+    std::uint32_t prepared_ = 0;  // packets already fixed up in place (idempotence)
+    std::uint32_t v2_block_ = 0;  // V2: position of the first frame
     std::uint32_t v2_slot_ = 0;
 };
 

@@ -22,9 +22,9 @@
 namespace ringcap {
 
 struct CaptureStats {
-    std::uint64_t packets = 0;  // passed the filter, including the dropped ones (tcpdump's
-                                // "received by filter")
-    std::uint64_t drops = 0;    // ring full (tcpdump's "dropped by kernel")
+    std::uint64_t packets = 0;         // passed the filter, including the dropped ones (tcpdump's
+                                       // "received by filter")
+    std::uint64_t drops = 0;           // ring full (tcpdump's "dropped by kernel")
     std::uint64_t freeze_q_count = 0;  // V3: times the ring was frozen because no block was free
 };
 
@@ -34,12 +34,12 @@ struct CaptureInfo {
     LinkType link_type = LinkType::ethernet;
     std::uint32_t snaplen = kDefaultSnaplen;
     RingLayout layout{};
-    bool memory_locked = false;  // MAP_LOCKED took; otherwise a plain mapping
+    bool memory_locked = false;      // MAP_LOCKED took; otherwise a plain mapping
     std::vector<std::string> notes;  // decisions made on the user's behalf (fallbacks, shrinking)
 };
 
 class Capture {
-public:
+  public:
     // Opens, configures and maps; throws ringcap::Error naming the failed step.
     static Capture open(const CaptureOptions& options);
 
@@ -60,7 +60,7 @@ public:
     int fd() const noexcept;
     const CaptureInfo& info() const noexcept;
 
-private:
+  private:
     struct Impl;
     explicit Capture(std::unique_ptr<Impl> impl) noexcept;
     std::unique_ptr<Impl> impl_;

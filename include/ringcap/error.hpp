@@ -7,7 +7,7 @@
 namespace ringcap {
 
 class Error : public std::system_error {
-public:
+  public:
     Error(int errno_value, const std::string& what_failed, std::string hint = {})
         : std::system_error(errno_value, std::generic_category(), what_failed),
           hint_(std::move(hint)) {}
@@ -15,7 +15,7 @@ public:
     // What the user can do about it; empty when nothing better than the message is known.
     const std::string& hint() const noexcept { return hint_; }
 
-private:
+  private:
     std::string hint_;
 };
 

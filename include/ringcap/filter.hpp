@@ -16,10 +16,10 @@ struct pcap;  // libpcap's handle, pcap_t
 namespace ringcap {
 
 class Filter {
-public:
+  public:
     // Compiles for a link type and snaplen, as tcpdump -r would. `link` may be any LINKTYPE_
-    // value a file carries (static_cast<LinkType>(raw)), not only the two live ones. Throws ringcap::Error(EINVAL)
-    // carrying libpcap's message and the expression.
+    // value a file carries (static_cast<LinkType>(raw)), not only the two live ones. Throws
+    // ringcap::Error(EINVAL) carrying libpcap's message and the expression.
     static Filter compile(std::string_view expression, LinkType link, std::uint32_t snaplen);
 
     // Compiles the way a live tcpdump on `interface` does. libpcap emits its Linux VLAN code
@@ -42,7 +42,7 @@ public:
     // One line per instruction, as tcpdump -d prints them.
     std::string dump() const;
 
-private:
+  private:
     Filter(std::string expression, std::vector<sock_filter> insns)
         : expression_(std::move(expression)), insns_(std::move(insns)) {}
     friend Filter compile_with(::pcap* handle, std::string_view expression);

@@ -16,12 +16,12 @@ struct UdpFlowSpec {
     std::array<std::uint8_t, 6> src_mac{0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
     std::array<std::uint8_t, 6> dst_mac{0x02, 0x00, 0x00, 0x00, 0x00, 0x02};
     bool ipv6 = false;
-    std::array<std::uint8_t, 16> src_ip{198, 18, 0, 1};   // IPv4 uses the first 4 bytes
-    std::array<std::uint8_t, 16> dst_ip{198, 18, 0, 2};   // (198.18/15: benchmarking range)
+    std::array<std::uint8_t, 16> src_ip{198, 18, 0, 1};  // IPv4 uses the first 4 bytes
+    std::array<std::uint8_t, 16> dst_ip{198, 18, 0, 2};  // (198.18/15: benchmarking range)
     std::uint16_t src_port = 10000;
-    std::uint16_t dst_port = 9;      // discard
-    std::uint32_t flows = 1;         // source ports src_port .. src_port + flows - 1, round robin
-    std::size_t frame_size = 64;     // Ethernet frame without FCS
+    std::uint16_t dst_port = 9;   // discard
+    std::uint32_t flows = 1;      // source ports src_port .. src_port + flows - 1, round robin
+    std::size_t frame_size = 64;  // Ethernet frame without FCS
 };
 
 // What a receiver finds at the start of the payload.
@@ -31,7 +31,7 @@ struct GenStamp {
 };
 
 class UdpGenerator {
-public:
+  public:
     static constexpr std::size_t kStampLen = 16;
     // Throws ringcap::Error(EINVAL) for a size the headers and stamp do not fit in, or over 9000.
     static UdpGenerator create(const UdpFlowSpec& spec);
@@ -43,15 +43,16 @@ public:
     // Writes the per-packet fields into `out`, which already holds frame() (e.g. a TX ring frame
     // filled by Injector::prefill); the result is a valid frame with a correct UDP checksum.
     void stamp(std::byte* out, std::uint64_t seq, std::int64_t ts_ns) const noexcept {
-        const std::uint16_t port = static_cast<std::uint16_t>(
-            spec_.src_port + (spec_.flows > 1 ? seq % spec_.flows : 0));
+        const std::uint16_t port =
+            static_cast<std::uint16_t>(spec_.src_port + (spec_.flows > 1 ? seq % spec_.flows : 0));
         put_be(out + udp_at_, port, 2);
         put_be(out + payload_at_, seq, 8);
         put_be(out + payload_at_ + 8, static_cast<std::uint64_t>(ts_ns), 8);
         // One's-complement sum is linear: base (port = src_port, stamp = 0) + new words - old.
         std::uint64_t sum = base_sum_ + port + (0xffffu - spec_.src_port);
         for (int shift = 0; shift < 64; shift += 16)
-            sum += ((seq >> shift) & 0xffff) + ((static_cast<std::uint64_t>(ts_ns) >> shift) & 0xffff);
+            sum +=
+                ((seq >> shift) & 0xffff) + ((static_cast<std::uint64_t>(ts_ns) >> shift) & 0xffff);
         while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
         std::uint16_t csum = static_cast<std::uint16_t>(~sum);
         if (csum == 0) csum = 0xffff;  // 0 means "no checksum" in UDP
@@ -61,7 +62,7 @@ public:
     // Reads the stamp back from a captured frame made by stamp() (Ethernet, optional VLAN tag).
     static std::optional<GenStamp> read_stamp(std::span<const std::byte> frame) noexcept;
 
-private:
+  private:
     static void put_be(std::byte* p, std::uint64_t v, int n) noexcept {
         for (int i = n - 1; i >= 0; --i, v >>= 8) p[i] = std::byte(v & 0xff);
     }

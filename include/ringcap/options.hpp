@@ -29,7 +29,8 @@ struct RingGeometry {
     // frames a V3 ring fills at ~130 MB/s, so 64 MiB rides out a half-second stall of the reader.
     std::optional<std::size_t> buffer_size;
     // V3 default 256 KiB: holds ~2000 small frames or four 64 KiB GSO packets per block, and an
-    // order-6 allocation is easy for the kernel to find. V2 default: 64 KiB, or one frame if larger.
+    // order-6 allocation is easy for the kernel to find. V2 default: 64 KiB, or one frame if
+    // larger.
     std::optional<std::size_t> block_size;
     // V2 only (V3 packs packets back to back). Default: header + min(snaplen, MTU + 18).
     std::optional<std::size_t> frame_size;
@@ -39,17 +40,17 @@ struct RingGeometry {
 };
 
 struct CaptureOptions {
-    std::string interface;                            // name, or "any" (cooked, all interfaces)
-    std::optional<TpacketVersion> version;            // nullopt: V3, and V2 when low_latency
-    bool low_latency = false;                         // tcpdump --immediate-mode: V2 frames
+    std::string interface;                  // name, or "any" (cooked, all interfaces)
+    std::optional<TpacketVersion> version;  // nullopt: V3, and V2 when low_latency
+    bool low_latency = false;               // tcpdump --immediate-mode: V2 frames
     // Spin on the ring instead of sleeping in poll(), for this long (0: for the whole timeout of
     // each next_batch()), then poll. Trades a core for the wake-up latency of a sleeping thread,
     // which dominates on a VM. Implies V2 frames unless a version is given.
     std::optional<std::chrono::microseconds> busy_poll;
     RingGeometry ring{};
-    std::string filter;                               // tcpdump expression; empty = everything
+    std::string filter;  // tcpdump expression; empty = everything
     std::uint32_t snaplen = kDefaultSnaplen;
-    bool promiscuous = true;                          // tcpdump -p turns it off
+    bool promiscuous = true;  // tcpdump -p turns it off
     Direction direction = Direction::inout;
 };
 

@@ -16,13 +16,20 @@ struct OwnedPacket;
 inline constexpr std::uint8_t kPacketTypeUnknown = 0xff;
 
 class PacketView {
-public:
+  public:
     PacketView() = default;
     PacketView(const std::byte* data, std::uint32_t caplen, std::uint32_t wire_len,
                std::int64_t ts_ns, int ifindex, std::uint8_t pkttype, std::uint32_t status,
                std::uint16_t vlan_tci, std::uint16_t vlan_tpid, std::uint32_t rxhash) noexcept
-        : data_(data), caplen_(caplen), wire_len_(wire_len), ts_ns_(ts_ns), ifindex_(ifindex),
-          status_(status), rxhash_(rxhash), vlan_tci_(vlan_tci), vlan_tpid_(vlan_tpid),
+        : data_(data),
+          caplen_(caplen),
+          wire_len_(wire_len),
+          ts_ns_(ts_ns),
+          ifindex_(ifindex),
+          status_(status),
+          rxhash_(rxhash),
+          vlan_tci_(vlan_tci),
+          vlan_tpid_(vlan_tpid),
           pkttype_(pkttype) {}
 
     std::span<const std::byte> bytes() const noexcept { return {data_, caplen_}; }
@@ -53,7 +60,7 @@ public:
 
     OwnedPacket to_owned() const;
 
-private:
+  private:
     const std::byte* data_ = nullptr;
     std::uint32_t caplen_ = 0;
     std::uint32_t wire_len_ = 0;

@@ -42,7 +42,7 @@ struct PcapWriterOptions {
 };
 
 class PcapWriter {
-public:
+  public:
     // path "-" writes to standard output. Throws ringcap::Error if the file cannot be created.
     static PcapWriter create(const std::string& path, const PcapWriterOptions& options);
     // Writes to an fd the caller owns (not closed by the writer).
@@ -89,8 +89,8 @@ public:
     // hands the runs to one writev() (also when kMaxQueued runs are waiting). Same guarantees as
     // write().
     void write_records(std::span<const std::byte> records, std::uint64_t count);
-    void flush();   // writes what is buffered
-    void close();   // flush and close; throws on failure
+    void flush();  // writes what is buffered
+    void close();  // flush and close; throws on failure
 
     std::uint64_t records() const noexcept { return records_; }
     std::uint64_t bytes_written() const noexcept { return committed_; }
@@ -109,7 +109,7 @@ public:
     static constexpr std::size_t kStatisticsBlock = 64;
     static constexpr std::size_t kMaxQueued = 1024;  // IOV_MAX
 
-private:
+  private:
     PcapWriter() = default;
     void make_room(std::size_t need);
     void start(const PcapWriterOptions& options);

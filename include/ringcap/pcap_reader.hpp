@@ -47,7 +47,7 @@ enum class ReadMode {
 };
 
 class PcapReader {
-public:
+  public:
     // path "-" reads standard input. The format is chosen by content (the first 4 bytes), never
     // by name. Throws ringcap::Error: cannot open (errno, path in the message); neither pcap nor
     // pcapng (EINVAL, names the magic found); empty file, truncated pcap file header or damage
@@ -94,7 +94,7 @@ public:
     static constexpr std::size_t kBlockHeader = 8;  // pcapng: block type, total length
     static constexpr std::uint32_t kMaxBlock = kMaxCaplen + 4096;
 
-private:
+  private:
     struct State;
     PcapReader() = default;
     std::optional<PacketView> next_pcapng(bool metadata_only);

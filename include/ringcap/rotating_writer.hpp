@@ -24,19 +24,21 @@
 namespace ringcap {
 
 struct RotationOptions {
-    std::uint64_t max_bytes = 0;           // -C; 0 = no size limit
-    std::chrono::seconds period{0};        // -G; 0 = no time rotation
-    std::uint32_t ring_files = 0;          // -W; 0 = keep every file
+    std::uint64_t max_bytes = 0;     // -C; 0 = no size limit
+    std::chrono::seconds period{0};  // -G; 0 = no time rotation
+    std::uint32_t ring_files = 0;    // -W; 0 = keep every file
     // Called with each finished file's final name (-z): after it was renamed into place.
     std::function<void(const std::string&)> on_finished;
     // Called just before a file is closed, e.g. to write pcapng statistics into it.
     std::function<void(PcapWriter&)> before_close;
 
-    bool rotates() const noexcept { return max_bytes != 0 || period.count() != 0 || ring_files != 0; }
+    bool rotates() const noexcept {
+        return max_bytes != 0 || period.count() != 0 || ring_files != 0;
+    }
 };
 
 class RotatingWriter {
-public:
+  public:
     // Opens nothing yet: the first file is created by the first packet (its timestamp picks
     // the period), or by open_now(). Throws ringcap::Error(EINVAL) for options that make no
     // sense (-W without -C or -G, a pattern of "-" with rotation).
@@ -69,13 +71,15 @@ public:
     void close();
 
     // The file itself when nothing rotates (once open), for PcapWriter::write_records().
-    PcapWriter* plain_file() noexcept { return rotation_.rotates() || !writer_ ? nullptr : &*writer_; }
+    PcapWriter* plain_file() noexcept {
+        return rotation_.rotates() || !writer_ ? nullptr : &*writer_;
+    }
 
     FileFormat format() const noexcept { return file_.format; }
     std::uint64_t files_finished() const noexcept { return finished_; }
     const std::string& current_name() const noexcept { return final_name_; }
 
-private:
+  private:
     void rotate_if_due(const PacketView& p) {
         if (!writer_ || p.ts_ns() >= period_end_ ||
             writer_->file_size() + writer_->record_size(p) > size_limit_)
@@ -94,12 +98,12 @@ private:
 
     std::optional<PcapWriter> writer_;
     std::string final_name_, temp_name_;
-    std::int64_t period_start_ = 0;           // s since the epoch, of the open file's period
-    std::int64_t period_end_ = INT64_MAX;     // ns; a packet at or after it starts a new file
-    std::int64_t finished_until_ = INT64_MIN; // ns; periods before it have their file finished
-    std::uint64_t index_ = 0;                 // files in this period (or in all, without -G)
+    std::int64_t period_start_ = 0;            // s since the epoch, of the open file's period
+    std::int64_t period_end_ = INT64_MAX;      // ns; a packet at or after it starts a new file
+    std::int64_t finished_until_ = INT64_MIN;  // ns; periods before it have their file finished
+    std::uint64_t index_ = 0;                  // files in this period (or in all, without -G)
     std::uint64_t finished_ = 0;
-    std::deque<std::string> kept_;            // finished files, oldest first (with ring_files)
+    std::deque<std::string> kept_;  // finished files, oldest first (with ring_files)
     struct Interface {
         LinkType link;
         std::uint32_t snaplen;

@@ -19,7 +19,7 @@
 namespace ringcap {
 
 class RunWriter {
-public:
+  public:
     // From here until finish() the writer belongs to the thread: the caller must not touch it.
     explicit RunWriter(PcapWriter& file);
     RunWriter(const RunWriter&) = delete;
@@ -37,7 +37,7 @@ public:
     static constexpr std::size_t kBatchBytes = 1u << 20;  // a batch is handed over at this size
     static constexpr std::size_t kMaxBatches = 4;
 
-private:
+  private:
     struct Run {
         std::span<const std::byte> bytes;
         std::uint64_t records;

@@ -50,7 +50,7 @@ struct TxStats {
 };
 
 class Injector {
-public:
+  public:
     // Throws ringcap::Error naming the failed step (unknown or down interface, no CAP_NET_RAW,
     // impossible geometry).
     static Injector open(const TxOptions& options);
@@ -121,7 +121,7 @@ public:
     // Without PACKET_TX_HAS_OFF the kernel takes frame data right after the aligned header.
     static constexpr std::size_t kDataOffset = TPACKET_ALIGN(sizeof(tpacket2_hdr));
 
-private:
+  private:
     struct Impl;
     explicit Injector(std::unique_ptr<Impl> impl) noexcept;
     std::byte* frame_at(std::uint32_t index) const noexcept {

@@ -34,7 +34,6 @@ constexpr auto kCoalesceSleep = std::chrono::microseconds(20);
 
 std::string mib(std::size_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
 
-
 }  // namespace
 
 struct Capture::Impl {
@@ -49,7 +48,7 @@ struct Capture::Impl {
     CaptureStats totals;
     std::optional<std::chrono::microseconds> busy_poll;
     std::uint32_t taken_since_wait = 0;  // V2 frames handed out since the last sleep or poll()
-    std::optional<Error> failure;  // the socket failed; thrown once the ring is drained
+    std::optional<Error> failure;        // the socket failed; thrown once the ring is drained
 
     void open(const CaptureOptions& o);
     void set_version(const CaptureOptions& o);
@@ -76,7 +75,9 @@ void Capture::Impl::open(const CaptureOptions& o) {
     if (!any) {
         const sys::InterfaceFacts facts = sys::inspect_ethernet_interface(o.interface);
         info.ifindex = facts.index;
-        link = {.mtu = facts.mtu, .link_header = ETH_HLEN, .reserve = reserve,
+        link = {.mtu = facts.mtu,
+                .link_header = ETH_HLEN,
+                .reserve = reserve,
                 .offloads = facts.offloads};
     }
     // 1. The socket, protocol 0 so that nothing is queued before the filter is in place.
@@ -110,8 +111,9 @@ void Capture::Impl::set_version(const CaptureOptions& o) {
                         "TPACKET_V2");
         return;
     }
-    throw Error(err, std::string("setsockopt(PACKET_VERSION, ") +
-                         (version == TpacketVersion::v3 ? "TPACKET_V3" : "TPACKET_V2") + ")",
+    throw Error(err,
+                std::string("setsockopt(PACKET_VERSION, ") +
+                    (version == TpacketVersion::v3 ? "TPACKET_V3" : "TPACKET_V2") + ")",
                 version == TpacketVersion::v3 ? "try --tpacket=2" : "");
 }
 
@@ -167,10 +169,10 @@ void Capture::Impl::create_ring(const CaptureOptions& o, const LinkFacts& link) 
 
 void Capture::Impl::attach_filter(const CaptureOptions& o) {
     // Always attach a program: its return value is what enforces snaplen in the kernel.
-    const Filter filter = info.link_type == LinkType::ethernet
-                              ? Filter::compile_live(o.filter, o.interface, info.link_type,
-                                                     info.snaplen)
-                              : Filter::compile(o.filter, info.link_type, info.snaplen);
+    const Filter filter =
+        info.link_type == LinkType::ethernet
+            ? Filter::compile_live(o.filter, o.interface, info.link_type, info.snaplen)
+            : Filter::compile(o.filter, info.link_type, info.snaplen);
     std::vector<sock_filter> program = filter.for_kernel(info.link_type);
     if (o.direction == Direction::out) program = only_outgoing(program);
     sock_fprog fprog{.len = static_cast<unsigned short>(program.size()), .filter = program.data()};
@@ -259,10 +261,11 @@ std::optional<Batch> Capture::next_batch(std::chrono::milliseconds timeout) {
     if (impl_->busy_poll) {
         // Spin on the status word of the next block/frame: it lives in our mapping, so looking
         // costs a cache miss when the kernel has written it and nothing otherwise.
-        const auto spin = impl_->busy_poll->count() == 0
-                              ? std::chrono::duration_cast<std::chrono::microseconds>(timeout)
-                              : std::min(*impl_->busy_poll,
-                                         std::chrono::duration_cast<std::chrono::microseconds>(timeout));
+        const auto spin =
+            impl_->busy_poll->count() == 0
+                ? std::chrono::duration_cast<std::chrono::microseconds>(timeout)
+                : std::min(*impl_->busy_poll,
+                           std::chrono::duration_cast<std::chrono::microseconds>(timeout));
         const auto until = std::chrono::steady_clock::now() + spin;
         do {
             for (int i = 0; i < 64; ++i) {

@@ -389,8 +389,8 @@ bool print_dns(Text& t, Bytes m, std::uint32_t length) {
             std::uint16_t n;
             const char* what;
             bool shown;
-        } counts[] = {{an, "a]", an != 0}, {qd, "q]", qd != 1}, {ns, "n]", ns != 0},
-                      {ar, "au]", ar != 0}};
+        } counts[] = {
+            {an, "a]", an != 0}, {qd, "q]", qd != 1}, {ns, "n]", ns != 0}, {ar, "au]", ar != 0}};
         for (const auto& c : counts)
             if (c.shown) {
                 put(o, " [");

@@ -95,11 +95,11 @@ struct PcapReader::State {
     int fd = -1;
     std::string name;  // "'path'" or "standard input", for messages
     std::unique_ptr<std::byte[]> buf;
-    sys::Mapping map;             // a regular file is mapped whole: no read() copy per record
+    sys::Mapping map;                 // a regular file is mapped whole: no read() copy per record
     const std::byte* base = nullptr;  // buf or the mapping
     std::size_t capacity = 0;
-    std::size_t pos = 0;  // first unconsumed byte
-    std::size_t end = 0;  // one past the last byte read
+    std::size_t pos = 0;         // first unconsumed byte
+    std::size_t end = 0;         // one past the last byte read
     std::size_t prefetched = 0;  // offset up to which the stream has been prefetched
     bool eof = false;
     bool swapped = false;
@@ -229,13 +229,15 @@ PcapReader PcapReader::open(const std::string& path, ReadMode mode) {
 
     PcapReader r;
     const std::uint32_t magic = load32(h, s->swapped);
-    r.info_.precision = magic == kPcapMagicNano ? TimestampPrecision::nano : TimestampPrecision::micro;
+    r.info_.precision =
+        magic == kPcapMagicNano ? TimestampPrecision::nano : TimestampPrecision::micro;
     r.info_.snaplen = load32(h + 16, s->swapped);
     r.info_.link_type = load32(h + 20, s->swapped);
     r.info_.swapped = s->swapped;
-    r.interfaces_.push_back({.link_type = r.info_.link_type,
-                             .snaplen = r.info_.snaplen,
-                             .tsresol = std::uint8_t(r.info_.precision == TimestampPrecision::nano ? 9 : 6)});
+    r.interfaces_.push_back(
+        {.link_type = r.info_.link_type,
+         .snaplen = r.info_.snaplen,
+         .tsresol = std::uint8_t(r.info_.precision == TimestampPrecision::nano ? 9 : 6)});
     s->frac_unit = r.info_.precision == TimestampPrecision::nano ? 1 : 1000;
     s->max_caplen = std::min(std::max(r.info_.snaplen, kMaxSaneSnaplen), kMaxCaplen);
     s->pos = kFileHeader;
@@ -313,9 +315,9 @@ void PcapReader::read_section_header() {
     State& s = *state_;
     s.fill(kBlockHeader + 8);
     if (s.available() < kBlockHeader + 8)
-        s.damaged(offset_, records_,
-                  "truncated section header block, " + std::to_string(s.available()) +
-                      " bytes present");
+        s.damaged(
+            offset_, records_,
+            "truncated section header block, " + std::to_string(s.available()) + " bytes present");
     const std::byte* h = s.base + s.pos;
     const std::uint32_t bom = load32(h + 8, false);
     if (bom == kByteOrderMagic)
@@ -350,11 +352,13 @@ void PcapReader::read_interface(const std::byte* body, std::size_t size) {
                         };
                         if (code == kIfName) f.name = text();
                         if (code == kIfDescription) f.description = text();
-                        if (code == kIfTsresol && len >= 1) f.tsresol = std::to_integer<std::uint8_t>(v[0]);
+                        if (code == kIfTsresol && len >= 1)
+                            f.tsresol = std::to_integer<std::uint8_t>(v[0]);
                         if (code == kIfTsoffset && len == 8) {
                             std::uint64_t o;
                             std::memcpy(&o, v, 8);
-                            offset_s = static_cast<std::int64_t>(s.swapped ? __builtin_bswap64(o) : o);
+                            offset_s =
+                                static_cast<std::int64_t>(s.swapped ? __builtin_bswap64(o) : o);
                         }
                     });
     TsScale scale = TsScale::from(f.tsresol);
@@ -410,14 +414,20 @@ PacketView PcapReader::packet_in_block(std::uint32_t type, const std::byte* body
                             [&](std::uint16_t code, const std::byte* v, std::uint16_t len) {
                                 if (code != kEpbFlags || len != 4) return;
                                 switch (load32(v, s.swapped) & kEpbDirectionMask) {
-                                    case kEpbInbound: pkttype = PACKET_HOST; break;
-                                    case kEpbOutbound: pkttype = PACKET_OUTGOING; break;
-                                    default: break;
+                                    case kEpbInbound:
+                                        pkttype = PACKET_HOST;
+                                        break;
+                                    case kEpbOutbound:
+                                        pkttype = PACKET_OUTGOING;
+                                        break;
+                                    default:
+                                        break;
                                 }
                             });
     }
-    return PacketView(body + fixed, caplen, wire_len, s.scales[index].ns(ts), static_cast<int>(index),
-                      pkttype, /*status=*/0, /*vlan_tci=*/0, /*vlan_tpid=*/0, /*rxhash=*/0);
+    return PacketView(body + fixed, caplen, wire_len, s.scales[index].ns(ts),
+                      static_cast<int>(index), pkttype, /*status=*/0, /*vlan_tci=*/0,
+                      /*vlan_tpid=*/0, /*rxhash=*/0);
 }
 
 // pcapng: blocks until the next packet. metadata_only: stop before a packet block instead,

@@ -28,17 +28,22 @@ void free_aligned(std::byte* p) { std::free(p); }
 // direction (PcapWriter::has_direction()).
 std::uint32_t epb_flags(std::uint8_t pkttype) noexcept {
     switch (pkttype) {
-        case PACKET_HOST: return kEpbInbound | kEpbUnicast;
-        case PACKET_MULTICAST: return kEpbInbound | kEpbMulticast;
-        case PACKET_BROADCAST: return kEpbInbound | kEpbBroadcast;
-        case PACKET_OTHERHOST: return kEpbInbound | kEpbPromiscuous;
-        default: return kEpbOutbound;
+        case PACKET_HOST:
+            return kEpbInbound | kEpbUnicast;
+        case PACKET_MULTICAST:
+            return kEpbInbound | kEpbMulticast;
+        case PACKET_BROADCAST:
+            return kEpbInbound | kEpbBroadcast;
+        case PACKET_OTHERHOST:
+            return kEpbInbound | kEpbPromiscuous;
+        default:
+            return kEpbOutbound;
     }
 }
 
 // Builds one block in host byte order (the section's byte-order magic says which).
 class Block {
-public:
+  public:
     explicit Block(std::uint32_t type) { u32(type), u32(0); }
     Block& u16(std::uint16_t v) { return raw(&v, 2); }
     Block& u32(std::uint32_t v) { return raw(&v, 4); }
@@ -50,7 +55,9 @@ public:
         return *this;
     }
     Block& text(std::uint16_t code, const std::string& value) {
-        return value.empty() ? *this : option(code, value.data(), std::min<std::size_t>(value.size(), 65000));
+        return value.empty()
+                   ? *this
+                   : option(code, value.data(), std::min<std::size_t>(value.size(), 65000));
     }
     std::vector<std::byte> finish() {
         const std::uint32_t len = static_cast<std::uint32_t>(bytes_.size() + 4);
@@ -59,7 +66,7 @@ public:
         return std::move(bytes_);
     }
 
-private:
+  private:
     Block& raw(const void* p, std::size_t n) {
         const auto* b = static_cast<const std::byte*>(p);
         bytes_.insert(bytes_.end(), b, b + n);
@@ -73,7 +80,9 @@ std::string first_line_with(const char* path, const char* key) {
     for (std::string line; std::getline(in, line);)
         if (line.rfind(key, 0) == 0) {
             const std::size_t colon = line.find(':');
-            return colon == std::string::npos ? line : line.substr(line.find_first_not_of(" \t", colon + 1));
+            return colon == std::string::npos
+                       ? line
+                       : line.substr(line.find_first_not_of(" \t", colon + 1));
         }
     return {};
 }
@@ -94,7 +103,8 @@ std::vector<std::byte> section_header() {
 std::uint64_t now_ns() {
     timespec ts{};
     ::clock_gettime(CLOCK_REALTIME, &ts);
-    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000 + static_cast<std::uint64_t>(ts.tv_nsec);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000 +
+           static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
 }  // namespace
@@ -173,8 +183,8 @@ void PcapWriter::put_interface(LinkType link, std::uint32_t snaplen, const std::
     ++interfaces_;
 }
 
-std::uint32_t PcapWriter::add_interface(LinkType link, std::uint32_t snaplen, const std::string& name,
-                                        const std::string& description) {
+std::uint32_t PcapWriter::add_interface(LinkType link, std::uint32_t snaplen,
+                                        const std::string& name, const std::string& description) {
     if (!ng_) throw Error(EINVAL, "a pcap file has one interface", "write pcapng for more");
     put_interface(link, snaplen, name, description);
     return interfaces_ - 1;
@@ -187,9 +197,13 @@ void PcapWriter::put_enhanced(const PacketView& p, std::uint32_t interface,
     const std::size_t note = comment.empty() ? 0 : 4 + pad4(comment.size());
     const std::uint32_t len = static_cast<std::uint32_t>(record_size(p) + note);
     const std::uint64_t ts = static_cast<std::uint64_t>(p.ts_ns());
-    const std::uint32_t head[7] = {kEnhancedPacketBlock, len, interface,
-                                   static_cast<std::uint32_t>(ts >> 32), static_cast<std::uint32_t>(ts),
-                                   p.caplen(), p.wire_len()};
+    const std::uint32_t head[7] = {kEnhancedPacketBlock,
+                                   len,
+                                   interface,
+                                   static_cast<std::uint32_t>(ts >> 32),
+                                   static_cast<std::uint32_t>(ts),
+                                   p.caplen(),
+                                   p.wire_len()};
     std::memcpy(d, head, sizeof head);
     std::memcpy(d + 28, p.data(), p.caplen());
     std::memset(d + 28 + p.caplen(), 0, data - p.caplen());
@@ -212,7 +226,8 @@ void PcapWriter::put_enhanced(const PacketView& p, std::uint32_t interface,
     ++records_;
 }
 
-void PcapWriter::write(const PacketView& packet, std::uint32_t interface, std::string_view comment) {
+void PcapWriter::write(const PacketView& packet, std::uint32_t interface,
+                       std::string_view comment) {
     if (!ng_) {
         if (interface != 0 || !comment.empty())
             throw Error(EINVAL, "a pcap file has one interface and no comments",
@@ -231,7 +246,8 @@ void PcapWriter::write_statistics(std::uint32_t interface, std::uint64_t receive
                                   std::uint64_t dropped) {
     if (!ng_) return;
     const std::uint64_t now = now_ns();
-    const std::uint32_t ts[2] = {static_cast<std::uint32_t>(now >> 32), static_cast<std::uint32_t>(now)};
+    const std::uint32_t ts[2] = {static_cast<std::uint32_t>(now >> 32),
+                                 static_cast<std::uint32_t>(now)};
     Block b(kInterfaceStatisticsBlock);
     b.u32(interface).u32(ts[0]).u32(ts[1]);
     b.option(kIsbEndtime, ts, 8).option(kIsbIfrecv, &received, 8).option(kIsbIfdrop, &dropped, 8);
@@ -375,7 +391,9 @@ void PcapWriter::write_out(const std::byte* data, std::size_t size, std::size_t 
         }
         if (n == -1 && errno == EINTR) continue;
         const std::size_t keep =
-            done < records_from ? 0 : records_from + whole_records(data + records_from, done - records_from, ng_);
+            done < records_from
+                ? 0
+                : records_from + whole_records(data + records_from, done - records_from, ng_);
         fail_write(n == 0 ? EIO : errno, keep, done);
     }
     committed_ += size;

@@ -28,8 +28,11 @@ std::string temp_name_for(const std::string& path) {
 
 }  // namespace
 
-RotatingWriter::RotatingWriter(std::string pattern, PcapWriterOptions file, RotationOptions rotation)
-    : pattern_(std::move(pattern)), file_(file), rotation_(std::move(rotation)),
+RotatingWriter::RotatingWriter(std::string pattern, PcapWriterOptions file,
+                               RotationOptions rotation)
+    : pattern_(std::move(pattern)),
+      file_(file),
+      rotation_(std::move(rotation)),
       // Room for the statistics block written at close stays free: -C is the whole file.
       size_limit_(rotation_.max_bytes == 0 ? UINT64_MAX
                   : rotation_.before_close && file_.format == FileFormat::pcapng

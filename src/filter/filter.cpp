@@ -43,11 +43,16 @@ std::uint32_t ancillary_for(std::uint16_t size, std::uint32_t offset) {
 // except for a few old link types (see pcap-linktype(7)); these are the ones still met in files.
 int dlt_of(LinkType link) {
     switch (static_cast<std::uint32_t>(link)) {
-        case 100: return DLT_ATM_RFC1483;
-        case 101: return DLT_RAW;
-        case 102: return DLT_SLIP_BSDOS;
-        case 103: return DLT_PPP_BSDOS;
-        default: return static_cast<int>(link);
+        case 100:
+            return DLT_ATM_RFC1483;
+        case 101:
+            return DLT_RAW;
+        case 102:
+            return DLT_SLIP_BSDOS;
+        case 103:
+            return DLT_PPP_BSDOS;
+        default:
+            return static_cast<int>(link);
     }
 }
 
@@ -86,9 +91,8 @@ std::vector<sock_filter> Filter::for_kernel(LinkType link) const {
             insn.k -= kSll2Len;
             continue;
         }
-        const std::uint32_t ad = (cls == BPF_LD && mode == BPF_ABS)
-                                     ? ancillary_for(BPF_SIZE(insn.code), insn.k)
-                                     : 0;
+        const std::uint32_t ad =
+            (cls == BPF_LD && mode == BPF_ABS) ? ancillary_for(BPF_SIZE(insn.code), insn.k) : 0;
         if (ad == 0)
             throw Error(EINVAL,
                         "filter '" + expression_ + "' reads byte " + std::to_string(insn.k) +
@@ -125,8 +129,7 @@ std::string link_type_name(LinkType link) {
 std::vector<sock_filter> only_outgoing(std::span<const sock_filter> program) {
     std::vector<sock_filter> out = {
         BPF_STMT(BPF_LD | BPF_B | BPF_ABS, static_cast<std::uint32_t>(SKF_AD_OFF + SKF_AD_PKTTYPE)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, 1, 0), BPF_STMT(BPF_RET | BPF_K, 0),
         BPF_STMT(BPF_LD | BPF_IMM, 0),  // the program starts with A = 0, as it would have
     };
     out.insert(out.end(), program.begin(), program.end());

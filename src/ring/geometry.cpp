@@ -42,8 +42,7 @@ RingLayout plan_ring(TpacketVersion version, const RingGeometry& wish, std::uint
     const std::size_t mtu = link.offloads && link.mtu < 65535 ? 65535 : link.mtu;
     const std::size_t biggest = mtu + link.link_header + 4;
     const std::size_t wanted = snaplen < biggest ? snaplen : biggest;
-    const std::size_t derived_frame =
-        TPACKET_ALIGN(frame_overhead(version, link.reserve) + wanted);
+    const std::size_t derived_frame = TPACKET_ALIGN(frame_overhead(version, link.reserve) + wanted);
 
     if (wish.frame_size) {
         const std::size_t f = *wish.frame_size;
@@ -77,10 +76,12 @@ RingLayout plan_ring(TpacketVersion version, const RingGeometry& wish, std::uint
         // The kernel wants room for the block descriptor plus one minimal frame.
         const std::size_t bd = TPACKET_ALIGN(sizeof(tpacket_block_desc));
         if (out.block_size < bd + min_frame)
-            reject("block size " + std::to_string(out.block_size) + " cannot hold the block "
-                   "descriptor and one frame (" + std::to_string(bd + min_frame) + " bytes)");
-        if (!wish.frame_size) out.frame_size = out.block_size < derived_frame ? out.block_size
-                                                                              : derived_frame;
+            reject("block size " + std::to_string(out.block_size) +
+                   " cannot hold the block "
+                   "descriptor and one frame (" +
+                   std::to_string(bd + min_frame) + " bytes)");
+        if (!wish.frame_size)
+            out.frame_size = out.block_size < derived_frame ? out.block_size : derived_frame;
         if (out.block_timeout.count() <= 0 || out.block_timeout.count() > UINT_MAX)
             reject("block timeout " + std::to_string(out.block_timeout.count()) +
                    " ms must be at least 1 ms");

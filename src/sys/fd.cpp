@@ -15,8 +15,9 @@ Fd Fd::socket(int domain, int type, int protocol) {
         const int err = errno;
         std::string hint;
         if (err == EPERM || err == EACCES)
-            hint = "needs CAP_NET_RAW: run as root, or setcap cap_net_raw,cap_net_admin+eip "
-                   "on the binary";
+            hint =
+                "needs CAP_NET_RAW: run as root, or setcap cap_net_raw,cap_net_admin+eip "
+                "on the binary";
         throw Error(err, "socket(AF_PACKET)", hint);
     }
     return Fd(fd);
@@ -29,7 +30,8 @@ void Fd::reset() noexcept {
 
 Mapping Mapping::map_shared(int fd, std::size_t length, bool try_lock, bool* locked) {
     void* p = MAP_FAILED;
-    if (try_lock) p = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED, fd, 0);
+    if (try_lock)
+        p = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED, fd, 0);
     *locked = p != MAP_FAILED;
     if (p == MAP_FAILED) p = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED)

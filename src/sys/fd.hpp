@@ -16,7 +16,7 @@ namespace ringcap::sys {
 [[noreturn]] void throw_errno(const std::string& what_failed, std::string hint = {});
 
 class Fd {
-public:
+  public:
     Fd() = default;
     static Fd adopt(int fd) noexcept { return Fd(fd); }
     static Fd socket(int domain, int type, int protocol);
@@ -37,13 +37,13 @@ public:
     int release() noexcept { return std::exchange(fd_, -1); }
     void reset() noexcept;  // close(2), never retried on EINTR (the fd is gone either way)
 
-private:
+  private:
     explicit Fd(int fd) noexcept : fd_(fd) {}
     int fd_ = -1;
 };
 
 class Mapping {
-public:
+  public:
     Mapping() = default;
     // Shared mapping of `fd`. Tries MAP_LOCKED first when asked (pins the ring, no page faults
     // on the hot path); without CAP_IPC_LOCK or over RLIMIT_MEMLOCK that fails and we map plainly.
@@ -67,7 +67,7 @@ public:
     std::span<std::byte> bytes() const noexcept { return {addr_, len_}; }
     void reset() noexcept;
 
-private:
+  private:
     std::byte* addr_ = nullptr;
     std::size_t len_ = 0;
 };

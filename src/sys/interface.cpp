@@ -51,8 +51,8 @@ InterfaceFacts inspect_ethernet_interface(const std::string& name) {
         q.ifr_data = reinterpret_cast<char*>(&v);
         return ::ioctl(sock.get(), SIOCETHTOOL, &q) == 0 && v.data != 0;
     };
-    f.offloads = offload_on(ETHTOOL_GTSO) || offload_on(ETHTOOL_GUFO) ||
-                 offload_on(ETHTOOL_GGSO) || offload_on(ETHTOOL_GGRO);
+    f.offloads = offload_on(ETHTOOL_GTSO) || offload_on(ETHTOOL_GUFO) || offload_on(ETHTOOL_GGSO) ||
+                 offload_on(ETHTOOL_GGRO);
     return f;
 }
 

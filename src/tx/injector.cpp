@@ -34,7 +34,8 @@ Injector Injector::open(const TxOptions& o) {
     impl->mtu = facts.mtu;
     impl->fd = sys::Fd::socket(AF_PACKET, SOCK_RAW, 0);
     const sys::Fd& fd = impl->fd;
-    sys::setsockopt(fd, SOL_PACKET, PACKET_VERSION, int{TPACKET_V2}, "PACKET_VERSION", "TPACKET_V2");
+    sys::setsockopt(fd, SOL_PACKET, PACKET_VERSION, int{TPACKET_V2}, "PACKET_VERSION",
+                    "TPACKET_V2");
     // Without PACKET_LOSS a malformed frame makes send() fail and stalls the ring; with it the
     // kernel drops the frame, marks it TP_STATUS_AVAILABLE (as if sent) and goes on. So
     // commit() applies the kernel's size rules itself and counts what it would drop.
@@ -52,7 +53,8 @@ Injector Injector::open(const TxOptions& o) {
     }
     if (!wish.buffer_size) wish.buffer_size = kDefaultTxBufferSize;
     const LinkFacts link{.mtu = facts.mtu, .link_header = ETH_HLEN, .reserve = 0};
-    RingLayout layout = plan_ring(TpacketVersion::v2, wish, kDefaultSnaplen, link, sys::page_size());
+    RingLayout layout =
+        plan_ring(TpacketVersion::v2, wish, kDefaultSnaplen, link, sys::page_size());
     tpacket_req req{};
     req.tp_block_size = static_cast<unsigned>(layout.block_size);
     req.tp_block_nr = static_cast<unsigned>(layout.block_count);

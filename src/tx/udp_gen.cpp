@@ -8,7 +8,8 @@ std::uint64_t sum_words(std::span<const std::byte> b) noexcept {
     std::uint64_t sum = 0;
     std::size_t i = 0;
     for (; i + 1 < b.size(); i += 2)
-        sum += (std::to_integer<std::uint64_t>(b[i]) << 8) | std::to_integer<std::uint64_t>(b[i + 1]);
+        sum +=
+            (std::to_integer<std::uint64_t>(b[i]) << 8) | std::to_integer<std::uint64_t>(b[i + 1]);
     if (i < b.size()) sum += std::to_integer<std::uint64_t>(b[i]) << 8;
     return sum;
 }

@@ -34,8 +34,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     const auto* bytes = reinterpret_cast<const std::byte*>(data + 1);
     const auto n = static_cast<std::uint32_t>(size - 1);
-    const ringcap::PacketView p(bytes, n, n + (pick & 1) * 100,
-                                1'700'000'000'000'000'000 + pick, 1, pick % 8, 0, 0, 0, 0);
+    const ringcap::PacketView p(bytes, n, n + (pick & 1) * 100, 1'700'000'000'000'000'000 + pick, 1,
+                                pick % 8, 0, 0, 0, 0);
     fmt::memory_buffer out;
     decoders[pick]->append_text(p, out);
     if (out.size() == 0 || out[out.size() - 1] != '\n') std::abort();

@@ -18,11 +18,10 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 class Batches : public LiveTest {
-protected:
+  protected:
     // Small enough that a test can fill it with a few dozen frames.
     RingGeometry small_ring() const {
-        if (version() == TpacketVersion::v3)
-            return {.buffer_size = 4 * 8192, .block_size = 8192};
+        if (version() == TpacketVersion::v3) return {.buffer_size = 4 * 8192, .block_size = 8192};
         return {.buffer_size = 4 * 4096, .block_size = 4096, .frame_size = 2048};
     }
 

@@ -46,7 +46,8 @@ TEST_P(Frames, EverySizeArrivesByteForByteWithItsPacketType) {
     std::vector<std::uint8_t> types;
     for (std::size_t i = 0; i < sizes.size(); ++i) {
         const auto& [dst, type] = kDestinations[i % kDestinations.size()];
-        sent.push_back(test_frame(dst, VethPair::peer_mac, sizes[i], static_cast<std::uint32_t>(i)));
+        sent.push_back(
+            test_frame(dst, VethPair::peer_mac, sizes[i], static_cast<std::uint32_t>(i)));
         types.push_back(type);
     }
     const std::int64_t before = realtime_ns();
@@ -135,19 +136,17 @@ struct Tagged {
 
 std::vector<Tagged> tagged_frames(std::uint16_t tpid) {
     const std::vector<std::pair<std::size_t, std::uint16_t>> shapes = {
-        {18, tci(3, 42)},    // 64 bytes tagged
-        {100, tci(3, 42)},
-        {1000, tci(0, 1)},
-        {1472, tci(3, 42)},  // 1518 bytes tagged: a full-MTU frame plus its tag
-        {200, tci(7, 4094)},
-        {200, tci(5, 0)},    // priority tag, VID 0
-        {200, tci(0, 0)},    // all-zero TCI: still a tag
+        {18, tci(3, 42)},  // 64 bytes tagged
+        {100, tci(3, 42)},   {1000, tci(0, 1)},
+        {1472, tci(3, 42)},                     // 1518 bytes tagged: a full-MTU frame plus its tag
+        {200, tci(7, 4094)}, {200, tci(5, 0)},  // priority tag, VID 0
+        {200, tci(0, 0)},                       // all-zero TCI: still a tag
     };
     std::vector<Tagged> out;
     std::uint32_t seq = 0;
     for (const auto& [payload, t] : shapes) {
-        const Bytes inner = udp_frame(VethPair::cap_mac, VethPair::peer_mac, "10.0.0.1",
-                                      "10.0.0.2", 40000, 9, seq++, payload);
+        const Bytes inner = udp_frame(VethPair::cap_mac, VethPair::peer_mac, "10.0.0.1", "10.0.0.2",
+                                      40000, 9, seq++, payload);
         out.push_back({with_vlan(inner, tpid, t), t});
     }
     return out;
@@ -203,8 +202,8 @@ TEST_P(Frames, Dot1adTagIsPutBackWithItsTpid) {
 // Q-in-Q: only the outer tag is stripped into metadata; the inner one stays in the bytes.
 TEST_P(Frames, QinQOuterTagIsPutBackInnerTagUntouched) {
     Capture cap = open(options());
-    const Bytes inner = udp_frame(VethPair::cap_mac, VethPair::peer_mac, "10.0.0.1", "10.0.0.2",
-                                  40000, 9, 7, 300);
+    const Bytes inner =
+        udp_frame(VethPair::cap_mac, VethPair::peer_mac, "10.0.0.1", "10.0.0.2", 40000, 9, 7, 300);
     const Bytes c_tagged = with_vlan(inner, ETH_P_8021Q, tci(3, 42));
     const std::vector<Tagged> sent = {{with_vlan(c_tagged, ETH_P_8021AD, tci(5, 100)), tci(5, 100)},
                                       {with_vlan(c_tagged, ETH_P_8021Q, tci(1, 200)), tci(1, 200)}};
@@ -233,12 +232,12 @@ TEST_P(Frames, SnaplenCutsTheCopyNotTheLength) {
                                                  "10.0.0.2", 40000, 9, 4, 1000 - 46),
                                        ETH_P_8021Q, tci(3, 42));
     // 98 bytes tagged, 94 stripped: the kernel copies it whole, and with the tag it still fits.
-    const Bytes near_tagged = with_vlan(udp_frame(VethPair::cap_mac, VethPair::peer_mac,
-                                                  "10.0.0.1", "10.0.0.2", 40000, 9, 5, 98 - 46),
+    const Bytes near_tagged = with_vlan(udp_frame(VethPair::cap_mac, VethPair::peer_mac, "10.0.0.1",
+                                                  "10.0.0.2", 40000, 9, 5, 98 - 46),
                                         ETH_P_8021Q, tci(3, 42));
     // 102 bytes tagged, 98 stripped: under snaplen in the kernel, over it once the tag is back.
-    const Bytes over_tagged = with_vlan(udp_frame(VethPair::cap_mac, VethPair::peer_mac,
-                                                  "10.0.0.1", "10.0.0.2", 40000, 9, 6, 102 - 46),
+    const Bytes over_tagged = with_vlan(udp_frame(VethPair::cap_mac, VethPair::peer_mac, "10.0.0.1",
+                                                  "10.0.0.2", 40000, 9, 6, 102 - 46),
                                         ETH_P_8021Q, tci(3, 42));
     ASSERT_EQ(big_tagged.size(), 1000u);
     ASSERT_EQ(near_tagged.size(), 98u);
@@ -257,7 +256,8 @@ TEST_P(Frames, SnaplenCutsTheCopyNotTheLength) {
         EXPECT_EQ(got[i].wire_len, sent[i].size());
         EXPECT_EQ(got[i].truncated, sent[i].size() > 100);
         EXPECT_EQ(got[i].bytes, Bytes(sent[i].begin(), sent[i].begin() + want))
-            << hex(got[i].bytes) << "\n" << hex(sent[i]);
+            << hex(got[i].bytes) << "\n"
+            << hex(sent[i]);
     }
     EXPECT_TRUE(got[3].has_vlan);
     EXPECT_EQ(got[3].vlan_id, 42);
@@ -269,15 +269,15 @@ TEST_P(Frames, TinySnaplenWithVlanStaysWithinSnaplen) {
     CaptureOptions o = options();
     o.snaplen = 14;
     Capture cap = open(o);
-    const Bytes tagged = with_vlan(udp_frame(VethPair::cap_mac, VethPair::peer_mac, "10.0.0.1",
-                                             "10.0.0.2", 40000, 9, 1, 100),
-                                   ETH_P_8021Q, tci(3, 42));
+    const Bytes tagged = with_vlan(
+        udp_frame(VethPair::cap_mac, VethPair::peer_mac, "10.0.0.1", "10.0.0.2", 40000, 9, 1, 100),
+        ETH_P_8021Q, tci(3, 42));
     from_peer().send(std::vector<Bytes>{tagged});
     const auto got = collect(cap, 1);
     ASSERT_EQ(got.size(), 1u);
     EXPECT_EQ(got[0].caplen, 14u);
-    EXPECT_EQ(got[0].bytes, Bytes(tagged.begin(), tagged.begin() + 14))
-        << hex(got[0].bytes) << "\n" << hex(tagged);
+    EXPECT_EQ(got[0].bytes, Bytes(tagged.begin(), tagged.begin() + 14)) << hex(got[0].bytes) << "\n"
+                                                                        << hex(tagged);
     EXPECT_EQ(got[0].wire_len, tagged.size());
 }
 
@@ -289,11 +289,11 @@ TEST_P(Frames, AnyInterfaceGivesSll2Headers) {
     EXPECT_EQ(cap.info().ifindex, 0);
 
     const Bytes plain = test_frame(VethPair::cap_mac, VethPair::peer_mac, 200, 1);
-    const Bytes bcast = udp_frame(kBroadcast, VethPair::peer_mac, "10.0.0.1", "10.0.0.255",
-                                  40000, 9, 2, 500);
-    const Bytes tagged = with_vlan(udp_frame(kStranger, VethPair::peer_mac, "10.0.0.1",
-                                             "10.0.0.2", 40000, 9, 3, 300),
-                                   ETH_P_8021Q, tci(3, 42));
+    const Bytes bcast =
+        udp_frame(kBroadcast, VethPair::peer_mac, "10.0.0.1", "10.0.0.255", 40000, 9, 2, 500);
+    const Bytes tagged = with_vlan(
+        udp_frame(kStranger, VethPair::peer_mac, "10.0.0.1", "10.0.0.2", 40000, 9, 3, 300),
+        ETH_P_8021Q, tci(3, 42));
     const std::vector<Bytes> sent = {plain, bcast, tagged};
     const std::vector<std::uint8_t> types = {PACKET_HOST, PACKET_BROADCAST, PACKET_OTHERHOST};
     from_peer().send(sent);
@@ -311,10 +311,12 @@ TEST_P(Frames, AnyInterfaceGivesSll2Headers) {
         EXPECT_EQ(be16_at(b, 8), ARPHRD_ETHER);
         EXPECT_EQ(std::to_integer<int>(b[10]), types[i]);
         EXPECT_EQ(std::to_integer<int>(b[11]), 6);
-        EXPECT_EQ(Bytes(b.begin() + 12, b.begin() + 18), Bytes(sent[i].begin() + 6, sent[i].begin() + 12));
+        EXPECT_EQ(Bytes(b.begin() + 12, b.begin() + 18),
+                  Bytes(sent[i].begin() + 6, sent[i].begin() + 12));
         // then the frame from the network header on; for the tagged frame, TCI and inner type.
         EXPECT_EQ(Bytes(b.begin() + 20, b.end()), Bytes(sent[i].begin() + 14, sent[i].end()))
-            << hex(b) << "\n" << hex(sent[i]);
+            << hex(b) << "\n"
+            << hex(sent[i]);
         EXPECT_EQ(got[i].caplen, sent[i].size() - 14 + 20);
         EXPECT_EQ(got[i].wire_len, sent[i].size() - 14 + 20);
         EXPECT_EQ(got[i].ifindex, pair_->cap_ifindex());
@@ -328,13 +330,13 @@ TEST_P(Frames, AnyInterfaceGivesSll2Headers) {
 // On "any" the filter is moved past the cooked header for the kernel (Filter::for_kernel).
 TEST_P(Frames, AnyInterfaceFilterRunsInTheKernel) {
     Capture cap = open({.interface = "any", .version = version(), .filter = "udp port 5353"});
-    const Bytes match = udp_frame(VethPair::cap_mac, VethPair::peer_mac, "10.0.0.1", "10.0.0.2",
-                                  40000, 5353, 1);
+    const Bytes match =
+        udp_frame(VethPair::cap_mac, VethPair::peer_mac, "10.0.0.1", "10.0.0.2", 40000, 5353, 1);
     const std::vector<Bytes> sent = {
         udp_frame(VethPair::cap_mac, VethPair::peer_mac, "10.0.0.1", "10.0.0.2", 40000, 9, 0),
         match,
-        tcp_frame(VethPair::cap_mac, VethPair::peer_mac, "10.0.0.1", "10.0.0.2", 40000, 5353,
-                  0x18, 2),
+        tcp_frame(VethPair::cap_mac, VethPair::peer_mac, "10.0.0.1", "10.0.0.2", 40000, 5353, 0x18,
+                  2),
         test_frame(VethPair::cap_mac, VethPair::peer_mac, 100, 3),
     };
     from_peer().send(sent);

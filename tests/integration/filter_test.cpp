@@ -43,15 +43,15 @@ std::vector<Bytes> pick(const std::vector<Bytes>& all, const std::vector<std::si
 }
 
 class KernelFilter : public LiveTest {
-protected:
+  protected:
     // Sends the mix from the far end (received on cap_if, tags stripped by veth) or from cap_if
     // itself (sent, tags still in the bytes), and checks that exactly `expected` arrive, that the
     // kernel counted only those, and that tcpdump running at the same time saw the same bytes.
     void check(const std::string& expr, bool incoming, const std::vector<std::size_t>& expected) {
         SCOPED_TRACE("filter '" + expr + "', frames " + (incoming ? "received" : "sent"));
-        const std::vector<Bytes> all =
-            incoming ? mixed_frames(VethPair::cap_mac, VethPair::peer_mac)
-                     : mixed_frames(VethPair::peer_mac, VethPair::cap_mac);
+        const std::vector<Bytes> all = incoming
+                                           ? mixed_frames(VethPair::cap_mac, VethPair::peer_mac)
+                                           : mixed_frames(VethPair::peer_mac, VethPair::cap_mac);
         const std::vector<Bytes> want = pick(all, expected);
 
         Capture cap = open(options(expr));
@@ -96,9 +96,7 @@ TEST_P(KernelFilter, VlanId) { check_both("vlan 42", {11, 12, 14}, {11, 12, 14})
 
 TEST_P(KernelFilter, VlanAndUdp) { check_both("vlan and udp", {11, 13, 14}, {11, 13, 14}); }
 
-TEST_P(KernelFilter, VlanIdAndPort) {
-    check_both("vlan 42 and udp port 5353", {11}, {11});
-}
+TEST_P(KernelFilter, VlanIdAndPort) { check_both("vlan 42 and udp port 5353", {11}, {11}); }
 
 TEST_P(KernelFilter, NotVlan) {
     const std::vector<std::size_t> untagged = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15};
@@ -126,7 +124,7 @@ TEST_P(KernelFilter, BadExpressionIsRejectedAtOpen) {
 // ---- Direction -----------------------------------------------------------------------------
 
 class Directions : public LiveTest {
-protected:
+  protected:
     // Received frames (from the peer) and sent ones (from cap_if), interleaved; a tagged frame
     // and a UDP port 5353 frame in each direction.
     void SetUp() override {

@@ -25,7 +25,7 @@ inline void PrintTo(TpacketVersion v, std::ostream* os) {
 namespace ringcap::test {
 
 class LiveTest : public ::testing::TestWithParam<TpacketVersion> {
-protected:
+  protected:
     void SetUp() override {
         if (auto why = live_tests_unavailable()) GTEST_SKIP() << *why;
         pair_ = std::make_unique<VethPair>();
@@ -76,8 +76,8 @@ inline std::string version_name(const ::testing::TestParamInfo<TpacketVersion>& 
     return info.param == TpacketVersion::v3 ? "v3" : "v2";
 }
 
-#define RINGCAP_LIVE_SUITE(suite)                                                         \
-    INSTANTIATE_TEST_SUITE_P(Ring, suite,                                                 \
+#define RINGCAP_LIVE_SUITE(suite)                                                       \
+    INSTANTIATE_TEST_SUITE_P(Ring, suite,                                               \
                              ::testing::Values(TpacketVersion::v3, TpacketVersion::v2), \
                              ::ringcap::test::version_name)
 

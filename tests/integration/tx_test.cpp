@@ -24,7 +24,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 class Tx : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         if (auto why = live_tests_unavailable()) GTEST_SKIP() << *why;
         pair_ = std::make_unique<VethPair>();
@@ -155,10 +155,10 @@ TEST_F(Tx, OversizeFrameIsCountedAsWrongFormatAndTheRestArrive) {
         } else if (i == 12) {                                        // MTU + 19, 802.1Q
             f = with_vlan(test_frame(kStranger, VethPair::peer_mac, 1515, i), ETH_P_8021Q,
                           tci(0, 7));
-        } else if (i == 15) {                                        // MTU + 18, 802.1ad
+        } else if (i == 15) {  // MTU + 18, 802.1ad
             f = with_vlan(test_frame(kStranger, VethPair::peer_mac, 1514, i), ETH_P_8021AD,
                           tci(0, 7));
-        } else if (i == 17) {                                        // 13 bytes: no header
+        } else if (i == 17) {  // 13 bytes: no header
             f = test_frame(kStranger, VethPair::peer_mac, 60, i);
             f.resize(13);
         } else {

@@ -35,9 +35,7 @@ using Clock = std::chrono::steady_clock;
 
 [[noreturn]] void fail(const std::string& what) { throw std::runtime_error(what); }
 
-[[noreturn]] void fail_errno(const std::string& what) {
-    fail(what + ": " + std::strerror(errno));
-}
+[[noreturn]] void fail_errno(const std::string& what) { fail(what + ": " + std::strerror(errno)); }
 
 std::string mac_text(const Mac& m) {
     char buf[18];
@@ -221,9 +219,9 @@ VethPair::VethPair(int mtu) {
                         " net.ipv6.conf.default.disable_ipv6=1");
         }
         const std::string m = std::to_string(mtu);
-        run_checked("ip -n " + cap_ns_ + " link add " + cap_if_ + " address " +
-                    mac_text(cap_mac) + " mtu " + m + " type veth peer name " + peer_if_ +
-                    " netns " + peer_ns_ + " address " + mac_text(peer_mac) + " mtu " + m);
+        run_checked("ip -n " + cap_ns_ + " link add " + cap_if_ + " address " + mac_text(cap_mac) +
+                    " mtu " + m + " type veth peer name " + peer_if_ + " netns " + peer_ns_ +
+                    " address " + mac_text(peer_mac) + " mtu " + m);
         run_checked("ip netns exec " + cap_ns_ + " sysctl -qw net.ipv6.conf." + cap_if_ +
                     ".disable_ipv6=1");
         run_checked("ip netns exec " + peer_ns_ + " sysctl -qw net.ipv6.conf." + peer_if_ +
@@ -333,8 +331,8 @@ Bytes tcp_frame(const Mac& dst, const Mac& src, const std::string& ip_src,
     Bytes tcp;
     put16(tcp, sport);
     put16(tcp, dport);
-    put32(tcp, 1000 + seq);  // sequence number
-    put32(tcp, 5000);        // ack
+    put32(tcp, 1000 + seq);            // sequence number
+    put32(tcp, 5000);                  // ack
     tcp.push_back(std::byte(5 << 4));  // data offset: 20 bytes
     tcp.push_back(std::byte(flags));   // tcp[13]
     put16(tcp, 65535);                 // window
@@ -347,11 +345,11 @@ Bytes tcp_frame(const Mac& dst, const Mac& src, const std::string& ip_src,
 
 Bytes arp_request(const Mac& src, const std::string& sender, const std::string& target) {
     Bytes a;
-    put16(a, 1);        // Ethernet
+    put16(a, 1);  // Ethernet
     put16(a, ETH_P_IP);
     a.push_back(std::byte(6));
     a.push_back(std::byte(4));
-    put16(a, 1);        // request
+    put16(a, 1);  // request
     put_mac(a, src);
     put32(a, ipv4(sender));
     put_mac(a, Mac{});
@@ -444,11 +442,12 @@ Tcpdump::Tcpdump(const std::string& netns, const std::string& ifname, const std:
     ::posix_spawn_file_actions_init(&actions);
     ::posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     ::posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    ::posix_spawn_file_actions_addopen(&actions, 2, log_path_.c_str(),
-                                       O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::posix_spawn_file_actions_addopen(&actions, 2, log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                       0644);
     // -Z root: tcpdump would otherwise drop to its own user, who cannot write into our dir.
-    std::vector<std::string> args = {"ip", "netns", "exec", netns, "tcpdump", "-i", ifname, "-n",
-                                     "-U", "--immediate-mode", "-Z", "root", "-w", pcap_path_};
+    std::vector<std::string> args = {"ip", "netns", "exec", netns,     "tcpdump",
+                                     "-i", ifname,  "-n",   "-U",      "--immediate-mode",
+                                     "-Z", "root",  "-w",   pcap_path_};
     if (!filter.empty()) args.push_back(filter);
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());

@@ -3,6 +3,7 @@
 // namespace switch, a raw frame sender, frame builders, and tcpdump run alongside for cross-checks.
 // Everything created here has a name unique to the process and is removed again by its owner.
 // Errors throw std::runtime_error; nothing here depends on GoogleTest.
+#include <sys/types.h>
 #include <array>
 #include <chrono>
 #include <cstddef>
@@ -10,7 +11,6 @@
 #include <optional>
 #include <span>
 #include <string>
-#include <sys/types.h>
 #include <vector>
 
 #include <ringcap/capture.hpp>
@@ -26,7 +26,7 @@ using Mac = std::array<std::uint8_t, 6>;
 inline constexpr Mac kBroadcast = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 inline constexpr Mac kMulticast = {0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb};  // 224.0.0.251
 inline constexpr Mac kStranger = {0x02, 0x52, 0x43, 0x00, 0x99, 0x99};   // nobody's address
-inline constexpr std::uint16_t kTestEthertype = 0x88b5;                   // local experimental
+inline constexpr std::uint16_t kTestEthertype = 0x88b5;                  // local experimental
 
 // Why live tests cannot run here (not root, no `ip netns`), or nullopt when they can.
 std::optional<std::string> live_tests_unavailable();
@@ -39,20 +39,20 @@ std::string run_checked(const std::string& command);
 // Moves the calling thread into a named namespace (/run/netns/NAME) and back at scope end.
 // Sockets opened meanwhile (Capture::open included) stay bound to that namespace.
 class NetnsGuard {
-public:
+  public:
     explicit NetnsGuard(const std::string& netns);
     NetnsGuard(const NetnsGuard&) = delete;
     NetnsGuard& operator=(const NetnsGuard&) = delete;
     ~NetnsGuard();
 
-private:
+  private:
     int saved_ = -1;
 };
 
 // cap_if in cap_ns <-> peer_if in peer_ns. IPv6 is disabled in both namespaces and no address is
 // configured, so the kernel sends nothing on its own: every frame on the link is one a test sent.
 class VethPair {
-public:
+  public:
     explicit VethPair(int mtu = 1500);
     VethPair(const VethPair&) = delete;
     VethPair& operator=(const VethPair&) = delete;
@@ -67,10 +67,10 @@ public:
     static constexpr Mac cap_mac = {0x02, 0x52, 0x43, 0x00, 0x00, 0x01};
     static constexpr Mac peer_mac = {0x02, 0x52, 0x43, 0x00, 0x00, 0x02};
 
-    void set_mtu(int mtu);      // both ends
+    void set_mtu(int mtu);        // both ends
     int cap_promiscuity() const;  // the kernel's promiscuity counter of cap_if (ip -d link)
 
-private:
+  private:
     std::string cap_ns_, peer_ns_, cap_if_, peer_if_;
     int cap_ifindex_ = 0;
     int peer_ifindex_ = 0;
@@ -79,7 +79,7 @@ private:
 // AF_PACKET SOCK_RAW socket made inside `netns`, bound to `ifname` with protocol 0 (it receives
 // nothing); send() puts exact Ethernet frames on the wire.
 class RawSender {
-public:
+  public:
     RawSender(const std::string& netns, const std::string& ifname);
     RawSender(const RawSender&) = delete;
     RawSender& operator=(const RawSender&) = delete;
@@ -90,7 +90,7 @@ public:
         for (const Bytes& f : frames) send(f);
     }
 
-private:
+  private:
     int fd_ = -1;
 };
 
@@ -151,7 +151,7 @@ std::vector<Captured> collect(Capture& cap, std::size_t count,
 
 // tcpdump -i IF -w FILE -U --immediate-mode FILTER, inside a namespace, for comparisons.
 class Tcpdump {
-public:
+  public:
     static bool available();
     // Returns once tcpdump said "listening on" (its filter is in place); throws otherwise.
     Tcpdump(const std::string& netns, const std::string& ifname, const std::string& filter,
@@ -165,7 +165,7 @@ public:
     std::vector<Bytes> finish(std::size_t count, std::chrono::milliseconds deadline = 3s,
                               std::chrono::milliseconds linger = 150ms);
 
-private:
+  private:
     void stop();
     pid_t pid_ = -1;
     std::string dir_;

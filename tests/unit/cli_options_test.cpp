@@ -89,6 +89,7 @@ TEST_P(CliParses, Accepts) {
     c.check(*r.options);
 }
 
+// clang-format off
 const ParseCase kParses[] = {
     {"count_attached", {"-c10"}, [](const CliOptions& o) { EXPECT_EQ(o.count, 10u); }},
     {"snaplen_attached", {"-s96"}, [](const CliOptions& o) { EXPECT_EQ(o.capture.snaplen, 96u); }},
@@ -242,6 +243,7 @@ const ParseCase kParses[] = {
          EXPECT_EQ(o.count, 5u);
      }},
 };
+// clang-format on
 
 INSTANTIATE_TEST_SUITE_P(Cli, CliParses, ::testing::ValuesIn(kParses),
                          [](const auto& info) { return std::string(info.param.name); });
@@ -262,10 +264,11 @@ TEST_P(CliRefuses, ExitStatusOneWithMessage) {
     EXPECT_EQ(r.exit_status, 1);
     EXPECT_NE(r.message.find("--help"), std::string::npos) << r.message;
     for (const std::string& part : c.message_parts)
-        EXPECT_NE(r.message.find(part), std::string::npos) << "'" << part << "' not in: "
-                                                           << r.message;
+        EXPECT_NE(r.message.find(part), std::string::npos)
+            << "'" << part << "' not in: " << r.message;
 }
 
+// clang-format off
 const RefuseCase kRefusals[] = {
     {"direction_sideways", {"-Q", "sideways"}, {"sideways"}},
     {"tpacket_4", {"--tpacket=4"}, {"4"}},
@@ -279,6 +282,7 @@ const RefuseCase kRefusals[] = {
     {"unknown_long_option", {"--no-such-option"}, {"--no-such-option"}},
     {"missing_value", {"-i"}, {"-i"}},
 };
+// clang-format on
 
 INSTANTIATE_TEST_SUITE_P(Cli, CliRefuses, ::testing::ValuesIn(kRefusals),
                          [](const auto& info) { return std::string(info.param.name); });
@@ -342,8 +346,8 @@ TEST(CliRotation, FileSizeIsMillionsOfBytesOrBinaryWithASuffix) {
 }
 
 TEST(CliRotation, OptionsAreParsedAndNeedAFile) {
-    const ParseResult r = parse({"-i", "veth0", "-w", "x.pcap", "-C", "5M", "-G", "60", "-W",
-                                 "4", "-z", "gzip -9"});
+    const ParseResult r =
+        parse({"-i", "veth0", "-w", "x.pcap", "-C", "5M", "-G", "60", "-W", "4", "-z", "gzip -9"});
     ASSERT_TRUE(r.options.has_value()) << r.message;
     EXPECT_EQ(r.options->rotate_bytes, 5u << 20);
     EXPECT_EQ(r.options->rotate_seconds, 60u);

@@ -1,4 +1,5 @@
 #pragma once
+// clang-format off
 // Frames and what tcpdump 4.99.3 printed for them, generated once (not at test time) by writing
 // the bytes to pcap files and running tcpdump -n -r on them; see decode_test.cpp.
 #include <string_view>

@@ -36,12 +36,14 @@ TEST_P(ErrorKeeps, ErrnoWhatAndHint) {
     }
 }
 
+// clang-format off
 const ErrorCase kErrors[] = {
     {"einval_with_hint", EINVAL, "ring geometry: block size 5000", "use a multiple of 4096"},
     {"enospc_with_hint", ENOSPC, "write to 'out.pcap'", "disk full; the file is valid"},
     {"eperm_no_hint", EPERM, "socket(AF_PACKET)", ""},
     {"enodev", ENODEV, "interface 'nope0'", "ringcap -D lists the interfaces"},
 };
+// clang-format on
 
 INSTANTIATE_TEST_SUITE_P(Error, ErrorKeeps, ::testing::ValuesIn(kErrors),
                          [](const auto& info) { return std::string(info.param.name); });

@@ -190,11 +190,21 @@ bool load(const KernelSkb& skb, std::uint16_t size, std::uint32_t off, std::uint
     const std::size_t n = size == BPF_W ? 4 : size == BPF_H ? 2 : 1;
     if (off >= static_cast<std::uint32_t>(SKF_AD_OFF)) {  // ancillary: k in [-4096, 0)
         switch (off - static_cast<std::uint32_t>(SKF_AD_OFF)) {
-        case SKF_AD_PROTOCOL: out = skb.protocol; return true;
-        case SKF_AD_PKTTYPE: out = skb.pkttype; return true;
-        case SKF_AD_IFINDEX: out = skb.ifindex; return true;
-        case SKF_AD_HATYPE: out = skb.hatype; return true;
-        default: ADD_FAILURE() << "unexpected ancillary load " << off; return false;
+            case SKF_AD_PROTOCOL:
+                out = skb.protocol;
+                return true;
+            case SKF_AD_PKTTYPE:
+                out = skb.pkttype;
+                return true;
+            case SKF_AD_IFINDEX:
+                out = skb.ifindex;
+                return true;
+            case SKF_AD_HATYPE:
+                out = skb.hatype;
+                return true;
+            default:
+                ADD_FAILURE() << "unexpected ancillary load " << off;
+                return false;
         }
     }
     if (off + n > d.size() || off + n < off) return false;
@@ -209,67 +219,112 @@ std::uint32_t run_kernel(std::span<const sock_filter> prog, const KernelSkb& skb
         const sock_filter& f = prog[pc++];
         const std::uint16_t cls = BPF_CLASS(f.code);
         switch (cls) {
-        case BPF_LD:
-        case BPF_LDX: {
-            std::uint32_t v = 0;
-            switch (BPF_MODE(f.code)) {
-            case BPF_IMM: v = f.k; break;
-            case BPF_LEN: v = static_cast<std::uint32_t>(skb.data->size()); break;
-            case BPF_MEM: v = mem[f.k]; break;
-            case BPF_ABS:
-                if (!load(skb, BPF_SIZE(f.code), f.k, v)) return 0;
-                break;
-            case BPF_IND:
-                if (!load(skb, BPF_SIZE(f.code), f.k + x, v)) return 0;
-                break;
-            case BPF_MSH:
-                if (!load(skb, BPF_B, f.k, v)) return 0;
-                v = (v & 0xf) << 2;
-                break;
-            }
-            (cls == BPF_LD ? a : x) = v;
-            break;
-        }
-        case BPF_ST: mem[f.k] = a; break;
-        case BPF_STX: mem[f.k] = x; break;
-        case BPF_ALU: {
-            const std::uint32_t s = BPF_SRC(f.code) == BPF_X ? x : f.k;
-            switch (BPF_OP(f.code)) {
-            case BPF_ADD: a += s; break;
-            case BPF_SUB: a -= s; break;
-            case BPF_MUL: a *= s; break;
-            case BPF_DIV: if (s == 0) return 0; a /= s; break;
-            case BPF_MOD: if (s == 0) return 0; a %= s; break;
-            case BPF_AND: a &= s; break;
-            case BPF_OR: a |= s; break;
-            case BPF_XOR: a ^= s; break;
-            case BPF_LSH: a = s < 32 ? a << s : 0; break;
-            case BPF_RSH: a = s < 32 ? a >> s : 0; break;
-            case BPF_NEG: a = -a; break;
-            }
-            break;
-        }
-        case BPF_JMP: {
-            if (BPF_OP(f.code) == BPF_JA) {
-                pc += f.k;
+            case BPF_LD:
+            case BPF_LDX: {
+                std::uint32_t v = 0;
+                switch (BPF_MODE(f.code)) {
+                    case BPF_IMM:
+                        v = f.k;
+                        break;
+                    case BPF_LEN:
+                        v = static_cast<std::uint32_t>(skb.data->size());
+                        break;
+                    case BPF_MEM:
+                        v = mem[f.k];
+                        break;
+                    case BPF_ABS:
+                        if (!load(skb, BPF_SIZE(f.code), f.k, v)) return 0;
+                        break;
+                    case BPF_IND:
+                        if (!load(skb, BPF_SIZE(f.code), f.k + x, v)) return 0;
+                        break;
+                    case BPF_MSH:
+                        if (!load(skb, BPF_B, f.k, v)) return 0;
+                        v = (v & 0xf) << 2;
+                        break;
+                }
+                (cls == BPF_LD ? a : x) = v;
                 break;
             }
-            const std::uint32_t s = BPF_SRC(f.code) == BPF_X ? x : f.k;
-            bool c = false;
-            switch (BPF_OP(f.code)) {
-            case BPF_JEQ: c = a == s; break;
-            case BPF_JGT: c = a > s; break;
-            case BPF_JGE: c = a >= s; break;
-            case BPF_JSET: c = (a & s) != 0; break;
+            case BPF_ST:
+                mem[f.k] = a;
+                break;
+            case BPF_STX:
+                mem[f.k] = x;
+                break;
+            case BPF_ALU: {
+                const std::uint32_t s = BPF_SRC(f.code) == BPF_X ? x : f.k;
+                switch (BPF_OP(f.code)) {
+                    case BPF_ADD:
+                        a += s;
+                        break;
+                    case BPF_SUB:
+                        a -= s;
+                        break;
+                    case BPF_MUL:
+                        a *= s;
+                        break;
+                    case BPF_DIV:
+                        if (s == 0) return 0;
+                        a /= s;
+                        break;
+                    case BPF_MOD:
+                        if (s == 0) return 0;
+                        a %= s;
+                        break;
+                    case BPF_AND:
+                        a &= s;
+                        break;
+                    case BPF_OR:
+                        a |= s;
+                        break;
+                    case BPF_XOR:
+                        a ^= s;
+                        break;
+                    case BPF_LSH:
+                        a = s < 32 ? a << s : 0;
+                        break;
+                    case BPF_RSH:
+                        a = s < 32 ? a >> s : 0;
+                        break;
+                    case BPF_NEG:
+                        a = -a;
+                        break;
+                }
+                break;
             }
-            pc += c ? f.jt : f.jf;
-            break;
-        }
-        case BPF_RET: return BPF_RVAL(f.code) == BPF_K ? f.k : a;
-        case BPF_MISC:
-            if (BPF_MISCOP(f.code) == BPF_TAX) x = a;
-            else a = x;
-            break;
+            case BPF_JMP: {
+                if (BPF_OP(f.code) == BPF_JA) {
+                    pc += f.k;
+                    break;
+                }
+                const std::uint32_t s = BPF_SRC(f.code) == BPF_X ? x : f.k;
+                bool c = false;
+                switch (BPF_OP(f.code)) {
+                    case BPF_JEQ:
+                        c = a == s;
+                        break;
+                    case BPF_JGT:
+                        c = a > s;
+                        break;
+                    case BPF_JGE:
+                        c = a >= s;
+                        break;
+                    case BPF_JSET:
+                        c = (a & s) != 0;
+                        break;
+                }
+                pc += c ? f.jt : f.jf;
+                break;
+            }
+            case BPF_RET:
+                return BPF_RVAL(f.code) == BPF_K ? f.k : a;
+            case BPF_MISC:
+                if (BPF_MISCOP(f.code) == BPF_TAX)
+                    x = a;
+                else
+                    a = x;
+                break;
         }
     }
     ADD_FAILURE() << "program ran off its end";
@@ -293,18 +348,19 @@ TEST_P(FilterMatches, AcceptsExactlyTheExpectedEthernetFrames) {
     EXPECT_EQ(f.expression(), c.expression);
     ASSERT_FALSE(f.program().empty());
     for (const NetPacket& p : packets()) {
-        const bool want = std::find(c.accepted.begin(), c.accepted.end(), p.name) !=
-                          c.accepted.end();
+        const bool want =
+            std::find(c.accepted.begin(), c.accepted.end(), p.name) != c.accepted.end();
         const Bytes frame = ethernet(p);
         EXPECT_EQ(f.matches(view_of(frame)), want) << "'" << c.expression << "' on " << p.name;
         // The kernel runs the very same program on a raw socket.
         const std::vector<sock_filter> k = f.for_kernel(LinkType::ethernet);
         const KernelSkb skb{&frame, p.protocol, PACKET_HOST, 2, 1};
-        EXPECT_EQ(run_kernel(k, skb) != 0, want) << "kernel form of '" << c.expression << "' on "
-                                                 << p.name;
+        EXPECT_EQ(run_kernel(k, skb) != 0, want)
+            << "kernel form of '" << c.expression << "' on " << p.name;
     }
 }
 
+// clang-format off
 const MatchCase kMatches[] = {
     {"everything", "", {"tcp_syn_to_80", "tcp_pshack_from_80", "tcp_ack_8080", "udp_dns",
                         "udp_other", "ip_fragment", "arp_who_has", "ipv6_tcp_80", "ipv6_udp"}},
@@ -324,6 +380,7 @@ const MatchCase kMatches[] = {
     {"ip6", "ip6", {"ipv6_tcp_80", "ipv6_udp"}},
     {"and_or", "(udp and host 10.0.0.1) or arp", {"udp_dns", "arp_who_has"}},
 };
+// clang-format on
 
 INSTANTIATE_TEST_SUITE_P(Filter, FilterMatches, ::testing::ValuesIn(kMatches),
                          [](const auto& info) { return std::string(info.param.name); });
@@ -345,8 +402,8 @@ TEST(Filter, SnaplenIsTheAcceptReturnValue) {
 }
 
 TEST(Filter, CompileLiveFallsBackWithoutAUsableInterface) {
-    const Filter live = Filter::compile_live("tcp port 80", "ringcap-nx0", LinkType::ethernet,
-                                             kDefaultSnaplen);
+    const Filter live =
+        Filter::compile_live("tcp port 80", "ringcap-nx0", LinkType::ethernet, kDefaultSnaplen);
     const Filter dead = Filter::compile("tcp port 80", LinkType::ethernet, kDefaultSnaplen);
     EXPECT_EQ(live.dump(), dead.dump());
     EXPECT_EQ(live.expression(), "tcp port 80");
@@ -378,6 +435,7 @@ TEST_P(FilterRejects, ErrorCarriesExpressionAndLibpcapMessage) {
     }
 }
 
+// clang-format off
 const BadCase kBad[] = {
     {"dangling_and", "tcp and", LinkType::ethernet, "syntax error"},
     {"double_and", "tcp and and udp", LinkType::ethernet, "syntax error"},
@@ -389,6 +447,7 @@ const BadCase kBad[] = {
     // libpcap's optimizer refuses a program that can only return 0.
     {"rejects_everything", "tcp and udp", LinkType::ethernet, "rejects all packets"},
 };
+// clang-format on
 
 INSTANTIATE_TEST_SUITE_P(Filter, FilterRejects, ::testing::ValuesIn(kBad),
                          [](const auto& info) { return std::string(info.param.name); });
@@ -494,11 +553,20 @@ TEST_P(FilterSll2, LoadsMoveBy20AndHeaderFieldsBecomeAncillary) {
         seen.push_back(ad);
         const std::uint16_t size = BPF_SIZE(orig[i].code);
         switch (ad) {
-        case SKF_AD_PROTOCOL: EXPECT_TRUE(orig[i].k == 0 && size == BPF_H); break;
-        case SKF_AD_IFINDEX: EXPECT_TRUE(orig[i].k == 4 && size == BPF_W); break;
-        case SKF_AD_HATYPE: EXPECT_TRUE(orig[i].k == 8 && size == BPF_H); break;
-        case SKF_AD_PKTTYPE: EXPECT_TRUE(orig[i].k == 10 && size == BPF_B); break;
-        default: ADD_FAILURE() << "unexpected ancillary " << ad;
+            case SKF_AD_PROTOCOL:
+                EXPECT_TRUE(orig[i].k == 0 && size == BPF_H);
+                break;
+            case SKF_AD_IFINDEX:
+                EXPECT_TRUE(orig[i].k == 4 && size == BPF_W);
+                break;
+            case SKF_AD_HATYPE:
+                EXPECT_TRUE(orig[i].k == 8 && size == BPF_H);
+                break;
+            case SKF_AD_PKTTYPE:
+                EXPECT_TRUE(orig[i].k == 10 && size == BPF_B);
+                break;
+            default:
+                ADD_FAILURE() << "unexpected ancillary " << ad;
         }
     }
     for (std::uint32_t want : c.ancillary)
@@ -532,6 +600,7 @@ TEST_P(FilterSll2, KernelFormDecidesAsLibpcapDoesOnTheSll2Frame) {
     EXPECT_GT(rejected, 0);
 }
 
+// clang-format off
 const Sll2Case kSll2[] = {
     {"ip", "ip", {SKF_AD_PROTOCOL}},
     {"tcp_port_80", "tcp port 80", {SKF_AD_PROTOCOL}},
@@ -547,6 +616,7 @@ const Sll2Case kSll2[] = {
     {"ifindex", "ifindex 3", {SKF_AD_IFINDEX}},
     {"ifindex_and_port", "ifindex 7 and tcp port 80", {SKF_AD_IFINDEX, SKF_AD_PROTOCOL}},
 };
+// clang-format on
 
 INSTANTIATE_TEST_SUITE_P(Filter, FilterSll2, ::testing::ValuesIn(kSll2),
                          [](const auto& info) { return std::string(info.param.name); });
@@ -555,9 +625,8 @@ TEST(FilterForKernel, NonPacketLoadsAreLeftAlone) {
     // Packet length, immediates and scratch memory are not packet offsets: nothing to move.
     // (The kernel's length of a cooked packet lacks the 20 SLL2 bytes, as with libpcap's own
     // fix_program(); "greater"/"less" on -i any compare against the network-layer length.)
-    const Filter f =
-        Filter::compile("greater 50 and tcp[tcpflags] & tcp-syn != 0", LinkType::linux_sll2,
-                        kDefaultSnaplen);
+    const Filter f = Filter::compile("greater 50 and tcp[tcpflags] & tcp-syn != 0",
+                                     LinkType::linux_sll2, kDefaultSnaplen);
     const std::vector<sock_filter> k = f.for_kernel(LinkType::linux_sll2);
     ASSERT_EQ(k.size(), f.program().size());
     int untouched = 0;

@@ -63,15 +63,15 @@ bool ipv4_header_ok(const Frame& f) { return ones_sum(f, 14, 20) == 0xffff; }
     const std::size_t udp = ipv6 ? 54 : 34;
     const std::size_t udp_len = f.size() - udp;
     if (be16(f, udp + 4) != udp_len)
-        return ::testing::AssertionFailure() << "UDP length " << be16(f, udp + 4) << ", expected "
-                                             << udp_len;
+        return ::testing::AssertionFailure()
+               << "UDP length " << be16(f, udp + 4) << ", expected " << udp_len;
     std::uint32_t pseudo = 0;
     if (ipv6) {
         pseudo = ones_sum(f, 22, 32);  // source and destination address
         // upper-layer packet length (32 bits) and next header (zero-padded to 32 bits)
         pseudo += std::uint32_t(udp_len >> 16) + std::uint32_t(udp_len & 0xffff) + 17;
     } else {
-        pseudo = ones_sum(f, 26, 8);   // source and destination address
+        pseudo = ones_sum(f, 26, 8);            // source and destination address
         pseudo += 17 + std::uint32_t(udp_len);  // zero, protocol, UDP length
     }
     const std::uint32_t total = ones_sum(f, udp, udp_len, pseudo);
@@ -99,7 +99,7 @@ std::string case_name(const ::testing::TestParamInfo<SizeCase>& info) {
 }
 
 class GenFrames : public ::testing::TestWithParam<SizeCase> {
-protected:
+  protected:
     UdpFlowSpec spec(std::uint32_t flows = 1) const {
         UdpFlowSpec s;
         s.ipv6 = GetParam().ipv6;
@@ -120,8 +120,9 @@ protected:
 // 58 and 78: the smallest frames that hold the headers and the 16-byte stamp. Odd sizes make the
 // UDP length odd (checksum padding).
 const SizeCase kSizes[] = {
-    {false, 58}, {false, 59}, {false, 64}, {false, 65}, {false, 1514}, {false, 1513}, {false, 9000},
-    {true, 78},  {true, 79},  {true, 128}, {true, 1514}, {true, 1513}, {true, 9000},
+    {false, 58},   {false, 59},   {false, 64},  {false, 65}, {false, 1514},
+    {false, 1513}, {false, 9000}, {true, 78},   {true, 79},  {true, 128},
+    {true, 1514},  {true, 1513},  {true, 9000},
 };
 INSTANTIATE_TEST_SUITE_P(Gen, GenFrames, ::testing::ValuesIn(kSizes), case_name);
 
@@ -141,10 +142,10 @@ TEST_P(GenFrames, HeaderFieldsAndLengths) {
     std::size_t udp;
     if (v6) {
         EXPECT_EQ(be16(f, 12), 0x86ddu);
-        EXPECT_EQ(f[14] >> 4, 6);          // version
+        EXPECT_EQ(f[14] >> 4, 6);           // version
         EXPECT_EQ(be16(f, 18), size - 54);  // payload length: UDP header + data
-        EXPECT_EQ(f[20], 17);              // next header
-        EXPECT_GT(f[21], 0);               // hop limit
+        EXPECT_EQ(f[20], 17);               // next header
+        EXPECT_GT(f[21], 0);                // hop limit
         for (int i = 0; i < 16; ++i) {
             EXPECT_EQ(f[22 + i], s.src_ip[i]);
             EXPECT_EQ(f[38 + i], s.dst_ip[i]);
@@ -152,11 +153,11 @@ TEST_P(GenFrames, HeaderFieldsAndLengths) {
         udp = 54;
     } else {
         EXPECT_EQ(be16(f, 12), 0x0800u);
-        EXPECT_EQ(f[14], 0x45);             // version 4, IHL 5
-        EXPECT_EQ(be16(f, 16), size - 14);  // total length
+        EXPECT_EQ(f[14], 0x45);               // version 4, IHL 5
+        EXPECT_EQ(be16(f, 16), size - 14);    // total length
         EXPECT_EQ(be16(f, 20) & 0x1fff, 0u);  // no fragment offset, MF clear
-        EXPECT_GT(f[22], 0);                // TTL
-        EXPECT_EQ(f[23], 17);               // protocol
+        EXPECT_GT(f[22], 0);                  // TTL
+        EXPECT_EQ(f[23], 17);                 // protocol
         for (int i = 0; i < 4; ++i) {
             EXPECT_EQ(f[26 + i], s.src_ip[i]);
             EXPECT_EQ(f[30 + i], s.dst_ip[i]);
@@ -298,8 +299,7 @@ TEST(Gen, ReadStampReadsWhatStampWroteAlsoBehindAVlanTag) {
         // The documented layout: IPv4 payload at 42, IPv6 payload at 62, big-endian.
         EXPECT_EQ(be64(f, v6 ? 62 : 42), seq);
         EXPECT_EQ(be64(f, v6 ? 70 : 50), static_cast<std::uint64_t>(ts));
-        for (const Frame& variant :
-             {f, with_tag(f, 0x8100, 0x2005), with_tag(f, 0x88a8, 0x0fff)}) {
+        for (const Frame& variant : {f, with_tag(f, 0x8100, 0x2005), with_tag(f, 0x88a8, 0x0fff)}) {
             const auto st = UdpGenerator::read_stamp(bytes_of(variant));
             ASSERT_TRUE(st.has_value()) << "frame of " << variant.size() << " bytes";
             EXPECT_EQ(st->seq, seq);
@@ -449,11 +449,32 @@ TEST(TxCli, GenDefaults) {
 }
 
 TEST(TxCli, GenEveryFlagLandsInTxCliOptions) {
-    const ParseResult r = parse({"gen", "-i", "veth1", "--count", "5000", "--rate", "20000",
-                                 "--flows", "4", "--size", "1514", "--src-mac",
-                                 "0a:1b:2c:3d:4e:5f", "--dst-mac", "AA:BB:CC:DD:EE:FF",
-                                 "--src-ip", "10.1.2.3", "--dst-ip", "10.4.5.6", "--src-port",
-                                 "2000", "--dst-port", "3000", "-B", "2048", "--qdisc-bypass"});
+    const ParseResult r = parse({"gen",
+                                 "-i",
+                                 "veth1",
+                                 "--count",
+                                 "5000",
+                                 "--rate",
+                                 "20000",
+                                 "--flows",
+                                 "4",
+                                 "--size",
+                                 "1514",
+                                 "--src-mac",
+                                 "0a:1b:2c:3d:4e:5f",
+                                 "--dst-mac",
+                                 "AA:BB:CC:DD:EE:FF",
+                                 "--src-ip",
+                                 "10.1.2.3",
+                                 "--dst-ip",
+                                 "10.4.5.6",
+                                 "--src-port",
+                                 "2000",
+                                 "--dst-port",
+                                 "3000",
+                                 "-B",
+                                 "2048",
+                                 "--qdisc-bypass"});
     ASSERT_TRUE(r.tx) << r.message;
     EXPECT_EQ(r.command, Command::gen);
     const TxCliOptions& t = *r.tx;
@@ -519,8 +540,8 @@ TEST(TxCli, ReplayFlags) {
     EXPECT_EQ(r.tx->mbps, 0.0);
     EXPECT_EQ(r.tx->limit, 0u);
 
-    r = parse({"replay", "-i", "v", "--multiplier", "2.5", "--loop", "3", "--limit", "10",
-               "-B", "64", "--qdisc-bypass", "x.pcap"});
+    r = parse({"replay", "-i", "v", "--multiplier", "2.5", "--loop", "3", "--limit", "10", "-B",
+               "64", "--qdisc-bypass", "x.pcap"});
     ASSERT_TRUE(r.tx) << r.message;
     EXPECT_FALSE(r.tx->topspeed);
     EXPECT_EQ(r.tx->multiplier, 2.5);
@@ -579,9 +600,9 @@ TEST(TxCli, BadMacAndIpAreRejected) {
 }
 
 TEST(TxCli, UsageErrorsAreRejected) {
-    expect_refused({"replay", "-i", "v"}, "files");                 // no files
+    expect_refused({"replay", "-i", "v"}, "files");  // no files
     expect_refused({"replay", "-i", "v", "-t"}, "files");
-    expect_refused({"replay", "f.pcap"}, "--interface");            // no interface
+    expect_refused({"replay", "f.pcap"}, "--interface");  // no interface
     expect_refused({"gen", "--count", "5"}, "--interface");
     expect_refused({"replay", "-i", "v", "-x", "0", "f"}, "--multiplier");
     expect_refused({"replay", "-i", "v", "-p", "-5", "f"}, "--pps");

@@ -25,9 +25,9 @@ const LinkFacts kAny{.mtu = 65536, .link_header = 0, .reserve = 24};
 
 TEST(FrameOverhead, MatchesTpacketRcvNetoff) {
     // TPACKET_ALIGN(hdrlen + 16) + reserve.
-    EXPECT_EQ(frame_overhead(TpacketVersion::v3, 0), 96u);   // ALIGN(68 + 16) = 96
+    EXPECT_EQ(frame_overhead(TpacketVersion::v3, 0), 96u);  // ALIGN(68 + 16) = 96
     EXPECT_EQ(frame_overhead(TpacketVersion::v3, 4), 100u);
-    EXPECT_EQ(frame_overhead(TpacketVersion::v2, 0), 80u);   // ALIGN(52 + 16) = 80
+    EXPECT_EQ(frame_overhead(TpacketVersion::v2, 0), 80u);  // ALIGN(52 + 16) = 80
     EXPECT_EQ(frame_overhead(TpacketVersion::v2, 24), 104u);
 }
 
@@ -78,6 +78,8 @@ TEST_P(PlanRingLayout, DerivesExpectedLayout) {
 
 RingGeometry with_buffer(std::size_t b) { return {.buffer_size = b}; }
 
+// A table: one case per comment, two lines each.
+// clang-format off
 const LayoutCase kLayouts[] = {
     // Defaults: 64 MiB, 256 KiB V3 blocks; frame = ALIGN(100 + 1518) = 1632, 160 per block.
     {"v3_defaults_ethernet", TpacketVersion::v3, {}, kDefaultSnaplen, kEthernet, kPage,
@@ -135,6 +137,7 @@ const LayoutCase kLayouts[] = {
     {"v3_64k_pages_explicit_block", TpacketVersion::v3, {.block_size = 128 * KiB},
      kDefaultSnaplen, kEthernet, 64 * KiB, 128 * KiB, 512, 1632, 80 * 512},
 };
+// clang-format on
 
 INSTANTIATE_TEST_SUITE_P(Geometry, PlanRingLayout, ::testing::ValuesIn(kLayouts),
                          [](const auto& info) { return std::string(info.param.name); });
@@ -169,6 +172,7 @@ TEST_P(PlanRingRejects, ThrowsEinvalNamingValueAndRule) {
     }
 }
 
+// clang-format off
 const RejectCase kRejects[] = {
     {"block_not_page_multiple", TpacketVersion::v3, {.block_size = 5000}, kDefaultSnaplen,
      kEthernet, kPage, {"block size 5000", "not a multiple of the page size", "(4096)"}},
@@ -223,6 +227,7 @@ const RejectCase kRejects[] = {
      {.buffer_size = (std::size_t{1} << 26) * 4096, .block_size = 4096, .frame_size = 64},
      kDefaultSnaplen, kEthernet, kPage, {"overflows", "67108864 blocks"}},
 };
+// clang-format on
 
 INSTANTIATE_TEST_SUITE_P(Geometry, PlanRingRejects, ::testing::ValuesIn(kRejects),
                          [](const auto& info) { return std::string(info.param.name); });

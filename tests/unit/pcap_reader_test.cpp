@@ -35,9 +35,9 @@ namespace {
 namespace fs = std::filesystem;
 
 using test::Bytes;
+using test::payload;
 using test::read_all;
 using test::TempDir;
-using test::payload;
 using test::view;
 
 void write_file(const std::string& path, const Bytes& b) {
@@ -96,7 +96,7 @@ struct RawRecord {
 };
 
 class RawFile {
-public:
+  public:
     RawFile(std::uint32_t magic, bool swap, std::uint32_t snaplen, std::uint32_t link_type)
         : swap_(swap) {
         put32(magic);
@@ -119,7 +119,7 @@ public:
     }
     Bytes bytes;
 
-private:
+  private:
     void put32(std::uint32_t v) {
         if (swap_) v = __builtin_bswap32(v);
         const auto* p = reinterpret_cast<const std::uint8_t*>(&v);
@@ -173,13 +173,13 @@ TEST_P(PcapReaderRoundTrip, ReadsBackWhatPcapWriterWrote) {
     const std::vector<Record> sent = {
         {kTs, payload(60, 1), 0},
         {kTs + 1, payload(1514, 2), 0},
-        {kTs + 999'999'999, payload(96, 3), 1514},  // cut by the snaplen
-        {0, payload(14, 4), 0},                     // the epoch
-        {kTs + 5'000'000'000, payload(0, 5), 60},   // no bytes at all
+        {kTs + 999'999'999, payload(96, 3), 1514},         // cut by the snaplen
+        {0, payload(14, 4), 0},                            // the epoch
+        {kTs + 5'000'000'000, payload(0, 5), 60},          // no bytes at all
         {4'000'000'000'999'999'999, payload(9000, 6), 0},  // after 2038: ts_sec is unsigned
     };
-    const PcapWriterOptions o{.link_type = LinkType::linux_sll2, .snaplen = 65535,
-                              .precision = precision};
+    const PcapWriterOptions o{
+        .link_type = LinkType::linux_sll2, .snaplen = 65535, .precision = precision};
     write_pcap(path, o, sent);
 
     PcapReader r = PcapReader::open(path);
@@ -279,12 +279,14 @@ TEST_P(PcapReaderMagic, DecodesHeaderAndRecords) {
     EXPECT_EQ(r.offset(), f.bytes.size());
 }
 
+// clang-format off
 const MagicCase kMagics[] = {
     {"micro_native", 0xa1b2c3d4, false, TimestampPrecision::micro},
     {"nano_native", 0xa1b23c4d, false, TimestampPrecision::nano},
     {"micro_swapped", 0xa1b2c3d4, true, TimestampPrecision::micro},
     {"nano_swapped", 0xa1b23c4d, true, TimestampPrecision::nano},
 };
+// clang-format on
 
 INSTANTIATE_TEST_SUITE_P(Pcap, PcapReaderMagic, ::testing::ValuesIn(kMagics),
                          [](const auto& info) { return std::string(info.param.name); });
@@ -395,7 +397,8 @@ TEST(PcapReader, ClosesTheFileItOpened) {
     expect_error([&] { PcapReader::open(dir.file("missing.pcap")); }, ENOENT, {"missing.pcap"});
     EXPECT_EQ(open_fds(), before);
     std::ofstream(dir.file("text")) << "plain text, not a capture";
-    expect_error([&] { PcapReader::open(dir.file("text")); }, EINVAL, {"not a pcap or pcapng file"});
+    expect_error([&] { PcapReader::open(dir.file("text")); }, EINVAL,
+                 {"not a pcap or pcapng file"});
     EXPECT_EQ(open_fds(), before) << "a failed open left the file open";
 }
 
@@ -418,7 +421,7 @@ void feed(int fd, const Bytes& bytes, std::size_t chunk) {
 
 // Points standard input at another fd for the lifetime of the object.
 class StdinRedirect {
-public:
+  public:
     explicit StdinRedirect(int fd) : saved_(::dup(STDIN_FILENO)) {
         if (saved_ == -1 || ::dup2(fd, STDIN_FILENO) == -1)
             throw std::runtime_error("stdin redirect failed");
@@ -428,7 +431,7 @@ public:
         ::close(saved_);
     }
 
-private:
+  private:
     int saved_;
 };
 
@@ -663,11 +666,9 @@ TEST_P(PcapReaderDamage, AbsurdCaplen) {
 
 TEST_P(PcapReaderDamage, CaplenJustOverTheLimit) {
     // snaplen 65535: the limit is 262144.
-    expect_damage(three_records_then(GetParam(),
-                                     [](RawFile& f) {
-                                         f.add(raw(2000, 0, 262145, 9));
-                                     }),
-                  {"caplen 262145", "262144"});
+    expect_damage(
+        three_records_then(GetParam(), [](RawFile& f) { f.add(raw(2000, 0, 262145, 9)); }),
+        {"caplen 262145", "262144"});
 }
 
 INSTANTIATE_TEST_SUITE_P(Pcap, PcapReaderDamage, ::testing::Bool(),

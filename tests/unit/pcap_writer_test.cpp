@@ -32,9 +32,9 @@ namespace {
 namespace fs = std::filesystem;
 
 using test::Bytes;
+using test::payload;
 using test::read_all;
 using test::TempDir;
-using test::payload;
 using test::u16_at;
 using test::u32_at;
 using test::view;
@@ -82,11 +82,11 @@ void write_all(PcapWriter& w, const std::vector<Record>& records) {
 // Reads a file back with libpcap; fails the test if libpcap reports an error or a cut record.
 std::vector<Record> read_with_libpcap(const std::string& path, TimestampPrecision precision) {
     char errbuf[PCAP_ERRBUF_SIZE] = {};
-    pcap_t* p = pcap_open_offline_with_tstamp_precision(
-        path.c_str(),
-        precision == TimestampPrecision::nano ? PCAP_TSTAMP_PRECISION_NANO
-                                              : PCAP_TSTAMP_PRECISION_MICRO,
-        errbuf);
+    pcap_t* p = pcap_open_offline_with_tstamp_precision(path.c_str(),
+                                                        precision == TimestampPrecision::nano
+                                                            ? PCAP_TSTAMP_PRECISION_NANO
+                                                            : PCAP_TSTAMP_PRECISION_MICRO,
+                                                        errbuf);
     EXPECT_NE(p, nullptr) << errbuf;
     std::vector<Record> out;
     if (!p) return out;
@@ -95,8 +95,9 @@ std::vector<Record> read_with_libpcap(const std::string& path, TimestampPrecisio
     int rc;
     const std::int64_t unit = precision == TimestampPrecision::nano ? 1 : 1000;
     while ((rc = pcap_next_ex(p, &h, &d)) == 1)
-        out.push_back({static_cast<std::int64_t>(h->ts.tv_sec) * 1'000'000'000 + h->ts.tv_usec * unit,
-                       Bytes(d, d + h->caplen), h->len});
+        out.push_back(
+            {static_cast<std::int64_t>(h->ts.tv_sec) * 1'000'000'000 + h->ts.tv_usec * unit,
+             Bytes(d, d + h->caplen), h->len});
     EXPECT_EQ(rc, PCAP_ERROR_BREAK) << "libpcap: " << pcap_geterr(p);
     pcap_close(p);
     return out;
@@ -138,6 +139,7 @@ TEST_P(PcapHeader, GlobalHeaderIsExact) {
     EXPECT_EQ(b, expected_file(c.options, {}));
 }
 
+// clang-format off
 const HeaderCase kHeaders[] = {
     {"micro_ethernet_default_snaplen", {}, 0xa1b2c3d4, {0xd4, 0xc3, 0xb2, 0xa1}},
     {"nano_ethernet",
@@ -149,6 +151,7 @@ const HeaderCase kHeaders[] = {
      {.link_type = LinkType::linux_sll2, .snaplen = 1, .precision = TimestampPrecision::nano},
      0xa1b23c4d, {0x4d, 0x3c, 0xb2, 0xa1}},
 };
+// clang-format on
 
 INSTANTIATE_TEST_SUITE_P(Pcap, PcapHeader, ::testing::ValuesIn(kHeaders),
                          [](const auto& info) { return std::string(info.param.name); });
@@ -190,6 +193,7 @@ TEST_P(PcapRecord, RecordHeaderAndDataAreExact) {
 
 constexpr std::int64_t kTs = 1'700'000'000'123'456'789;
 
+// clang-format off
 const RecordCase kRecords[] = {
     {"micro_truncates_to_usec", TimestampPrecision::micro, kTs, 64, 64, 1'700'000'000, 123'456},
     {"nano_keeps_nsec", TimestampPrecision::nano, kTs, 64, 64, 1'700'000'000, 123'456'789},
@@ -201,6 +205,7 @@ const RecordCase kRecords[] = {
     {"nano_truncated_jumbo", TimestampPrecision::nano, kTs, 128, 9018, 1'700'000'000, 123'456'789},
     {"empty_packet", TimestampPrecision::micro, kTs, 0, 60, 1'700'000'000, 123'456},
 };
+// clang-format on
 
 INSTANTIATE_TEST_SUITE_P(Pcap, PcapRecord, ::testing::ValuesIn(kRecords),
                          [](const auto& info) { return std::string(info.param.name); });
@@ -249,6 +254,7 @@ TEST_P(PcapFile, WholeFileMatchesAndLibpcapReadsIt) {
 
 std::vector<std::size_t> repeat(std::size_t n, std::size_t size) { return std::vector(n, size); }
 
+// clang-format off
 const FileCase kFiles[] = {
     {"default_buffer_many_small", {}, repeat(500, 60)},
     // buffer_size 1 is rounded up to one 4 KiB page; a 10000-byte record must still fit.
@@ -260,6 +266,7 @@ const FileCase kFiles[] = {
      {.link_type = LinkType::linux_sll2, .precision = TimestampPrecision::nano, .buffer_size = 1},
      {20, 9000, 20}},
 };
+// clang-format on
 
 INSTANTIATE_TEST_SUITE_P(Pcap, PcapFile, ::testing::ValuesIn(kFiles),
                          [](const auto& info) { return std::string(info.param.name); });
@@ -284,8 +291,8 @@ TEST(PcapWriter, BuffersUntilFlush) {
     EXPECT_EQ(fs::file_size(path), 24u + 2 * 116u);
     w.close();
     EXPECT_EQ(fs::file_size(path), 24u + 3 * 116u);
-    EXPECT_EQ(read_all(path), expected_file({}, {{kTs, data, 0}, {kTs + 1000, data, 0},
-                                                 {kTs + 2000, data, 0}}));
+    EXPECT_EQ(read_all(path),
+              expected_file({}, {{kTs, data, 0}, {kTs + 1000, data, 0}, {kTs + 2000, data, 0}}));
     EXPECT_NO_THROW(w.close());  // closing twice is harmless
 }
 
@@ -375,9 +382,7 @@ TEST(PcapWriter, CloseClosesTheFileItCreated) {
     EXPECT_EQ(open_fds(), before + 1);
     w.close();
     EXPECT_EQ(open_fds(), before) << "close() left the file open";
-    {
-        PcapWriter v = PcapWriter::create(path, {});
-    }
+    { PcapWriter v = PcapWriter::create(path, {}); }
     EXPECT_EQ(open_fds(), before) << "the destructor left the file open";
 }
 
@@ -518,7 +523,7 @@ TEST(PcapWriterErrors, DestructorSwallowsDiskFull) {
 // RLIMIT_FSIZE makes a regular file "fill up" part-way through a write() without privileges:
 // the kernel writes up to the limit, then fails with EFBIG (SIGXFSZ is ignored here).
 class FileSizeLimit {
-public:
+  public:
     explicit FileSizeLimit(rlim_t bytes) {
         old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
         ::getrlimit(RLIMIT_FSIZE, &old_);
@@ -535,7 +540,7 @@ public:
     }
     bool ok() const { return ok_; }
 
-private:
+  private:
     rlimit old_{};
     void (*old_handler_)(int) = SIG_DFL;
     bool ok_ = false;

@@ -3,19 +3,19 @@
 // unknown blocks) read back exactly, through a mapping and through a pipe; and damage, which must
 // throw with the file, the offset and the cause only after every whole packet before it.
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <gtest/gtest.h>
 #include <linux/if_packet.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <cstdint>
-#include <filesystem>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
-#include <optional>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -73,7 +73,7 @@ struct Builder {
             b.u32(0x1a2b3c4d);
             b.u16(1);
             b.u16(0);
-            b.u64(~0ull);  // section length unknown
+            b.u64(~0ull);                       // section length unknown
             b.option(4, {'t', 'e', 's', 't'});  // shb_userappl
             b.option(0, {});
         });
@@ -150,8 +150,8 @@ Bytes frame(std::size_t n, std::uint8_t fill) {
 
 std::string put(TempDir& dir, const Bytes& b, const std::string& name = "f.pcapng") {
     const std::string path = dir.file(name);
-    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()),
-                                                 static_cast<std::streamsize>(b.size()));
+    std::ofstream(path, std::ios::binary)
+        .write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
     return path;
 }
 
@@ -168,11 +168,11 @@ TEST(PcapngReader, OneSectionWithOptionsAndUnknownBlocks) {
         Builder b{big};
         b.section();
         b.interface(1, 262144, 9, "eth0");
-        b.unknown(0x40000bad);  // custom/unknown: skipped
-        b.enhanced(0, kSec * 1'000'000'000 + 123, frame(60, 1), 60, 1);   // inbound
-        b.unknown(5);                                                   // statistics block
-        b.enhanced(0, kSec * 1'000'000'000 + 456, frame(99, 2), 1500, 2); // outbound, cut
-        b.enhanced(0, kSec * 1'000'000'000 + 789, frame(61, 3), 61);      // no flags
+        b.unknown(0x40000bad);                                           // custom/unknown: skipped
+        b.enhanced(0, kSec * 1'000'000'000 + 123, frame(60, 1), 60, 1);  // inbound
+        b.unknown(5);                                                    // statistics block
+        b.enhanced(0, kSec * 1'000'000'000 + 456, frame(99, 2), 1500, 2);  // outbound, cut
+        b.enhanced(0, kSec * 1'000'000'000 + 789, frame(61, 3), 61);       // no flags
         TempDir dir;
         PcapReader r = PcapReader::open(put(dir, b.out));
         EXPECT_EQ(r.info().format, FileFormat::pcapng);
@@ -207,8 +207,8 @@ TEST(PcapngReader, SectionsInBothByteOrdersWithTheirOwnInterfaces) {
     b.enhanced(0, kSec * 1'000'000 + 5, frame(60, 1), 60);
     Builder le{false};  // then a little-endian section with two more interfaces
     le.section();
-    le.interface(276, 0, 0x80 | 20, "any");      // 2^-20 s, and snaplen 0: no limit
-    le.interface(101, 1000, 3, "raw", -100);     // milliseconds, 100 s earlier
+    le.interface(276, 0, 0x80 | 20, "any");   // 2^-20 s, and snaplen 0: no limit
+    le.interface(101, 1000, 3, "raw", -100);  // milliseconds, 100 s earlier
     le.enhanced(1, kSec * 1000 + 7, frame(40, 2), 40);
     le.enhanced(0, (kSec << 20) + (1 << 19), frame(70, 3), 70);  // + 0.5 s
     le.obsolete(1, kSec * 1000, frame(44, 4));
@@ -271,7 +271,8 @@ TEST(PcapngReader, ReadsThroughAPipeInOddChunks) {
     ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
     std::thread writer([&] {
         for (std::size_t done = 0; done < b.out.size();) {
-            const ssize_t n = ::write(fds[1], b.out.data() + done, std::min<std::size_t>(4093, b.out.size() - done));
+            const ssize_t n = ::write(fds[1], b.out.data() + done,
+                                      std::min<std::size_t>(4093, b.out.size() - done));
             if (n <= 0) break;
             done += std::size_t(n);
         }
@@ -335,42 +336,53 @@ void expect_damage(const std::function<void(Builder&)>& damage,
 }
 
 TEST(PcapngReaderDamage, TruncatedLastBlock) {
-    expect_damage([](Builder& b) {
-        b.enhanced(0, 3, frame(200, 3), 200);
-        b.out.resize(b.out.size() - 50);
-    }, {"truncated block", "says 244 bytes, 194 present"});
+    expect_damage(
+        [](Builder& b) {
+            b.enhanced(0, 3, frame(200, 3), 200);
+            b.out.resize(b.out.size() - 50);
+        },
+        {"truncated block", "says 244 bytes, 194 present"});
 }
 
 TEST(PcapngReaderDamage, TruncatedBlockHeader) {
-    expect_damage([](Builder& b) { b.out.insert(b.out.end(), {6, 0, 0}); },
-                  {"truncated block header, 3 of 8"});
+    expect_damage(
+        [](Builder& b) {
+            b.out.insert(b.out.end(), {6, 0, 0});
+        },
+        {"truncated block header, 3 of 8"});
 }
 
 TEST(PcapngReaderDamage, BlockLengthNotAMultipleOfFour) {
-    expect_damage([](Builder& b) {
-        b.u32(6);
-        b.u32(37);
-        b.out.resize(b.out.size() + 40);
-    }, {"block length 37 is impossible"});
+    expect_damage(
+        [](Builder& b) {
+            b.u32(6);
+            b.u32(37);
+            b.out.resize(b.out.size() + 40);
+        },
+        {"block length 37 is impossible"});
 }
 
 TEST(PcapngReaderDamage, BlockLengthBelowTwelve) {
-    expect_damage([](Builder& b) {
-        b.u32(6);
-        b.u32(8);
-        b.u32(8);
-    }, {"block length 8 is impossible", "12 to"});
+    expect_damage(
+        [](Builder& b) {
+            b.u32(6);
+            b.u32(8);
+            b.u32(8);
+        },
+        {"block length 8 is impossible", "12 to"});
 }
 
 TEST(PcapngReaderDamage, SectionHeaderTooShortForItsFields) {
-    expect_damage([](Builder& b) {
-        b.u32(0x0a0d0d0a);
-        b.u32(20);
-        b.u32(0x1a2b3c4d);
-        b.u16(1);
-        b.u16(0);
-        b.u32(20);  // no section length
-    }, {"section header block of 20 bytes", "at least 28"});
+    expect_damage(
+        [](Builder& b) {
+            b.u32(0x0a0d0d0a);
+            b.u32(20);
+            b.u32(0x1a2b3c4d);
+            b.u16(1);
+            b.u16(0);
+            b.u32(20);  // no section length
+        },
+        {"section header block of 20 bytes", "at least 28"});
 }
 
 TEST(PcapngReaderDamage, InterfaceBlockTooShort) {
@@ -379,33 +391,41 @@ TEST(PcapngReaderDamage, InterfaceBlockTooShort) {
 }
 
 TEST(PcapngReaderDamage, ObsoletePacketDataRunsPastItsBlock) {
-    expect_damage([](Builder& b) {
-        const std::size_t start = b.out.size();
-        b.obsolete(0, 3, frame(40, 3));
-        b.out[start + 8 + 12] = 100;  // caplen 100 in a block with room for 40
-    }, {"caplen 100", "runs past its block"});
+    expect_damage(
+        [](Builder& b) {
+            const std::size_t start = b.out.size();
+            b.obsolete(0, 3, frame(40, 3));
+            b.out[start + 8 + 12] = 100;  // caplen 100 in a block with room for 40
+        },
+        {"caplen 100", "runs past its block"});
 }
 
 TEST(PcapngReaderDamage, AbsurdBlockLength) {
-    expect_damage([](Builder& b) {
-        b.u32(6);
-        b.u32(0xfffffff0);
-    }, {"block length 4294967280 is impossible"});
+    expect_damage(
+        [](Builder& b) {
+            b.u32(6);
+            b.u32(0xfffffff0);
+        },
+        {"block length 4294967280 is impossible"});
 }
 
 TEST(PcapngReaderDamage, TrailingLengthDiffers) {
-    expect_damage([](Builder& b) {
-        b.enhanced(0, 3, frame(60, 3), 60);
-        b.out[b.out.size() - 4] ^= 0x10;
-    }, {"at its start but"});
+    expect_damage(
+        [](Builder& b) {
+            b.enhanced(0, 3, frame(60, 3), 60);
+            b.out[b.out.size() - 4] ^= 0x10;
+        },
+        {"at its start but"});
 }
 
 TEST(PcapngReaderDamage, PacketDataRunsPastItsBlock) {
-    expect_damage([](Builder& b) {
-        const std::size_t start = b.out.size();
-        b.enhanced(0, 3, frame(60, 3), 60);
-        b.out[start + 8 + 12] = 200;  // caplen 200 in a block with room for ~70
-    }, {"caplen 200", "runs past its block"});
+    expect_damage(
+        [](Builder& b) {
+            const std::size_t start = b.out.size();
+            b.enhanced(0, 3, frame(60, 3), 60);
+            b.out[start + 8 + 12] = 200;  // caplen 200 in a block with room for ~70
+        },
+        {"caplen 200", "runs past its block"});
 }
 
 TEST(PcapngReaderDamage, UnknownInterface) {
@@ -416,34 +436,42 @@ TEST(PcapngReaderDamage, UnknownInterface) {
 TEST(PcapngReaderDamage, PacketBeforeAnyInterfaceOfItsSection) {
     Builder shb;
     shb.section();
-    expect_damage([](Builder& b) {
-        b.section();
-        b.enhanced(0, 3, frame(60, 3), 60);
-    }, {"interface 0", "has 0 interface"}, shb.out.size());
+    expect_damage(
+        [](Builder& b) {
+            b.section();
+            b.enhanced(0, 3, frame(60, 3), 60);
+        },
+        {"interface 0", "has 0 interface"}, shb.out.size());
 }
 
 TEST(PcapngReaderDamage, SimplePacketBeforeAnyInterfaceOfItsSection) {
     Builder shb;
     shb.section();
-    expect_damage([](Builder& b) {
-        b.section();
-        b.simple(frame(60, 3), 60);
-    }, {"interface 0", "has 0 interface"}, shb.out.size());
+    expect_damage(
+        [](Builder& b) {
+            b.section();
+            b.simple(frame(60, 3), 60);
+        },
+        {"interface 0", "has 0 interface"}, shb.out.size());
 }
 
 TEST(PcapngReaderDamage, GarbageAfterAValidSection) {
-    expect_damage([](Builder& b) {
-        const std::string junk = "this is not a block, just text that follows the capture\n";
-        b.out.insert(b.out.end(), junk.begin(), junk.end());
-    }, {"is impossible"});
+    expect_damage(
+        [](Builder& b) {
+            const std::string junk = "this is not a block, just text that follows the capture\n";
+            b.out.insert(b.out.end(), junk.begin(), junk.end());
+        },
+        {"is impossible"});
 }
 
 TEST(PcapngReaderDamage, BadByteOrderMagicInALaterSection) {
-    expect_damage([](Builder& b) {
-        const std::size_t start = b.out.size();
-        b.section();
-        b.out[start + 8] = 0x99;  // the byte-order magic follows the block type and length
-    }, {"byte-order magic"});
+    expect_damage(
+        [](Builder& b) {
+            const std::size_t start = b.out.size();
+            b.section();
+            b.out[start + 8] = 0x99;  // the byte-order magic follows the block type and length
+        },
+        {"byte-order magic"});
 }
 
 TEST(PcapngReader, PacketBeforeTheFirstInterfaceFailsAtTheFirstNext) {
@@ -531,10 +559,12 @@ TEST(PcapngReader, ObsoletePacketBlockDirectionFromPackFlags) {
 
 TEST(PcapngReader, PcapFileHasOneInterfaceFromItsHeader) {
     TempDir dir;
-    for (const TimestampPrecision precision : {TimestampPrecision::micro, TimestampPrecision::nano}) {
+    for (const TimestampPrecision precision :
+         {TimestampPrecision::micro, TimestampPrecision::nano}) {
         const std::string path = dir.file("one.pcap");
-        PcapWriter::create(path, {.link_type = LinkType::linux_sll2, .snaplen = 1234,
-                                  .precision = precision}).close();
+        PcapWriter::create(
+            path, {.link_type = LinkType::linux_sll2, .snaplen = 1234, .precision = precision})
+            .close();
         PcapReader r = PcapReader::open(path);
         EXPECT_EQ(r.info().format, FileFormat::pcap);
         ASSERT_EQ(r.interfaces().size(), 1u);
@@ -594,8 +624,8 @@ TEST(PcapngWriter, RoundTripWithInterfacesDirectionsAndComments) {
     EXPECT_EQ(r.interfaces()[0].snaplen, 65535u);
     EXPECT_EQ(r.interfaces()[0].tsresol, 9);
     EXPECT_EQ(r.interfaces()[1].link_type, 276u);
-    const std::uint8_t want_type[] = {PACKET_HOST, PACKET_OUTGOING, PACKET_HOST,
-                                      kPacketTypeUnknown, PACKET_HOST, PACKET_HOST};
+    const std::uint8_t want_type[] = {PACKET_HOST,        PACKET_OUTGOING, PACKET_HOST,
+                                      kPacketTypeUnknown, PACKET_HOST,     PACKET_HOST};
     const int want_if[] = {0, 0, 1, 0, 1, 0};
     const std::uint32_t want_wire[] = {60, 93, 500, 159, 192, 225};
     for (int i = 0; i < 6; ++i) {
@@ -632,10 +662,12 @@ TEST(PcapngWriter, FailedWriteLeavesWholeBlocks) {
     const rlimit small{100'003, old.rlim_max};
     int err = 0;
     {
-        PcapWriter w = PcapWriter::create(path, {.buffer_size = 64 << 10, .format = FileFormat::pcapng});
+        PcapWriter w =
+            PcapWriter::create(path, {.buffer_size = 64 << 10, .format = FileFormat::pcapng});
         ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
         try {
-            for (int i = 0; i < 1000; ++i) w.write(packet(frame(300 + i % 700, std::uint8_t(i)), i, 0, 2000));
+            for (int i = 0; i < 1000; ++i)
+                w.write(packet(frame(300 + i % 700, std::uint8_t(i)), i, 0, 2000));
             w.close();
         } catch (const Error& e) {
             err = e.code().value();

@@ -18,7 +18,7 @@ namespace ringcap::test {
 using Bytes = std::vector<std::uint8_t>;
 
 class TempDir {
-public:
+  public:
     TempDir() {
         std::string tmpl =
             (std::filesystem::temp_directory_path() / "ringcap-unit-XXXXXX").string();
@@ -31,7 +31,7 @@ public:
     }
     std::string file(const std::string& name) const { return (path_ / name).string(); }
 
-private:
+  private:
     std::filesystem::path path_;
 };
 
