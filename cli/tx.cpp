@@ -9,6 +9,7 @@
 
 #include <cstring>
 #include <optional>
+#include <vector>
 
 #include <ringcap/error.hpp>
 #include <ringcap/gen.hpp>
@@ -161,17 +162,25 @@ int run_gen(const TxCliOptions& o, const volatile std::sig_atomic_t& stop) {
 int run_replay(const TxCliOptions& o, const volatile std::sig_atomic_t& stop) {
     // Every file is opened and checked before anything is sent: a missing, foreign or
     // non-Ethernet file is one error line, not a partial replay followed by a summary.
-    // (Standard input can be read only once: it is checked when its turn comes.)
+    // (Standard input can be read only once: it is checked when its turn comes.) The files stay
+    // open and mapped: with --loop each pass rewinds them, with no page faults after the first.
+    std::vector<std::optional<PcapReader>> readers;
     for (const std::string& path : o.files)
-        if (path != "-") open_ethernet_pcap(path);
+        readers.push_back(path == "-" ? std::nullopt
+                                      : std::optional<PcapReader>(open_ethernet_pcap(path)));
     Injector tx = open_injector(o);
     Sender s(tx, stop);
     std::uint64_t sent = 0, skipped = 0, not_ethernet = 0, bits = 0;
     const std::int64_t start = monotonic_ns();
     try {
         for (std::uint64_t pass = 0; !stop && (o.loop == 0 || pass < o.loop); ++pass) {
-            for (const std::string& path : o.files) {
-                PcapReader reader = open_ethernet_pcap(path);
+            for (std::size_t i = 0; i < o.files.size(); ++i) {
+                std::optional<PcapReader>& file = readers[i];
+                if (!file)
+                    file.emplace(open_ethernet_pcap(o.files[i]));
+                else if (pass != 0 && !file->rewind())
+                    *file = open_ethernet_pcap(o.files[i]);
+                PcapReader& reader = *file;
                 const std::int64_t pass_start = monotonic_ns();
                 std::optional<std::int64_t> first_ts;
                 while (!stop && (o.limit == 0 || sent < o.limit)) {

@@ -74,6 +74,11 @@ class PcapReader {
     // accepted, as libpcap does. A read(2) error throws with its errno.
     std::optional<PacketView> next();
 
+    // Back to the first packet of a mapped file, without mapping it again (replay --loop):
+    // next() then returns the same packets again, and interfaces() describes them as before.
+    // False, changing nothing, when the input is streamed (a pipe cannot go back).
+    bool rewind();
+
     // The whole file is mapped: every PacketView (and the 16-byte record header before its
     // data) stays valid for the reader's lifetime, not only until the next call.
     bool is_mapped() const noexcept;

@@ -246,6 +246,24 @@ PcapReader PcapReader::open(const std::string& path, ReadMode mode) {
     return r;
 }
 
+bool PcapReader::rewind() {
+    if (!state_ || !is_mapped()) return false;
+    State& s = *state_;
+    records_ = 0;
+    s.prefetched = 0;
+    if (!s.pcapng) {
+        s.pos = offset_ = kFileHeader;
+        return true;
+    }
+    // pcapng: the interfaces are described again as the blocks are read again.
+    s.pos = offset_ = 0;
+    interfaces_.clear();
+    s.scales.clear();
+    read_section_header();
+    next_pcapng(/*metadata_only=*/true);
+    return true;
+}
+
 bool PcapReader::is_mapped() const noexcept { return state_ && !state_->map.bytes().empty(); }
 
 bool PcapReader::next_is_buffered() const noexcept {

@@ -443,6 +443,30 @@ std::vector<Record> mixed_records(std::size_t n) {
     return out;
 }
 
+TEST(PcapReader, RewindReadsTheSameRecordsAgain) {
+    TempDir dir;
+    const std::string path = dir.file("loop.pcap");
+    const std::vector<Record> sent = mixed_records(50);
+    write_pcap(path, {}, sent);
+    PcapReader r = PcapReader::open(path);
+    ASSERT_TRUE(r.next());
+    ASSERT_TRUE(r.next());  // part-way through ...
+    ASSERT_TRUE(r.rewind());
+    EXPECT_EQ(r.records(), 0u);
+    EXPECT_EQ(r.offset(), 24u);
+    for (int pass = 0; pass < 3; ++pass) {  // ... and at the end, twice
+        expect_same(read_all_records(r), sent, TimestampPrecision::micro);
+        EXPECT_EQ(r.records(), sent.size());
+        ASSERT_TRUE(r.rewind());
+    }
+    // A stream cannot go back: rewind() says so and the reader carries on where it was.
+    PcapReader streamed = PcapReader::open(path, ReadMode::stream);
+    ASSERT_TRUE(streamed.next());
+    EXPECT_FALSE(streamed.rewind());
+    EXPECT_EQ(streamed.records(), 1u);
+    EXPECT_EQ(read_all_records(streamed).size(), sent.size() - 1);
+}
+
 TEST(PcapReader, ReadsStandardInputFromAPipe) {
     std::signal(SIGPIPE, SIG_IGN);
     TempDir dir;

@@ -241,6 +241,19 @@ TEST(PcapngReader, SectionsInBothByteOrdersWithTheirOwnInterfaces) {
     EXPECT_EQ(r.interfaces()[1].link_type, 276u);
     EXPECT_EQ(r.interfaces()[2].link_type, 101u);
     EXPECT_EQ(r.interfaces()[2].name, "raw");
+
+    // Rewound, the same packets on the same interfaces, described once, not twice.
+    ASSERT_TRUE(r.rewind());
+    EXPECT_EQ(r.records(), 0u);
+    for (const Want& w : want) {
+        const auto p = r.next();
+        ASSERT_TRUE(p);
+        EXPECT_EQ(p->ifindex(), w.ifindex);
+        EXPECT_EQ(p->ts_ns(), w.ts);
+        EXPECT_EQ(data_of(*p), w.data);
+    }
+    EXPECT_FALSE(r.next());
+    EXPECT_EQ(r.interfaces().size(), 3u);
 }
 
 TEST(PcapngReader, SimplePacketBlockTakesInterfaceZeroAndItsSnaplen) {
