@@ -353,7 +353,7 @@ int read_cmd(const cli::CliOptions& o) {
     try {
         for (bool more = true; more && !g_stop && (o.count == 0 || matched < o.count);) {
             for (std::uint64_t i = 0; i < kBatch; ++i) {
-                if (file && !reader.next_is_buffered()) {  // the read buffer is reused
+                if (file && !background && !reader.next_is_buffered()) {  // buffer reuse
                     write_run();
                     file->flush();
                 }
