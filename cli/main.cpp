@@ -12,6 +12,9 @@
 #include <fstream>
 #include <functional>
 #include <optional>
+#include <thread>
+#include <utility>
+#include <vector>
 
 #include <ringcap/ringcap.hpp>
 
@@ -284,6 +287,10 @@ class FileFilters {
             by_interface_.push_back(&same->second);
         }
     }
+    // The compiled filter of an interface met already; nullptr without an expression.
+    const Filter* of(std::size_t interface) const {
+        return expression_.empty() ? nullptr : by_interface_.at(interface);
+    }
     bool matches(const PcapReader& reader, const PacketView& p) {
         if (static_cast<std::size_t>(p.ifindex()) >= by_interface_.size())
             update(reader.interfaces());
@@ -295,6 +302,59 @@ class FileFilters {
     std::deque<std::pair<std::uint32_t, Filter>> compiled_;  // stable addresses
     std::vector<const Filter*> by_interface_;
 };
+
+// A part of a mapped pcap file that -r reads on a thread of its own while the main thread reads
+// the part before it (see read_cmd): the runs of matching records from `start`, a guessed record
+// boundary, up to the next part's start.
+struct FilePart {
+    using Run = std::pair<std::span<const std::byte>, std::uint64_t>;  // bytes, records
+    static constexpr std::size_t kMaxRun = 256u << 10;
+    static constexpr std::size_t kMaxRuns = 1u << 20;  // memory: 24 MiB; then it stops early
+
+    std::uint64_t start = 0;
+    std::uint64_t stop = 0;            // the next part's start, or the end of the file
+    std::uint64_t end = 0;             // where it stopped: at or past stop unless cut short
+    std::optional<PcapReader> reader;  // its own mapping, which the runs point into
+    std::vector<Run> runs;
+    std::uint64_t records = 0, matched = 0;
+    bool read = false;  // false: it failed (damage); the main thread reads it again and reports
+
+    void read_from(const std::string& path, const Filter* filter, std::stop_token stop_token) {
+        try {
+            reader.emplace(PcapReader::open(path));
+            PcapReader& r = *reader;
+            r.seek(start, 0);
+            r.stop_at(stop);
+            std::span<const std::byte> run;
+            std::uint64_t in_run = 0;
+            const auto close_run = [&] {
+                if (in_run != 0) runs.emplace_back(run, in_run);
+                in_run = 0;
+            };
+            while (!g_stop && !stop_token.stop_requested() && runs.size() < kMaxRuns) {
+                const std::optional<PacketView> p = r.next();
+                if (!p) break;
+                if (filter && !filter->matches(*p)) continue;
+                const std::byte* record = p->data() - PcapReader::kRecordHeader;
+                if (record != run.data() + run.size() || run.size() >= kMaxRun) {
+                    close_run();
+                    run = {record, 0};
+                }
+                run = {run.data(), run.size() + PcapReader::kRecordHeader + p->caplen()};
+                ++in_run;
+                ++matched;
+            }
+            close_run();
+            end = r.offset();
+            records = r.records();
+            read = true;
+        } catch (...) {
+            runs.clear();
+        }
+    }
+};
+
+constexpr std::uint64_t kPartsFrom = 64u << 20;  // smaller files are read by one thread
 
 // -r: packets from a file through the filter (libpcap's interpreter, in user space, compiled
 // for each interface's link type and snaplen as tcpdump -r does) to the same outputs as a capture.
@@ -331,6 +391,8 @@ int read_cmd(const cli::CliOptions& o) {
             ? out.plain_file()
             : nullptr;
     if (file && reader.is_mapped()) file->flush();  // the file header, before the thread owns it
+    std::vector<FilePart> parts;        // see below; they outlive the writer, which points into
+    std::vector<std::jthread> threads;  // their mappings, and their threads end before them
     std::optional<RunWriter> background;
     if (file && reader.is_mapped()) background.emplace(*file);
     std::span<const std::byte> run;
@@ -347,10 +409,9 @@ int read_cmd(const cli::CliOptions& o) {
     };
 
     constexpr std::uint64_t kBatch = 4096;  // packets between end_batch() calls and stop checks
-    constexpr std::size_t kMaxRun = 256u << 10;  // runs reach the writer while in the caches
+    constexpr std::size_t kMaxRun = FilePart::kMaxRun;  // runs reach the writer while cached
     std::uint64_t matched = 0;
-    int status = 0;
-    try {
+    const auto read_on = [&] {  // until the end (or the reader's stop_at()), -c or a signal
         for (bool more = true; more && !g_stop && (o.count == 0 || matched < o.count);) {
             for (std::uint64_t i = 0; i < kBatch; ++i) {
                 if (file && !background && !reader.next_is_buffered()) {  // buffer reuse
@@ -394,6 +455,52 @@ int read_cmd(const cli::CliOptions& o) {
             write_run();
             if (!background)
                 out.end_batch();  // (-U) the thread owns the file; it writes each batch
+        }
+    };
+
+    // A big mapped pcap file passing through to a file is read in parts, one per CPU: this
+    // thread reads the first up to where the second starts, and so on. The parts start at
+    // guessed record boundaries (PcapReader::likely_record_at()); a part's records count only
+    // when the part before it, itself proved, ended exactly at its start, since a walk from a
+    // true boundary meets only true boundaries. Proved parts are written in order; from the
+    // first part that is not, this thread reads on by itself (and meets any damage itself, to
+    // report it as a plain read would).
+    if (background && info.format == FileFormat::pcap && o.count == 0 &&
+        reader.mapped_size() >= kPartsFrom)
+        parts.resize(std::min(std::max(std::thread::hardware_concurrency(), 1u), 8u) - 1);
+    for (std::size_t k = 0; k < parts.size(); ++k) {
+        const std::uint64_t guess = reader.mapped_size() * (k + 1) / (parts.size() + 1);
+        parts[k].start = reader.likely_record_at(guess).value_or(reader.mapped_size());
+    }
+    for (std::size_t k = 0; k < parts.size(); ++k) {
+        parts[k].stop = k + 1 < parts.size() ? parts[k + 1].start : reader.mapped_size();
+        threads.emplace_back([&part = parts[k], &o, f = filter.of(0)](std::stop_token st) {
+            part.read_from(o.read_path, f, st);
+        });
+    }
+    int status = 0;
+    try {
+        if (parts.empty()) {
+            read_on();
+        } else {
+            reader.stop_at(parts.front().start);
+            read_on();
+            write_run();
+            std::uint64_t at = reader.offset(), records = reader.records();
+            for (std::size_t k = 0; k < parts.size(); ++k) {
+                threads[k].join();
+                FilePart& part = parts[k];
+                if (g_stop || !part.read || part.start != at) break;  // not proved
+                for (const FilePart::Run& r : part.runs)
+                    if (!background->add(r.first, r.second)) background->finish();  // throws
+                matched += part.matched;
+                records += part.records;
+                at = part.end;
+                if (part.end != part.stop) break;  // cut short: the rest is read here
+            }
+            reader.stop_at(~std::uint64_t{0});
+            reader.seek(at, records);
+            read_on();
         }
     } catch (const Error& e) {
         report(e);  // damage in the file (or a failed write): what came before it is kept

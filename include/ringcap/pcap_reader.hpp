@@ -79,6 +79,18 @@ class PcapReader {
     // False, changing nothing, when the input is streamed (a pipe cannot go back).
     bool rewind();
 
+    // Reading one mapped pcap file in parts, on several threads (ringcap -r does). A likely
+    // record boundary at or after `offset`: four records in a row with sane lengths and times.
+    // Only a guess, until a reader that started at a true boundary lands exactly on it. nullopt
+    // when there is none within kGuessScan bytes, or the input is not a mapped pcap file.
+    std::optional<std::uint64_t> likely_record_at(std::uint64_t offset) const;
+    // Continues at `offset`, a record boundary (or a guess from likely_record_at()), with
+    // `records` records counted before it, as records() and error messages tell. Mapped pcap
+    // files only; throws EINVAL otherwise.
+    void seek(std::uint64_t offset, std::uint64_t records);
+    // From now on next() returns nullopt once the read position is at or past `offset` (pcap).
+    void stop_at(std::uint64_t offset) noexcept;
+
     // The whole file is mapped: every PacketView (and the 16-byte record header before its
     // data) stays valid for the reader's lifetime, not only until the next call.
     bool is_mapped() const noexcept;
@@ -86,12 +98,14 @@ class PcapReader {
     // PacketViews stay valid through it (always true when mapped).
     bool next_is_buffered() const noexcept;
 
+    std::uint64_t mapped_size() const noexcept;  // bytes of a mapped file; 0 when streamed
     std::uint64_t records() const noexcept { return records_; }  // records returned so far
     std::uint64_t offset() const noexcept { return offset_; }    // file offset of the next record
 
     static constexpr std::size_t kFileHeader = 24;
     static constexpr std::size_t kRecordHeader = 16;
     static constexpr std::size_t kBufferSize = 128u << 10;
+    static constexpr std::size_t kGuessScan = 64u << 10;
     // A caplen above max(snaplen, kMaxSaneSnaplen) or above kMaxCaplen is damage, not a packet.
     static constexpr std::uint32_t kMaxSaneSnaplen = 262144;  // libpcap's MAXIMUM_SNAPLEN
     static constexpr std::uint32_t kMaxCaplen = 16u << 20;

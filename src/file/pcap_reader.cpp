@@ -105,6 +105,7 @@ struct PcapReader::State {
     bool swapped = false;
     std::int64_t frac_unit = 1000;  // ns per unit of the timestamp fraction
     std::uint32_t max_caplen = 0;
+    std::uint64_t stop = ~std::uint64_t{0};  // pcap: next() ends at this offset (stop_at())
     // pcapng
     bool pcapng = false;
     std::size_t section_first = 0;  // index of this section's first interface in interfaces_
@@ -264,6 +265,49 @@ bool PcapReader::rewind() {
     return true;
 }
 
+std::optional<std::uint64_t> PcapReader::likely_record_at(std::uint64_t offset) const {
+    if (!state_ || !is_mapped() || state_->pcapng) return std::nullopt;
+    const State& s = *state_;
+    const auto records_from = [&s](std::size_t at) {
+        std::uint32_t prev_sec = 0;
+        for (int i = 0; i < 4; ++i) {
+            if (at + kRecordHeader > s.end) return false;
+            const std::byte* h = s.base + at;
+            const std::uint32_t sec = load32(h, s.swapped), caplen = load32(h + 8, s.swapped);
+            if (caplen == 0 || caplen > s.max_caplen || caplen > s.end - at - kRecordHeader ||
+                load32(h + 4, s.swapped) >= 1'000'000'000 / s.frac_unit ||
+                load32(h + 12, s.swapped) < caplen ||
+                (i != 0 && (sec < prev_sec || sec - prev_sec > 86400)))
+                return false;
+            prev_sec = sec;
+            at += kRecordHeader + caplen;
+        }
+        return true;
+    };
+    const std::size_t from = std::max<std::uint64_t>(offset, kFileHeader);
+    const std::size_t until = std::min<std::uint64_t>(s.end, from + kGuessScan);
+    for (std::size_t at = from; at < until; ++at)
+        if (records_from(at)) return at;
+    return std::nullopt;
+}
+
+void PcapReader::seek(std::uint64_t offset, std::uint64_t records) {
+    if (!state_ || !is_mapped() || state_->pcapng || offset < kFileHeader || offset > state_->end)
+        throw Error(EINVAL, "PcapReader::seek(" + std::to_string(offset) +
+                                ") needs a mapped pcap file and an offset within it");
+    state_->pos = offset_ = offset;
+    state_->prefetched = 0;
+    records_ = records;
+}
+
+void PcapReader::stop_at(std::uint64_t offset) noexcept {
+    if (state_) state_->stop = offset;
+}
+
+std::uint64_t PcapReader::mapped_size() const noexcept {
+    return state_ ? state_->map.bytes().size() : 0;
+}
+
 bool PcapReader::is_mapped() const noexcept { return state_ && !state_->map.bytes().empty(); }
 
 bool PcapReader::next_is_buffered() const noexcept {
@@ -282,6 +326,7 @@ std::optional<PacketView> PcapReader::next() {
     if (!state_) throw Error(EBADF, "PcapReader::next() on a moved-from reader");
     State& s = *state_;
     if (s.pcapng) return next_pcapng(false);
+    if (offset_ >= s.stop) return std::nullopt;
     if (s.available() < kRecordHeader) {
         s.fill(kRecordHeader);
         const std::size_t have = s.available();

@@ -192,6 +192,55 @@ class ReadTests(unittest.TestCase):
         content += struct.pack("<IIII", 1, 0, 0x7FFFFFFF, 100) + b"\x00" * 64
         self.check_damaged(bytes(content), 4, f"offset {at}", "caplen 2147483647 is absurd")
 
+    # -- big files, read in parts on several threads (64 MiB and more; see read_cmd) --
+
+    BIG = 80_000  # records of about 1000 bytes: 73-77 MiB, over the 64 MiB that parts need
+
+    def big_file(self, payload_of):
+        """BIG records with the bytes payload_of(i), a thousand per second."""
+        out = bytearray(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
+        for i in range(self.BIG):
+            data = payload_of(i)
+            out += struct.pack("<IIII", 1_700_000_000 + i // 1000, i % 1000, len(data),
+                               len(data)) + data
+        return bytes(out)
+
+    def test_big_file_in_parts_is_tcpdumps(self):
+        frame = nf.udp_frame(MAC_B, MAC_A, 1000, fill=1)
+        src = self.put("big.pcap", self.big_file(lambda i: frame[:600] if i % 7 == 0 else frame))
+        for expression, expected in (((), self.BIG), (("greater", "700"), self.BIG - self.BIG // 7 - 1),
+                                     (("less", "700"), self.BIG // 7 + 1)):
+            with self.subTest(expression=expression):
+                got = self.check_same_file_as_tcpdump(src, *expression)
+                self.assertEqual(len(got.records), expected)
+
+    def test_big_file_whose_packets_look_like_records(self):
+        # Every payload is a chain of fake 32-byte records (a sane header and 16 bytes), so a
+        # guessed boundary inside a packet is wrong: the parts must be refuted, not written.
+        # (A first record of 100 bytes keeps the halfway point off a true boundary.)
+        fake = struct.pack("<IIII", 1_700_000_000, 5, 16, 16) + bytes(16)
+        src = self.put("fake.pcap", self.big_file(
+            lambda i: fake * 3 + bytes(4) if i == 0 else fake * (19 if i % 7 == 0 else 31)))
+        got = self.check_same_file_as_tcpdump(src)
+        self.assertEqual(len(got.records), self.BIG)
+        got = self.check_same_file_as_tcpdump(src, "greater", "700")
+        self.assertEqual(len(got.records), self.BIG - self.BIG // 7 - 1)
+
+    def test_big_file_damaged_in_a_later_part(self):
+        frame = nf.udp_frame(MAC_B, MAC_A, 1000, fill=2)
+        content = bytearray(self.big_file(lambda i: frame))
+        bad = 60_000  # at 75%: never in the first part, which the main thread reads
+        at = 24 + bad * 1016
+        content[at + 8:at + 12] = struct.pack("<I", 0x7FFFFFFF)
+        src = self.put("damaged.pcap", bytes(content))
+        out = self.path("ringcap.pcap")
+        _, err = self.ringcap("-r", src, "-w", out, status=1)
+        self.assertIn(f"record at offset {at}: caplen 2147483647 is absurd", err)
+        self.assertIn(f"the {bad} records before offset {at} were read", err)
+        got = nf.parse_pcap(self.read(out))
+        self.assertEqual(len(got.records), bad)
+        self.assertTrue(all(r.data == frame for r in got.records))
+
     def test_empty_file(self):
         src = self.put("empty.pcap", b"")
         _, err = self.ringcap("-r", src, status=1)
