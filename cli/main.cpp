@@ -303,19 +303,38 @@ class FileFilters {
     std::vector<const Filter*> by_interface_;
 };
 
+// A run of consecutive pcap records of the input, as they lie in its mapping or read buffer.
+struct RecordRun {
+    static constexpr std::size_t kMaxRun = 256u << 10;  // handed on while still in the caches
+    std::span<const std::byte> bytes;
+    std::uint64_t records = 0;
+
+    // Adds the packet's record; false, adding nothing, when it does not follow on or the run
+    // is full: hand the run on, clear() it, and add again.
+    bool add(const PacketView& p) noexcept {
+        const std::byte* record = p.data() - PcapReader::kRecordHeader;
+        if (records == 0)
+            bytes = {record, 0};
+        else if (record != bytes.data() + bytes.size() || bytes.size() >= kMaxRun)
+            return false;
+        bytes = {bytes.data(), bytes.size() + PcapReader::kRecordHeader + p.caplen()};
+        ++records;
+        return true;
+    }
+    void clear() noexcept { *this = {}; }
+};
+
 // A part of a mapped pcap file that -r reads on a thread of its own while the main thread reads
 // the part before it (see read_cmd): the runs of matching records from `start`, a guessed record
 // boundary, up to the next part's start.
 struct FilePart {
-    using Run = std::pair<std::span<const std::byte>, std::uint64_t>;  // bytes, records
-    static constexpr std::size_t kMaxRun = 256u << 10;
     static constexpr std::size_t kMaxRuns = 1u << 20;  // memory: 24 MiB; then it stops early
 
     std::uint64_t start = 0;
     std::uint64_t stop = 0;            // the next part's start, or the end of the file
     std::uint64_t end = 0;             // where it stopped: at or past stop unless cut short
     std::optional<PcapReader> reader;  // its own mapping, which the runs point into
-    std::vector<Run> runs;
+    std::vector<RecordRun> runs;
     std::uint64_t records = 0, matched = 0;
     bool read = false;  // false: it failed (damage); the main thread reads it again and reports
 
@@ -325,26 +344,19 @@ struct FilePart {
             PcapReader& r = *reader;
             r.seek(start, 0);
             r.stop_at(stop);
-            std::span<const std::byte> run;
-            std::uint64_t in_run = 0;
-            const auto close_run = [&] {
-                if (in_run != 0) runs.emplace_back(run, in_run);
-                in_run = 0;
-            };
+            RecordRun run;
             while (!g_stop && !stop_token.stop_requested() && runs.size() < kMaxRuns) {
                 const std::optional<PacketView> p = r.next();
                 if (!p) break;
                 if (filter && !filter->matches(*p)) continue;
-                const std::byte* record = p->data() - PcapReader::kRecordHeader;
-                if (record != run.data() + run.size() || run.size() >= kMaxRun) {
-                    close_run();
-                    run = {record, 0};
+                if (!run.add(*p)) {
+                    runs.push_back(run);
+                    run.clear();
+                    run.add(*p);
                 }
-                run = {run.data(), run.size() + PcapReader::kRecordHeader + p->caplen()};
-                ++in_run;
                 ++matched;
             }
-            close_run();
+            if (run.records != 0) runs.push_back(run);
             end = r.offset();
             records = r.records();
             read = true;
@@ -395,21 +407,18 @@ int read_cmd(const cli::CliOptions& o) {
     std::vector<std::jthread> threads;  // their mappings, and their threads end before them
     std::optional<RunWriter> background;
     if (file && reader.is_mapped()) background.emplace(*file);
-    std::span<const std::byte> run;
-    std::uint64_t run_records = 0;
+    RecordRun run;
     const auto write_run = [&] {
-        if (run_records != 0) {
+        if (run.records != 0) {
             if (!background)
-                file->write_records(run, run_records);
-            else if (!background->add(run, run_records))
+                file->write_records(run.bytes, run.records);
+            else if (!background->add(run.bytes, run.records))
                 background->finish();  // throws the write error
         }
-        run = {};
-        run_records = 0;
+        run.clear();
     };
 
     constexpr std::uint64_t kBatch = 4096;  // packets between end_batch() calls and stop checks
-    constexpr std::size_t kMaxRun = FilePart::kMaxRun;  // runs reach the writer while cached
     std::uint64_t matched = 0;
     const auto read_on = [&] {  // until the end (or the reader's stop_at()), -c or a signal
         for (bool more = true; more && !g_stop && (o.count == 0 || matched < o.count);) {
@@ -436,13 +445,10 @@ int read_cmd(const cli::CliOptions& o) {
                                 "a pcap file has one link type; filter on one interface's "
                                 "packets or write pcapng");
                 if (file) {
-                    const std::byte* record = p->data() - PcapReader::kRecordHeader;
-                    if (record != run.data() + run.size() || run.size() >= kMaxRun) {
+                    if (!run.add(*p)) {
                         write_run();
-                        run = {record, 0};
+                        run.add(*p);
                     }
-                    run = {run.data(), run.size() + PcapReader::kRecordHeader + p->caplen()};
-                    ++run_records;
                 } else {
                     while (ng_out && declared < reader.interfaces().size())
                         out.add_interface(reader.interfaces()[declared++]);
@@ -491,8 +497,8 @@ int read_cmd(const cli::CliOptions& o) {
                 threads[k].join();
                 FilePart& part = parts[k];
                 if (g_stop || !part.read || part.start != at) break;  // not proved
-                for (const FilePart::Run& r : part.runs)
-                    if (!background->add(r.first, r.second)) background->finish();  // throws
+                for (const RecordRun& r : part.runs)
+                    if (!background->add(r.bytes, r.records)) background->finish();  // throws
                 matched += part.matched;
                 records += part.records;
                 at = part.end;
