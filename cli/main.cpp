@@ -504,6 +504,7 @@ int read_cmd(const cli::CliOptions& o) {
                 at = part.end;
                 if (part.end != part.stop) break;  // cut short: the rest is read here
             }
+            for (std::jthread& t : threads) t.request_stop();  // parts no longer needed
             reader.stop_at(~std::uint64_t{0});
             reader.seek(at, records);
             read_on();
