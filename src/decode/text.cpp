@@ -17,136 +17,41 @@ using detail::put;
 using detail::put_hex_w;
 using detail::put_uint;
 
-const char* ethertype_name(std::uint16_t t) {
-    switch (t) {
-        case 0x0800:
-            return "IPv4";
-        case 0x86dd:
-            return "IPv6";
-        case 0x0806:
-            return "ARP";
-        case 0x8035:
-            return "Reverse ARP";
-        case 0x8100:
-            return "802.1Q";
-        case 0x88a8:
-            return "802.1Q-QinQ";
-        case 0x88cc:
-            return "LLDP";
-        case 0x8847:
-            return "MPLS unicast";
-        case 0x8848:
-            return "MPLS multicast";
-        case 0x888e:
-            return "EAPOL";
-        case 0x8863:
-            return "PPPoE D";
-        case 0x8864:
-            return "PPPoE S";
-        default:
-            return "Unknown";
-    }
+// A name for a protocol code, from a table: ethertypes, IP protocols, DNS types, ...
+struct CodeName {
+    std::uint16_t code;
+    const char* name;
+};
+template <std::size_t N>
+const char* name_of(const CodeName (&table)[N], std::uint16_t code, const char* unknown) {
+    for (const CodeName& c : table)
+        if (c.code == code) return c.name;
+    return unknown;
 }
 
-const char* ipproto_name(std::uint8_t p) {
-    switch (p) {
-        case 0:
-            return "Options";
-        case 1:
-            return "ICMP";
-        case 2:
-            return "IGMP";
-        case 4:
-            return "IPIP";
-        case 6:
-            return "TCP";
-        case 17:
-            return "UDP";
-        case 41:
-            return "IPv6";
-        case 43:
-            return "Routing";
-        case 44:
-            return "Fragment";
-        case 47:
-            return "GRE";
-        case 50:
-            return "ESP";
-        case 51:
-            return "AH";
-        case 58:
-            return "ICMPv6";
-        case 89:
-            return "OSPF";
-        case 103:
-            return "PIM";
-        case 112:
-            return "VRRP";
-        case 132:
-            return "SCTP";
-        default:
-            return "unknown";
-    }
-}
+constexpr CodeName kEthertypeNames[] = {
+    {0x0800, "IPv4"},        {0x86dd, "IPv6"},         {0x0806, "ARP"},
+    {0x8035, "Reverse ARP"}, {0x8100, "802.1Q"},       {0x88a8, "802.1Q-QinQ"},
+    {0x88cc, "LLDP"},        {0x8847, "MPLS unicast"}, {0x8848, "MPLS multicast"},
+    {0x888e, "EAPOL"},       {0x8863, "PPPoE D"},      {0x8864, "PPPoE S"},
+};
+const char* ethertype_name(std::uint16_t t) { return name_of(kEthertypeNames, t, "Unknown"); }
 
-const char* dns_type_name(std::uint16_t t) {
-    switch (t) {
-        case 1:
-            return "A";
-        case 2:
-            return "NS";
-        case 5:
-            return "CNAME";
-        case 6:
-            return "SOA";
-        case 12:
-            return "PTR";
-        case 13:
-            return "HINFO";
-        case 15:
-            return "MX";
-        case 16:
-            return "TXT";
-        case 28:
-            return "AAAA";
-        case 33:
-            return "SRV";
-        case 35:
-            return "NAPTR";
-        case 39:
-            return "DNAME";
-        case 41:
-            return "OPT";
-        case 43:
-            return "DS";
-        case 46:
-            return "RRSIG";
-        case 47:
-            return "NSEC";
-        case 48:
-            return "DNSKEY";
-        case 50:
-            return "NSEC3";
-        case 52:
-            return "TLSA";
-        case 64:
-            return "SVCB";
-        case 65:
-            return "HTTPS";
-        case 99:
-            return "SPF";
-        case 251:
-            return "IXFR";
-        case 252:
-            return "AXFR";
-        case 255:
-            return "ANY";
-        case 257:
-            return "CAA";
-        default:
-            return nullptr;
-    }
-}
+constexpr CodeName kIpprotoNames[] = {
+    {0, "Options"}, {1, "ICMP"},     {2, "IGMP"},      {4, "IPIP"},   {6, "TCP"},    {17, "UDP"},
+    {41, "IPv6"},   {43, "Routing"}, {44, "Fragment"}, {47, "GRE"},   {50, "ESP"},   {51, "AH"},
+    {58, "ICMPv6"}, {89, "OSPF"},    {103, "PIM"},     {112, "VRRP"}, {132, "SCTP"},
+};
+const char* ipproto_name(std::uint8_t p) { return name_of(kIpprotoNames, p, "unknown"); }
+
+constexpr CodeName kDnsTypeNames[] = {
+    {1, "A"},     {2, "NS"},    {5, "CNAME"},  {6, "SOA"},   {12, "PTR"},    {13, "HINFO"},
+    {15, "MX"},   {16, "TXT"},  {28, "AAAA"},  {33, "SRV"},  {35, "NAPTR"},  {39, "DNAME"},
+    {41, "OPT"},  {43, "DS"},   {46, "RRSIG"}, {47, "NSEC"}, {48, "DNSKEY"}, {50, "NSEC3"},
+    {52, "TLSA"}, {64, "SVCB"}, {65, "HTTPS"}, {99, "SPF"},  {251, "IXFR"},  {252, "AXFR"},
+    {255, "ANY"}, {257, "CAA"},
+};
+const char* dns_type_name(std::uint16_t t) { return name_of(kDnsTypeNames, t, nullptr); }
 
 // One packet being printed.
 struct Text {
@@ -801,42 +706,24 @@ bool print_icmp_body(Text& t, Bytes b, std::uint32_t length) {
     return true;
 }
 
-const char* icmp6_type_name(std::uint8_t type) {
-    switch (type) {
-        case 1:
-            return "destination unreachable";
-        case 2:
-            return "packet too big";
-        case 3:
-            return "time exceeded";
-        case 4:
-            return "parameter problem";
-        case 128:
-            return "echo request";
-        case 129:
-            return "echo reply";
-        case 130:
-            return "multicast listener query";
-        case 131:
-            return "multicast listener report";
-        case 132:
-            return "multicast listener done";
-        case 133:
-            return "router solicitation";
-        case 134:
-            return "router advertisement";
-        case 135:
-            return "neighbor solicitation";
-        case 136:
-            return "neighbor advertisement";
-        case 137:
-            return "redirect";
-        case 143:
-            return "multicast listener report v2";
-        default:
-            return "";
-    }
-}
+constexpr CodeName kIcmp6TypeNames[] = {
+    {1, "destination unreachable"},
+    {2, "packet too big"},
+    {3, "time exceeded"},
+    {4, "parameter problem"},
+    {128, "echo request"},
+    {129, "echo reply"},
+    {130, "multicast listener query"},
+    {131, "multicast listener report"},
+    {132, "multicast listener done"},
+    {133, "router solicitation"},
+    {134, "router advertisement"},
+    {135, "neighbor solicitation"},
+    {136, "neighbor advertisement"},
+    {137, "redirect"},
+    {143, "multicast listener report v2"},
+};
+const char* icmp6_type_name(std::uint8_t type) { return name_of(kIcmp6TypeNames, type, ""); }
 
 bool print_icmp6(Text& t, Bytes b, std::uint32_t length) {
     Out& o = t.o;
@@ -1313,22 +1200,10 @@ bool print_ethertype_payload(Text& t, std::uint16_t type, Bytes b, std::uint32_t
     }
 }
 
-const char* sll_direction(std::uint16_t pkttype) {
-    switch (pkttype) {
-        case 0:
-            return "In";
-        case 1:
-            return "B";
-        case 2:
-            return "M";
-        case 3:
-            return "P";
-        case 4:
-            return "Out";
-        default:
-            return "?";
-    }
-}
+constexpr CodeName kSllDirections[] = {
+    {0, "In"}, {1, "B"}, {2, "M"}, {3, "P"}, {4, "Out"},
+};
+const char* sll_direction(std::uint16_t pkttype) { return name_of(kSllDirections, pkttype, "?"); }
 
 // An 802.1Q tag after a cooked (SLL/SLL2) header, as tcpdump shows it there: the inner
 // EtherType by name only, the tag itself with -e. false when the tag was not captured.
