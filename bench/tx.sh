@@ -65,6 +65,8 @@ run_one() {  # tool size count -> prints pps
     ringcap-gen) ip netns exec "$ns" taskset -c 0 "$ringcap" gen -i "$a" --size "$size" --count "$count" 2>/dev/null ;;
     ringcap-replay) ip netns exec "$ns" taskset -c 0 "$ringcap" replay -i "$a" --topspeed "$work/f$size.pcap" 2>/dev/null ;;
     ringcap-replay-cached) ip netns exec "$ns" taskset -c 0 "$ringcap" replay -i "$a" --topspeed --loop $((count / 1000)) "$work/c$size.pcap" 2>/dev/null ;;
+    ringcap-gen-zero-copy) ip netns exec "$ns" taskset -c 0 "$ringcap" gen -i "$a" --size "$size" --count "$count" --zero-copy 2>/dev/null ;;
+    ringcap-replay-zero-copy) ip netns exec "$ns" taskset -c 0 "$ringcap" replay -i "$a" --topspeed --zero-copy "$work/f$size.pcap" 2>/dev/null ;;
     trafgen) ip netns exec "$ns" taskset -c 0 trafgen -o "$a" -c "$work/f$size.cfg" -n "$count" --cpus 1 --qdisc-path >/dev/null 2>&1 ;;
     tcpreplay) ip netns exec "$ns" taskset -c 0 tcpreplay -q --topspeed -i "$a" "$work/f$size.pcap" >/dev/null 2>&1 ;;
   esac
@@ -72,7 +74,7 @@ run_one() {  # tool size count -> prints pps
   python3 -c "print(round(($after - $before) / ($t1 - $t0)))"
 }
 
-tools=(ringcap-gen ringcap-replay ringcap-replay-cached trafgen tcpreplay)
+tools=(ringcap-gen ringcap-replay ringcap-replay-cached ringcap-gen-zero-copy ringcap-replay-zero-copy trafgen tcpreplay)
 out=bench/results/tx.md
 mkdir -p bench/results
 : > "$work/runs"  # size tool rep pps
@@ -98,7 +100,11 @@ print(f"Command: `bench/tx.sh {reps} {small} {big}`; every tool on CPU 0 (trafge
       "the median (and range) of the per-repetition ratios, so that the VM's slow swings, which "
       "move all tools of one repetition alike, cancel out. `ringcap-replay-cached` replays a "
       "1000-frame file looped to the same count, so its data stays in the CPU caches: the "
-      "difference to `ringcap-replay` is the cost of copying the file's data out of memory.\n")
+      "difference to `ringcap-replay` is the cost of copying the file's data out of memory. "
+      "The `-zero-copy` rows run with `--zero-copy`: the kernel's default TX-ring path, in which "
+      "packets point into the ring's pages, as trafgen's do (tcpreplay makes one send() call "
+      "per packet, which the kernel copies); by default ringcap has the kernel copy each frame "
+      "out of the ring instead (include/ringcap/tx.hpp).\n")
 print("| frame | tool | pps (median) | runs | vs trafgen | vs tcpreplay |")
 print("|---:|---|---:|---|---:|---:|")
 def ratio(size, tool, ref):

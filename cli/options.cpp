@@ -128,6 +128,9 @@ ParseResult parse_command_line(int argc, const char* const* argv) {
         sub->add_option("--limit", t.limit, "stop after this many packets");
         sub->add_flag("--qdisc-bypass", t.qdisc_bypass,
                       "skip the qdisc layer (PACKET_QDISC_BYPASS)");
+        sub->add_flag("--zero-copy", t.zero_copy,
+                      "packets point into the ring's pages instead of holding a copy of the "
+                      "frame (slower on veth; for NICs that DMA from the ring)");
     };
     CLI::App* replay = app.add_subcommand("replay", "send pcap files through the TX ring");
     tx_common(replay);

@@ -37,6 +37,7 @@ struct CliOptions {
 struct TxCliOptions {
     std::string interface;
     bool qdisc_bypass = false;
+    bool zero_copy = false;                 // --zero-copy: TxOptions::zero_copy
     std::optional<std::size_t> buffer_kib;  // -B
     std::uint64_t limit = 0;                // stop after this many packets (0: no limit)
     // replay

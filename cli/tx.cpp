@@ -107,7 +107,8 @@ class Sender {
 };
 
 Injector open_injector(const TxCliOptions& o) {
-    TxOptions to{.interface = o.interface, .qdisc_bypass = o.qdisc_bypass};
+    TxOptions to{
+        .interface = o.interface, .qdisc_bypass = o.qdisc_bypass, .zero_copy = o.zero_copy};
     if (o.buffer_kib) to.ring.buffer_size = *o.buffer_kib * 1024;
     return Injector::open(to);
 }

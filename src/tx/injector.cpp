@@ -1,6 +1,6 @@
 // TX ring setup, in the order packet_mmap.rst gives for transmission: socket with protocol 0
-// (it receives nothing), PACKET_VERSION, PACKET_LOSS, PACKET_QDISC_BYPASS, PACKET_TX_RING, mmap,
-// bind with sll_protocol 0.
+// (it receives nothing), PACKET_VERSION, PACKET_LOSS, PACKET_QDISC_BYPASS, PACKET_VNET_HDR (before
+// the ring: the kernel refuses it after), PACKET_TX_RING, mmap, bind with sll_protocol 0.
 #include <linux/if_ether.h>
 #include <poll.h>
 #include <sys/prctl.h>
@@ -42,13 +42,16 @@ Injector Injector::open(const TxOptions& o) {
     sys::setsockopt(fd, SOL_PACKET, PACKET_LOSS, int{1}, "PACKET_LOSS");
     if (o.qdisc_bypass)
         sys::setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, int{1}, "PACKET_QDISC_BYPASS");
+    // A virtio-net header in front of every frame, so that commit() can ask for a linear copy.
+    const std::size_t vnet_len = o.zero_copy ? 0 : sizeof(detail::VirtioNetHeader);
+    if (vnet_len != 0) sys::setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, int{1}, "PACKET_VNET_HDR");
 
     // Frames hold the largest frame the link takes (MTU + Ethernet header + one VLAN tag),
     // rounded up to a power of two so that they tile blocks without gaps.
     RingGeometry wish = o.ring;
     if (!wish.frame_size) {
         std::size_t f = 2048;
-        while (f < kDataOffset + facts.mtu + ETH_HLEN + 4) f *= 2;
+        while (f < kDataOffset + vnet_len + facts.mtu + ETH_HLEN + 4) f *= 2;
         wish.frame_size = f;
     }
     if (!wish.buffer_size) wish.buffer_size = kDefaultTxBufferSize;
@@ -80,7 +83,8 @@ Injector Injector::open(const TxOptions& o) {
     inj.base_ = inj.impl_->ring.bytes().data();
     inj.block_size_ = layout.block_size;
     inj.frame_size_ = layout.frame_size;
-    inj.max_frame_len_ = layout.frame_size - kDataOffset;
+    inj.vnet_len_ = static_cast<std::uint32_t>(vnet_len);
+    inj.max_frame_len_ = layout.frame_size - kDataOffset - vnet_len;
     inj.max_untagged_len_ = facts.mtu + ETH_HLEN;
     inj.frames_per_block_ = static_cast<std::uint32_t>(layout.frames_per_block());
     inj.frame_count_ = static_cast<std::uint32_t>(layout.frame_count);
@@ -135,7 +139,7 @@ TxStats Injector::drain(std::chrono::milliseconds timeout) {
 void Injector::prefill(std::span<const std::byte> bytes) noexcept {
     const std::size_t n = bytes.size() < max_frame_len_ ? bytes.size() : max_frame_len_;
     for (std::uint32_t i = 0; i < frame_count_; ++i)
-        std::memcpy(frame_at(i) + kDataOffset, bytes.data(), n);
+        std::memcpy(frame_at(i) + kDataOffset + vnet_len_, bytes.data(), n);
 }
 
 std::size_t Injector::mtu() const noexcept { return impl_->mtu; }

@@ -157,6 +157,17 @@ class Replay(TxCase):
         self.assertEqual(nbytes, sum(map(len, frames)))
         self.assertNotIn("skipped", r.stderr)
 
+    def test_zero_copy_sends_the_same_frames(self):
+        frames = self.frames()
+        path = self.path("in.pcap")
+        write_pcap(path, frames)
+        r, mine, _ = self.captured(len(frames),
+                                   lambda: self.replay("--topspeed", "--zero-copy", path),
+                                   tcpdump=False)
+        self.assert_ok(r)
+        self.assert_same_multiset(mine, frames, "ringcap")
+        self.assertEqual(parse_summary(self, r.stderr)[:2], (len(frames), sum(map(len, frames))))
+
     def test_micro_precision_and_swapped_files_replay_too(self):
         frames = self.frames()[:6]
         path = self.path("micro.pcap")
@@ -360,6 +371,14 @@ class Gen(TxCase):
             self.assertEqual([gen_payload(x.data)[1] for x in recs], list(range(500)), who)
         self.assertEqual(parse_summary(self, r.stderr)[:2], (500, 500 * 1514))
         self.assertEqual(self.assert_checksums_good(self.path("tcpdump.pcap")), 500)
+
+    def test_size_1514_zero_copy(self):
+        r, mine, _ = self.captured(
+            300, lambda: self.gen("--count", "300", "--size", "1514", "--zero-copy"), tcpdump=False)
+        self.assert_ok(r)
+        self.assertTrue(all(x.caplen == x.length == 1514 for x in mine))
+        self.assertEqual([gen_payload(x.data)[1] for x in mine], list(range(300)))
+        self.assertEqual(self.assert_checksums_good(self.path("ringcap.pcap")), 300)
 
     def test_size_larger_than_the_link_is_refused(self):
         r = self.gen("--count", "1", "--size", "1515")

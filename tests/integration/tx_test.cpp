@@ -1,7 +1,8 @@
 // The transmit ring, live: an Injector on the peer end of a veth pair, a Capture (ringcap's own RX
 // ring) on the other end. Frames committed and flushed arrive byte for byte and in order; drain()
 // accounts for every frame; a frame the kernel refuses is counted and does not stop the ring; a
-// ring far smaller than the traffic works through wait_for_room(); PACKET_QDISC_BYPASS works.
+// ring far smaller than the traffic works through wait_for_room(); PACKET_QDISC_BYPASS and the
+// zero-copy path work.
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 
@@ -11,6 +12,7 @@
 #include <thread>
 
 #include <sched.h>
+#include <sys/socket.h>
 
 #include <ringcap/error.hpp>
 #include <ringcap/gen.hpp>
@@ -63,6 +65,17 @@ class Tx : public ::testing::Test {
             ++i;
         }
         tx.flush();
+    }
+
+    // Sends `sent`, drains, and checks that every frame left and arrived byte for byte.
+    static void send_and_expect_arrival(Capture& cap, Injector& tx,
+                                        const std::vector<Bytes>& sent) {
+        send_all(tx, sent);
+        const TxStats st = tx.drain(2s);
+        EXPECT_EQ(st.in_flight, 0u);
+        EXPECT_EQ(st.sent(), sent.size());
+        EXPECT_EQ(st.wrong_format, 0u);
+        ASSERT_TRUE(same_frames(collect(cap, sent.size()), sent));
     }
 
     // `n` distinct frames from peer to a stranger's MAC, sizes cycling through 60..1514.
@@ -233,12 +246,29 @@ TEST_F(Tx, QdiscBypassSendsTheSameFrames) {
     Capture cap = open_capture();
     Injector tx = open_injector({.qdisc_bypass = true});
     const std::vector<Bytes> sent = distinct_frames(300);
-    send_all(tx, sent);
-    const TxStats st = tx.drain(2s);
-    EXPECT_EQ(st.in_flight, 0u);
-    EXPECT_EQ(st.sent(), sent.size());
-    EXPECT_EQ(st.wrong_format, 0u);
-    ASSERT_TRUE(same_frames(collect(cap, sent.size()), sent));
+    send_and_expect_arrival(cap, tx, sent);
+}
+
+// The kernel's default path: packets point into the ring's pages (no virtio-net header). The
+// default asks for a linear copy, through PACKET_VNET_HDR.
+TEST_F(Tx, ZeroCopySendsTheSameFrames) {
+    Capture cap = open_capture();
+    Injector copying = open_injector();
+    EXPECT_FALSE(copying.zero_copy());
+    int vnet = 0;
+    socklen_t len = sizeof vnet;
+    ASSERT_EQ(::getsockopt(copying.fd(), SOL_PACKET, PACKET_VNET_HDR, &vnet, &len), 0);
+    EXPECT_EQ(vnet, 1);
+
+    Injector tx = open_injector({.zero_copy = true});
+    EXPECT_TRUE(tx.zero_copy());
+    ASSERT_EQ(::getsockopt(tx.fd(), SOL_PACKET, PACKET_VNET_HDR, &vnet, &len), 0);
+    EXPECT_EQ(vnet, 0);
+    EXPECT_EQ(tx.max_frame_len(), copying.max_frame_len() + sizeof(detail::VirtioNetHeader));
+    std::vector<Bytes> sent = distinct_frames(300);
+    sent.push_back(
+        with_vlan(test_frame(kStranger, VethPair::peer_mac, 1514, 300), ETH_P_8021Q, tci(0, 42)));
+    send_and_expect_arrival(cap, tx, sent);
 }
 
 // What ringcap gen does: prefill every frame once with the generator's frame, stamp per packet.
