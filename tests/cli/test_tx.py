@@ -372,6 +372,17 @@ class Gen(TxCase):
         self.assertEqual(parse_summary(self, r.stderr)[:2], (500, 500 * 1514))
         self.assertEqual(self.assert_checksums_good(self.path("tcpdump.pcap")), 500)
 
+    def test_size_9000_on_a_jumbo_link_both_paths(self):
+        for ns, ifname in ((self.net.cap_ns, self.net.cap_if), (self.net.snd_ns, self.net.snd_if)):
+            nf.run(["ip", "-n", ns, "link", "set", ifname, "mtu", "9000"], check=True)
+        for how in ((), ("--zero-copy",)):
+            with self.subTest(how=how):
+                r, mine, _ = self.captured(
+                    50, lambda: self.gen("--count", "50", "--size", "9000", *how), tcpdump=False)
+                self.assert_ok(r)
+                self.assertTrue(all(x.caplen == x.length == 9000 for x in mine))
+                self.assertEqual([gen_payload(x.data)[1] for x in mine], list(range(50)))
+
     def test_size_1514_zero_copy(self):
         r, mine, _ = self.captured(
             300, lambda: self.gen("--count", "300", "--size", "1514", "--zero-copy"), tcpdump=False)
