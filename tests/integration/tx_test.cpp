@@ -346,6 +346,8 @@ TEST_F(Tx, LowLatencyCaptureBatchesAFlood) {
     pin(1);
     // Every frame is received or counted as dropped. Whether the reader keeps up (no drops)
     // depends on what else runs on its CPU: that is measured by bench/capture.sh, not here.
+    // (A reader starved by other work finds big batches with or without coalescing; run alone,
+    // as ctest runs it, it finds ~4 frames per batch without.)
     std::uint64_t got = 0, batches = 0, drops = 0;
     const auto end = Clock::now() + 15s;
     while (got + drops < kCount && Clock::now() < end) {
@@ -362,7 +364,6 @@ TEST_F(Tx, LowLatencyCaptureBatchesAFlood) {
     for (unsigned c = 0; c < std::thread::hardware_concurrency(); ++c) CPU_SET(c, &all);
     ::sched_setaffinity(0, sizeof all, &all);
     EXPECT_EQ(got + drops, kCount);
-    EXPECT_GE(got, kCount / 2) << drops << " dropped";
     ASSERT_GT(batches, 0u);
     EXPECT_GE(static_cast<double>(got) / static_cast<double>(batches), 16.0)
         << got << " frames in " << batches << " batches: about one wake-up per packet";
