@@ -303,71 +303,6 @@ class FileFilters {
     std::vector<const Filter*> by_interface_;
 };
 
-// A run of consecutive pcap records of the input, as they lie in its mapping or read buffer.
-struct RecordRun {
-    static constexpr std::size_t kMaxRun = 256u << 10;  // handed on while still in the caches
-    std::span<const std::byte> bytes;
-    std::uint64_t records = 0;
-
-    // Adds the packet's record; false, adding nothing, when it does not follow on or the run
-    // is full: hand the run on, clear() it, and add again.
-    bool add(const PacketView& p) noexcept {
-        const std::byte* record = p.data() - PcapReader::kRecordHeader;
-        if (records == 0)
-            bytes = {record, 0};
-        else if (record != bytes.data() + bytes.size() || bytes.size() >= kMaxRun)
-            return false;
-        bytes = {bytes.data(), bytes.size() + PcapReader::kRecordHeader + p.caplen()};
-        ++records;
-        return true;
-    }
-    void clear() noexcept { *this = {}; }
-};
-
-// A part of a mapped pcap file that -r reads on a thread of its own while the main thread reads
-// the part before it (see read_cmd): the runs of matching records from `start`, a guessed record
-// boundary, up to the next part's start.
-struct FilePart {
-    static constexpr std::size_t kMaxRuns = 1u << 20;  // memory: 24 MiB; then it stops early
-
-    std::uint64_t start = 0;
-    std::uint64_t stop = 0;            // the next part's start, or the end of the file
-    std::uint64_t end = 0;             // where it stopped: at or past stop unless cut short
-    std::optional<PcapReader> reader;  // its own mapping, which the runs point into
-    std::vector<RecordRun> runs;
-    std::uint64_t records = 0, matched = 0;
-    bool read = false;  // false: it failed (damage); the main thread reads it again and reports
-
-    void read_from(const std::string& path, const Filter* filter, std::stop_token stop_token) {
-        try {
-            reader.emplace(PcapReader::open(path));
-            PcapReader& r = *reader;
-            r.seek(start, 0);
-            r.stop_at(stop);
-            RecordRun run;
-            while (!g_stop && !stop_token.stop_requested() && runs.size() < kMaxRuns) {
-                const std::optional<PacketView> p = r.next();
-                if (!p) break;
-                if (filter && !filter->matches(*p)) continue;
-                if (!run.add(*p)) {
-                    runs.push_back(run);
-                    run.clear();
-                    run.add(*p);
-                }
-                ++matched;
-            }
-            if (run.records != 0) runs.push_back(run);
-            end = r.offset();
-            records = r.records();
-            read = true;
-        } catch (...) {
-            runs.clear();
-        }
-    }
-};
-
-constexpr std::uint64_t kPartsFrom = 64u << 20;  // smaller files are read by one thread
-
 // -r: packets from a file through the filter (libpcap's interpreter, in user space, compiled
 // for each interface's link type and snaplen as tcpdump -r does) to the same outputs as a capture.
 int read_cmd(const cli::CliOptions& o) {
@@ -403,18 +338,18 @@ int read_cmd(const cli::CliOptions& o) {
             ? out.plain_file()
             : nullptr;
     if (file && reader.is_mapped()) file->flush();  // the file header, before the thread owns it
-    std::vector<FilePart> parts;        // see below; they outlive the writer, which points into
-    std::vector<std::jthread> threads;  // their mappings, and their threads end before them
+    std::optional<FileParts> parts;  // see below; they outlive the writer, which points into them
     std::optional<RunWriter> background;
     if (file && reader.is_mapped()) background.emplace(*file);
     RecordRun run;
+    const auto hand_on = [&](const RecordRun& r) {
+        if (!background)
+            file->write_records(r.bytes, r.records);
+        else if (!background->add(r.bytes, r.records))
+            background->finish();  // throws the write error
+    };
     const auto write_run = [&] {
-        if (run.records != 0) {
-            if (!background)
-                file->write_records(run.bytes, run.records);
-            else if (!background->add(run.bytes, run.records))
-                background->finish();  // throws the write error
-        }
+        if (run.records != 0) hand_on(run);
         run.clear();
     };
 
@@ -464,49 +399,23 @@ int read_cmd(const cli::CliOptions& o) {
         }
     };
 
-    // A big mapped pcap file passing through to a file is read in parts, one per CPU: this
-    // thread reads the first up to where the second starts, and so on. The parts start at
-    // guessed record boundaries (PcapReader::likely_record_at()); a part's records count only
-    // when the part before it, itself proved, ended exactly at its start, since a walk from a
-    // true boundary meets only true boundaries. Proved parts are written in order; from the
-    // first part that is not, this thread reads on by itself (and meets any damage itself, to
-    // report it as a plain read would).
-    if (background && info.format == FileFormat::pcap && o.count == 0 &&
-        reader.mapped_size() >= kPartsFrom)
-        parts.resize(std::min(std::max(std::thread::hardware_concurrency(), 1u), 8u) - 1);
-    for (std::size_t k = 0; k < parts.size(); ++k) {
-        const std::uint64_t guess = reader.mapped_size() * (k + 1) / (parts.size() + 1);
-        parts[k].start = reader.likely_record_at(guess).value_or(reader.mapped_size());
-    }
-    for (std::size_t k = 0; k < parts.size(); ++k) {
-        parts[k].stop = k + 1 < parts.size() ? parts[k + 1].start : reader.mapped_size();
-        threads.emplace_back([&part = parts[k], &o, f = filter.of(0)](std::stop_token st) {
-            part.read_from(o.read_path, f, st);
-        });
-    }
+    // A big mapped pcap file passing through to a file is read in parts, one per CPU (up to 8):
+    // this thread reads the first, FileParts the others; the parts proved to follow on are
+    // written in order, and from the first that is not this thread reads on by itself.
+    const std::size_t cpus = std::min(std::max(std::thread::hardware_concurrency(), 1u), 8u);
+    if (background && info.format == FileFormat::pcap && o.count == 0 && cpus > 1 &&
+        reader.mapped_size() >= FileParts::kWorthFrom)
+        parts.emplace(o.read_path, reader, cpus - 1, filter.of(0), g_stop);
     int status = 0;
     try {
-        if (parts.empty()) {
-            read_on();
-        } else {
-            reader.stop_at(parts.front().start);
-            read_on();
+        if (parts) reader.stop_at(parts->first_end());
+        read_on();
+        if (parts) {
             write_run();
-            std::uint64_t at = reader.offset(), records = reader.records();
-            for (std::size_t k = 0; k < parts.size(); ++k) {
-                threads[k].join();
-                FilePart& part = parts[k];
-                if (g_stop || !part.read || part.start != at) break;  // not proved
-                for (const RecordRun& r : part.runs)
-                    if (!background->add(r.bytes, r.records)) background->finish();  // throws
-                matched += part.matched;
-                records += part.records;
-                at = part.end;
-                if (part.end != part.stop) break;  // cut short: the rest is read here
-            }
-            for (std::jthread& t : threads) t.request_stop();  // parts no longer needed
+            const FileParts::Resume r = parts->follow(reader.offset(), reader.records(), hand_on);
+            matched += r.matched;
             reader.stop_at(~std::uint64_t{0});
-            reader.seek(at, records);
+            reader.seek(r.offset, r.records);
             read_on();
         }
     } catch (const Error& e) {

@@ -3,6 +3,7 @@
 #include <ringcap/batch.hpp>
 #include <ringcap/capture.hpp>
 #include <ringcap/error.hpp>
+#include <ringcap/file_parts.hpp>
 #include <ringcap/filter.hpp>
 #include <ringcap/geometry.hpp>
 #include <ringcap/options.hpp>

@@ -1,7 +1,8 @@
 // PcapReader: files written by PcapWriter and hand-crafted ones (both magics, both byte orders)
 // read back exactly; records larger than the buffer and records crossing buffer refills; pipes
 // and fifos; and every kind of damage, which must throw with the file, the offset and the cause
-// only after every whole record before it has been returned.
+// only after every whole record before it has been returned. FileParts: a file read in parts on
+// several threads gives every record once, in order, even when guesses go wrong.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -24,6 +25,8 @@
 #include <vector>
 
 #include <ringcap/error.hpp>
+#include <ringcap/file_parts.hpp>
+#include <ringcap/filter.hpp>
 #include <ringcap/pcap.hpp>
 #include <ringcap/pcap_reader.hpp>
 
@@ -476,6 +479,98 @@ TEST(PcapReader, PartsOfAFileReadFromGuessedBoundaries) {
     EXPECT_EQ(streamed.mapped_size(), 0u);
     EXPECT_EQ(streamed.likely_record_at(boundaries[10]), std::nullopt);
     EXPECT_THROW(streamed.seek(boundaries[10], 10), Error);
+}
+
+// Reads to the reader's (stop_at) end; each record's bytes, header first, appended to `out`.
+// Returns how many passed `filter`.
+std::uint64_t append_records(PcapReader& r, Bytes& out, const Filter* filter) {
+    std::uint64_t matched = 0;
+    while (auto p = r.next()) {
+        if (filter && !filter->matches(*p)) continue;
+        const auto* record = reinterpret_cast<const std::uint8_t*>(p->data()) - 16;
+        out.insert(out.end(), record, record + 16 + p->caplen());
+        ++matched;
+    }
+    return matched;
+}
+
+// What -r does with a big file: the first part here, the others on FileParts' threads, then on
+// from where the proved parts end. Every matching record comes out once, in file order.
+// Returns whether every part was proved (the caller had nothing left to read).
+bool expect_parts_read_like_one_reader(const std::string& path, std::size_t count,
+                                       const Filter* filter, bool every_guess_holds) {
+    PcapReader one = PcapReader::open(path);
+    Bytes want;
+    const std::uint64_t want_matched = append_records(one, want, filter);
+
+    static const volatile std::sig_atomic_t kNoSignal = 0;
+    PcapReader r = PcapReader::open(path);
+    FileParts parts(path, r, count, filter, kNoSignal);
+    r.stop_at(parts.first_end());
+    Bytes out;
+    std::uint64_t matched = append_records(r, out, filter);
+    EXPECT_LT(r.offset(), r.mapped_size()) << "the first part is the whole file";
+    const FileParts::Resume at = parts.follow(r.offset(), r.records(), [&](const RecordRun& run) {
+        const auto* b = reinterpret_cast<const std::uint8_t*>(run.bytes.data());
+        out.insert(out.end(), b, b + run.bytes.size());
+    });
+    const bool all_proved = at.offset == r.mapped_size();
+    if (every_guess_holds) {
+        EXPECT_TRUE(all_proved) << "a part was not proved";
+        EXPECT_EQ(at.records, one.records());
+    }
+    matched += at.matched;
+    r.stop_at(~std::uint64_t{0});
+    r.seek(at.offset, at.records);
+    matched += append_records(r, out, filter);
+    EXPECT_EQ(r.records(), one.records());
+    EXPECT_EQ(matched, want_matched);
+    EXPECT_TRUE(out == want) << out.size() << " bytes, want " << want.size();
+    return all_proved;
+}
+
+TEST(FileParts, EveryRecordOnceInOrderFromProvedParts) {
+    TempDir dir;
+    const std::string path = dir.file("parts.pcap");
+    // Payload bytes that never look like a record header (0xeeeeeeee is no length): every
+    // guessed boundary is a true one.
+    std::vector<Record> sent;
+    for (std::size_t i = 0; i < 3000; ++i)
+        sent.push_back(
+            {kTs + static_cast<std::int64_t>(i) * 1000, Bytes(60 + (i * 977) % 1455, 0xee), 0});
+    write_pcap(path, {}, sent);
+    for (std::size_t count : {1, 3, 7}) {
+        SCOPED_TRACE(count);
+        expect_parts_read_like_one_reader(path, count, nullptr, true);
+        const Filter big = Filter::compile("len > 1000", LinkType::ethernet, kDefaultSnaplen);
+        expect_parts_read_like_one_reader(path, count, &big, true);
+    }
+}
+
+TEST(FileParts, WrongGuessesAreReadByTheCallerInstead) {
+    TempDir dir;
+    const std::string path = dir.file("fooled.pcap");
+    // Every payload is a chain of fake 32-byte records (a sane header and 16 bytes), so a guess
+    // that lands inside a packet finds a false boundary there; the first record is 100 bytes
+    // long so that no guess lands on a true boundary by the file's arithmetic alone.
+    Bytes fake(32, 0);
+    const std::uint32_t fake_header[4] = {1'700'000'000, 5, 16, 16};
+    std::memcpy(fake.data(), fake_header, sizeof fake_header);
+    std::vector<Record> sent;
+    for (std::size_t i = 0; i < 500; ++i) {
+        Bytes data;
+        for (std::size_t k = 0; k < (i == 0 ? 3 : i % 7 == 0 ? 19 : 31); ++k)
+            data.insert(data.end(), fake.begin(), fake.end());
+        if (i == 0) data.resize(100);
+        sent.push_back({kTs + static_cast<std::int64_t>(i) * 1000, data, 0});
+    }
+    write_pcap(path, {}, sent);
+    std::size_t fooled = 0;
+    for (std::size_t count : {1, 2, 3, 5, 7}) {
+        SCOPED_TRACE(count);
+        if (!expect_parts_read_like_one_reader(path, count, nullptr, false)) ++fooled;
+    }
+    EXPECT_GT(fooled, 0u) << "no guess went wrong: the test shows nothing";
 }
 
 TEST(PcapReader, RewindReadsTheSameRecordsAgain) {
