@@ -723,7 +723,14 @@ constexpr CodeName kIcmp6TypeNames[] = {
     {137, "redirect"},
     {143, "multicast listener report v2"},
 };
-const char* icmp6_type_name(std::uint8_t type) { return name_of(kIcmp6TypeNames, type, ""); }
+void put_icmp6_type(Out& o, std::uint8_t type) {
+    if (const char* name = name_of(kIcmp6TypeNames, type, nullptr)) return put(o, name);
+    put(o, "unknown icmp6 type (");
+    put_uint(o, type);
+    put(o, ')');
+}
+
+void put_hex_dump(Out& o, Bytes b, bool ascii);
 
 bool print_icmp6(Text& t, Bytes b, std::uint32_t length) {
     Out& o = t.o;
@@ -731,7 +738,7 @@ bool print_icmp6(Text& t, Bytes b, std::uint32_t length) {
     put(o, "ICMP6, ");
     const std::uint8_t type = b.u8(0), code = b.u8(1);
     if (!b.has(0, 2)) {  // tcpdump names the type, then reads the code
-        put(o, icmp6_type_name(type));
+        put_icmp6_type(o, type);
         return t.trunc("icmp6");
     }
     const auto addr_at = [&](std::size_t off) -> bool {
@@ -739,9 +746,10 @@ bool print_icmp6(Text& t, Bytes b, std::uint32_t length) {
         detail::put_ipv6(o, b.p + off);
         return true;
     };
+    if (type != 3) put_icmp6_type(o, type);
     switch (type) {
         case 1: {
-            put(o, "destination unreachable, ");
+            put(o, ", ");
             // The quoted IPv6 header starts at 8; its destination at 8 + 24. tcpdump names
             // the code, then prints the rest once the quoted header is there.
             static constexpr const char* kCodes[] = {"unreachable route", "unreachable prohibited",
@@ -774,12 +782,11 @@ bool print_icmp6(Text& t, Bytes b, std::uint32_t length) {
             break;
         }
         case 2:
-            put(o, "packet too big");
             if (!b.has(4, 4)) return t.trunc("icmp6");
             put(o, ", mtu ");
             put_uint(o, b.be32(4));
             break;
-        case 3:
+        case 3:  // tcpdump words it by the code
             if (code == 0) {
                 put(o, "time exceeded in-transit");
                 if (b.has(32, 16)) {
@@ -790,60 +797,90 @@ bool print_icmp6(Text& t, Bytes b, std::uint32_t length) {
                 put(o, "ip6 reassembly time exceeded");
             }
             break;
-        case 4:
-            put(o, "parameter problem");
-            break;
         case 128:
         case 129:
-            put(o, type == 128 ? "echo request" : "echo reply");
             if (!b.has(4, 4)) return t.trunc("icmp6");
             put(o, ", id ");
             put_uint(o, b.be16(4));
             put(o, ", seq ");
             put_uint(o, b.be16(6));
             break;
-        case 130:
-            put(o, "multicast listener query");
-            break;
-        case 131:
-            put(o, "multicast listener report");
-            break;
-        case 132:
-            put(o, "multicast listener done");
-            break;
         case 133:  // tcpdump reads the code byte after printing the type's name
         case 134:
-            put(o, type == 133 ? "router solicitation" : "router advertisement");
             if (!b.has(0, 2)) return t.trunc("icmp6");
             break;
         case 135:
-            put(o, "neighbor solicitation");
             if (!b.has(8, 16)) return t.trunc("icmp6");
             put(o, ", who has ");
             addr_at(8);
             break;
         case 136:
-            put(o, "neighbor advertisement");
             if (!b.has(8, 16)) return t.trunc("icmp6");
             put(o, ", tgt is ");
             addr_at(8);
             break;
         case 137:
-            put(o, "redirect, ");
+            put(o, ", ");
             if (!addr_at(24)) return false;
             put(o, " to ");
             if (!addr_at(8)) return false;
             break;
         case 143:
-            put(o, "multicast listener report v2");
             if (!b.has(6, 2)) return t.trunc("icmp6");
             put(o, ", ");
             put_uint(o, b.be16(6));
             put(o, " group record(s)");
             break;
-        default:
-            put(o, "type-#");
-            put_uint(o, type);
+        case 4: {  // tcpdump checks for the quoted header's destination first (ND_TCHECK)
+            if (!b.has(32, 16)) return t.trunc("icmp6", true);
+            static constexpr const char* kCodes[] = {", erroneous", ", next header", ", option",
+                                                     ", incomplete header chain"};
+            if (code > 3) {
+                put(o, ", code-#");
+                put_uint(o, code);
+                break;
+            }
+            put(o, kCodes[code]);
+            put(o, " - octet ");
+            put_uint(o, b.be32(4));
+            break;
+        }
+        case 130:  // MLD: version 1 is 24 bytes long, a version 2 query at least 28
+            if (length != 24) {
+                if (length < 28) {
+                    put(o, " unknown-version (len ");
+                    put_uint(o, length);
+                    put(o, ") ");
+                    break;
+                }
+                put(o, " v2");
+                if (!b.has(8, 16)) return t.trunc("icmp6");
+                put(o, " [gaddr ");
+                addr_at(8);
+                if (!b.has(26, 2)) return t.trunc("icmp6");
+                if (const std::uint16_t sources = b.be16(26); sources != 0) {
+                    put(o, ", ");
+                    put_uint(o, sources);
+                    put(o, " source(s)");
+                }
+                put(o, ']');
+                break;
+            }
+            [[fallthrough]];
+        case 131:
+        case 132:
+            if (b.has(0, 24)) {  // else nothing (tcpdump's mld6_print)
+                put(o, "max resp delay: ");
+                put_uint(o, b.be16(4));
+                put(o, " addr: ");
+                addr_at(8);
+            }
+            break;
+        default:  // tcpdump names more (node information, mobile IPv6, mtrace): shown as these
+            put(o, ", length ");
+            put_uint(o, length);
+            put_hex_dump(o, b, false);  // what was captured of the message, as tcpdump does
+            return true;
     }
     put(o, ", length ");
     put_uint(o, length);

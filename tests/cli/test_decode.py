@@ -170,6 +170,43 @@ class DecodeTests(unittest.TestCase):
                 for k, (m, t) in enumerate(zip(mine, theirs)):
                     self.assertEqual(m, t, f"record {cut[k][0]} cut to {len(cut[k][1])}")
 
+    def test_icmp6_kinds_the_recording_lacks(self):
+        """Crafted ICMPv6 messages: parameter problems of every code, MLDv1 query, report and
+        done, MLDv2 queries with and without sources and of an impossible length, an unknown
+        type (tcpdump dumps it in hex); whole and cut at every length, as tcpdump prints them."""
+        def frame(icmp):
+            ip6 = struct.pack("!IHBB", 0x60000000, len(icmp), 58, 1) + \
+                bytes.fromhex("fe80" + "00" * 13 + "01" + "ff02" + "00" * 13 + "16")
+            return bytes.fromhex("333300000016" "020000000001" "86dd") + ip6 + icmp
+        group = bytes.fromhex("ff02" + "00" * 13 + "fb")
+        quoted = bytes(40) + bytes(8)  # a quoted IPv6 header and 8 bytes
+        msgs = [bytes([4, code, 0, 0]) + struct.pack("!I", 40 + code) + quoted
+                for code in range(5)]
+        msgs += [bytes([t, 0, 0, 0]) + struct.pack("!HH", 1000, 0) + group for t in (130, 131, 132)]
+        msgs += [bytes([130, 0, 0, 0]) + struct.pack("!HH", 1000, 0) + group + bytes([2, 125]) +
+                 struct.pack("!H", n) + group * n for n in (0, 2)]
+        msgs += [bytes([130, 0, 0, 0]) + struct.pack("!HH", 1000, 0) + group[:10],
+                 bytes([250, 0, 0, 0]) + b"not a known message"]
+        frames = [frame(m) for m in msgs]
+        records = [(1, i, f, len(f)) for i, f in enumerate(frames)]
+        records += [(2, i, f[:n], len(f)) for i, f in enumerate(frames)
+                    for n in range(54, len(f))]
+        path = os.path.join(self.tmp.name, "icmp6.pcap")
+        with open(path, "wb") as f:
+            f.write(nf.pcap_bytes(records))
+        for flags in ([], ["-x"], ["-e"]):
+            with self.subTest(flags=flags):
+                mine, theirs = self.print_both(path, *flags)
+                self.assertEqual(len(mine), len(records))
+                for k, (m, t) in enumerate(zip(mine, theirs)):
+                    self.assertEqual(m, t, f"record {k}")
+        mine, _ = self.print_both(path)
+        self.assertIn("parameter problem, next header - octet 41", mine[1][0])
+        self.assertIn("parameter problem, code-#4, length", mine[4][0])
+        self.assertIn("multicast listener querymax resp delay: 1000 addr: ff02::fb", mine[5][0])
+        self.assertIn("multicast listener query v2 [gaddr ff02::fb, 2 source(s)]", mine[9][0])
+        self.assertIn("unknown icmp6 type (250)", mine[11][0])
+
     def test_caplen_zero_difference(self):
         path = os.path.join(self.tmp.name, "zero.pcap")
         with open(path, "wb") as f:
