@@ -79,6 +79,20 @@ class DecodeTests(unittest.TestCase):
         self.assertEqual(mine.returncode, 0, mine.stderr)
         return records_of(mine.stdout), records_of(theirs.stdout)
 
+    def assert_same_lines(self, name, records, flag_sets, describe):
+        """Writes records ((sec, frac, data, wire_len)) to a pcap file NAME; with each set of
+        flags, ringcap and tcpdump must print the same lines for every record. Returns the path."""
+        path = os.path.join(self.tmp.name, name)
+        with open(path, "wb") as f:
+            f.write(nf.pcap_bytes(records))
+        for flags in flag_sets:
+            with self.subTest(flags=flags):
+                mine, theirs = self.print_both(path, *flags)
+                self.assertEqual(len(mine), len(records))
+                for k, (m, t) in enumerate(zip(mine, theirs)):
+                    self.assertEqual(m, t, describe(k))
+        return path
+
     def compare(self, path, flags, frames, rx_ok=True):
         """Record-by-record comparison; returns (equal records, AFS rx records)."""
         mine, theirs = self.print_both(path, *flags)
@@ -160,15 +174,8 @@ class DecodeTests(unittest.TestCase):
         self.assertGreater(len(picked), 10)
         cut = [(i, r.data[:n], r.length) for i, r in enumerate(picked)
                for n in range(1, min(len(r.data), 300) + 1)]
-        path = os.path.join(self.tmp.name, "cut.pcap")
-        with open(path, "wb") as f:
-            f.write(nf.pcap_bytes([(1, i, d, w) for i, d, w in cut]))
-        for flags in ([], ["-e"], ["-q"]):
-            with self.subTest(flags=flags):
-                mine, theirs = self.print_both(path, *flags)
-                self.assertEqual(len(mine), len(cut))
-                for k, (m, t) in enumerate(zip(mine, theirs)):
-                    self.assertEqual(m, t, f"record {cut[k][0]} cut to {len(cut[k][1])}")
+        self.assert_same_lines("cut.pcap", [(1, i, d, w) for i, d, w in cut], ([], ["-e"], ["-q"]),
+                               lambda k: f"record {cut[k][0]} cut to {len(cut[k][1])}")
 
     def test_icmp6_kinds_the_recording_lacks(self):
         """Crafted ICMPv6 messages: parameter problems of every code, MLDv1 query, report and
@@ -191,15 +198,8 @@ class DecodeTests(unittest.TestCase):
         records = [(1, i, f, len(f)) for i, f in enumerate(frames)]
         records += [(2, i, f[:n], len(f)) for i, f in enumerate(frames)
                     for n in range(54, len(f))]
-        path = os.path.join(self.tmp.name, "icmp6.pcap")
-        with open(path, "wb") as f:
-            f.write(nf.pcap_bytes(records))
-        for flags in ([], ["-x"], ["-e"]):
-            with self.subTest(flags=flags):
-                mine, theirs = self.print_both(path, *flags)
-                self.assertEqual(len(mine), len(records))
-                for k, (m, t) in enumerate(zip(mine, theirs)):
-                    self.assertEqual(m, t, f"record {k}")
+        path = self.assert_same_lines("icmp6.pcap", records, ([], ["-x"], ["-e"]),
+                                      lambda k: f"record {k}")
         mine, _ = self.print_both(path)
         self.assertIn("parameter problem, next header - octet 41", mine[1][0])
         self.assertIn("parameter problem, code-#4, length", mine[4][0])
