@@ -26,8 +26,6 @@ import os
 import re
 import struct
 import sys
-import tempfile
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import netns_fixture as nf  # noqa: E402
@@ -63,15 +61,7 @@ def dst_port(frame):
 
 
 @nf.skip_unless_ready(*traffic.TOOLS)
-class DecodeTests(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.rec = traffic.Recording.make()
-        cls.addClassCleanup(cls.rec.close)
-        cls.pcap = nf.read_pcap(cls.rec.path)
-        cls.tmp = tempfile.TemporaryDirectory(prefix="ringcap-decode-")
-        cls.addClassCleanup(cls.tmp.cleanup)
-
+class DecodeTests(traffic.RecordingCase):
     def print_both(self, path, *flags):
         mine = nf.run([nf.RINGCAP, "-r", path, "-n", *flags])
         theirs = nf.run(["tcpdump", "-r", path, "-n", *flags])

@@ -8,8 +8,6 @@ and the same comparison on a pcapng copy of the recording."""
 import os
 import shutil
 import sys
-import tempfile
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import netns_fixture as nf  # noqa: E402
@@ -112,15 +110,11 @@ def filter_args(expr):
 
 
 @nf.skip_unless_ready(*traffic.TOOLS)
-class OfflineFilters(unittest.TestCase):
+class OfflineFilters(traffic.RecordingCase):
     @classmethod
     def setUpClass(cls):
-        cls.rec = traffic.Recording.make()
-        cls.addClassCleanup(cls.rec.close)
-        cls.src = nf.read_pcap(cls.rec.path)
-        cls.tmp = tempfile.TemporaryDirectory(prefix="ringcap-offline-")
-        cls.addClassCleanup(cls.tmp.cleanup)
-        print(f"\nrecording {cls.rec.path}, {len(cls.src.records)} packets:\n"
+        super().setUpClass()
+        print(f"\nrecording {cls.rec.path}, {len(cls.pcap.records)} packets:\n"
               + traffic.describe(cls.rec.path), file=sys.stderr)
 
     def out(self, name):
@@ -173,15 +167,15 @@ class OfflineFilters(unittest.TestCase):
     # -- the recording itself --
 
     def test_recording_holds_every_kind(self):
-        counts = traffic.census(self.src.records)
+        counts = traffic.census(self.pcap.records)
         for kind in ("arp", "ipv4", "ipv6", "icmp echo request", "icmp echo reply",
                      "icmp6 echo request", "icmp6 echo reply", "icmp unreachable",
                      "icmp6 unreachable", "http (tcp)", "dns (udp)", "dns (tcp)", "iperf3 (tcp)",
                      "iperf3 (udp)", "ipv4 fragment", "ipv6 fragment", "802.1Q", "QinQ",
                      "ether broadcast", "ether multicast", "tcp syn"):
             self.assertGreater(counts[kind], 0, f"the recording has no {kind}")
-        self.assertEqual(self.src.linktype, nf.LINKTYPE_ETHERNET)
-        self.assertFalse(self.src.nano)
+        self.assertEqual(self.pcap.linktype, nf.LINKTYPE_ETHERNET)
+        self.assertFalse(self.pcap.nano)
         self.assertLess(os.path.getsize(self.rec.path), 8 << 20)
 
     # -- expressions --
@@ -189,7 +183,7 @@ class OfflineFilters(unittest.TestCase):
     def test_expressions(self):
         table = expressions(self.rec)
         self.assertGreaterEqual(len(table), 40)
-        total = len(self.src.records)
+        total = len(self.pcap.records)
         counts = {}
         for expr, expect in table:
             with self.subTest(expr=expr):
@@ -208,7 +202,7 @@ class OfflineFilters(unittest.TestCase):
     def test_filter_results_match_census(self):
         """Counts an independent parser (traffic.census) gives for a few expressions: so the
         comparison is also anchored outside libpcap."""
-        counts = traffic.census(self.src.records)
+        counts = traffic.census(self.pcap.records)
         for expr, kinds in (("arp", ["arp"]), ("vlan", ["802.1Q", "QinQ"]),
                             ("ip6[6] == 44", ["ipv6 fragment"]),
                             ("ip[6:2] & 0x3fff != 0", ["ipv4 fragment"]),
@@ -230,7 +224,7 @@ class OfflineFilters(unittest.TestCase):
     def test_count_larger_than_matches(self):
         fa, fb = self.both(self.rec.path, "arp", extra=("-c", "1000"))
         self.assert_same_file(fa, fb, "-c 1000 arp")
-        self.assertEqual(len(fa.records), traffic.census(self.src.records)["arp"])
+        self.assertEqual(len(fa.records), traffic.census(self.pcap.records)["arp"])
 
     def test_stdin(self):
         for expr in ("", "tcp port 80", "vlan 42 and udp"):

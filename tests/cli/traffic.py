@@ -47,6 +47,7 @@ import signal
 import struct
 import tempfile
 import time
+import unittest
 from collections import Counter
 
 import netns_fixture as nf
@@ -129,6 +130,19 @@ class Recording:
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
+
+
+class RecordingCase(unittest.TestCase):
+    """Test classes that share one recording, made once per class: rec (the Recording), pcap
+    (its records, parsed) and tmp (a scratch directory), all removed after the class."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.rec = Recording.make()
+        cls.addClassCleanup(cls.rec.close)
+        cls.pcap = nf.read_pcap(cls.rec.path)
+        cls.tmp = tempfile.TemporaryDirectory(prefix="ringcap-test-")
+        cls.addClassCleanup(cls.tmp.cleanup)
 
 
 def record(path, workdir):
