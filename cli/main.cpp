@@ -345,7 +345,7 @@ int read_cmd(const cli::CliOptions& o) {
     const auto hand_on = [&](const RecordRun& r) {
         if (!background)
             file->write_records(r.bytes, r.records);
-        else if (!background->add(r.bytes, r.records))
+        else if (!background->add(r))
             background->finish();  // throws the write error
     };
     const auto write_run = [&] {

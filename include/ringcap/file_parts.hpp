@@ -23,37 +23,15 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <span>
 #include <string>
 #include <vector>
 
 #include <ringcap/filter.hpp>
 #include <ringcap/packet.hpp>
 #include <ringcap/pcap_reader.hpp>
+#include <ringcap/run_writer.hpp>
 
 namespace ringcap {
-
-// A run of consecutive pcap records of an input, as they lie in its mapping or read buffer:
-// what PcapWriter::write_records() and RunWriter::add() take in one call.
-struct RecordRun {
-    static constexpr std::size_t kMaxRun = 256u << 10;  // handed on while still in the caches
-    std::span<const std::byte> bytes;
-    std::uint64_t records = 0;
-
-    // Adds the packet's record (a PacketView of a pcap PcapReader); false, adding nothing, when
-    // it does not follow on or the run is full: hand the run on, clear() it, and add again.
-    bool add(const PacketView& p) noexcept {
-        const std::byte* record = p.data() - PcapReader::kRecordHeader;
-        if (records == 0)
-            bytes = {record, 0};
-        else if (record != bytes.data() + bytes.size() || bytes.size() >= kMaxRun)
-            return false;
-        bytes = {bytes.data(), bytes.size() + PcapReader::kRecordHeader + p.caplen()};
-        ++records;
-        return true;
-    }
-    void clear() noexcept { *this = {}; }
-};
 
 class FileParts {
   public:

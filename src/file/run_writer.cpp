@@ -17,9 +17,9 @@ RunWriter::~RunWriter() {
     }
 }
 
-bool RunWriter::add(std::span<const std::byte> run, std::uint64_t records) {
-    filling_.push_back({run, records});
-    filling_bytes_ += run.size();
+bool RunWriter::add(const RecordRun& run) {
+    filling_.push_back(run);
+    filling_bytes_ += run.bytes.size();
     if (filling_bytes_ >= kBatchBytes || filling_.size() == PcapWriter::kMaxQueued) hand_over();
     return !failed_;
 }
@@ -58,12 +58,12 @@ void RunWriter::work() {
     for (;;) {
         changed_.wait(lock, [this] { return !batches_.empty() || closing_; });
         if (batches_.empty()) return;  // closing, and everything is written
-        std::vector<Run> batch = std::move(batches_.front());
+        std::vector<RecordRun> batch = std::move(batches_.front());
         batches_.pop_front();
         changed_.notify_all();  // room for the next batch
         lock.unlock();
         try {
-            for (const Run& r : batch) file_.write_records(r.bytes, r.records);
+            for (const RecordRun& r : batch) file_.write_records(r.bytes, r.records);
             file_.flush();
         } catch (...) {
             lock.lock();

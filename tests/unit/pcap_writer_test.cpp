@@ -640,7 +640,7 @@ TEST(RunWriter, WritesEveryRunInOrder) {
             const std::size_t n = std::min<std::size_t>(1 + k % 7, all.size() - i);
             std::size_t size = 0;
             for (std::size_t j = i; j < i + n; ++j) size += 16 + all[j].data.size();
-            ASSERT_TRUE(bg.add(std::as_bytes(std::span(input.data() + pos, size)), n));
+            ASSERT_TRUE(bg.add({std::as_bytes(std::span(input.data() + pos, size)), n}));
             pos += size;
             i += n;
         }
@@ -667,7 +667,7 @@ TEST(RunWriter, WriteErrorStopsItAndFinishThrowsIt) {
     RunWriter bg(w);
     try {
         for (; added < all.size(); ++added)
-            if (!bg.add(std::as_bytes(std::span(input.data() + added * 116, 116)), 1)) break;
+            if (!bg.add({std::as_bytes(std::span(input.data() + added * 116, 116)), 1})) break;
         bg.finish();
         ADD_FAILURE() << "no error past RLIMIT_FSIZE";
     } catch (const Error& e) {
