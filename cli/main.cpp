@@ -18,9 +18,9 @@
 
 #include <ringcap/ringcap.hpp>
 
-#include "options.hpp"
+#include "command_line.hpp"
 #include "printer.hpp"
-#include "tx.hpp"
+#include "transmit_cmd.hpp"
 
 namespace {
 
@@ -41,13 +41,33 @@ void install_signal_handlers() {
 
 void say(const std::string& line) { fmt::print(stderr, "{}\n", line); }
 
+// The library names its remedies; the command line says them with its own flags.
+std::string hint_for(const Error& e) {
+    switch (e.remedy()) {
+        case Remedy::none:
+            break;
+        case Remedy::name_interface:
+            return "name one with -i; ringcap -D lists them";
+        case Remedy::list_interfaces:
+            return "ringcap -D lists the interfaces";
+        case Remedy::capture_cooked:
+            return "capture it cooked with -i any";
+        case Remedy::smaller_ring:
+            return "lower the buffer size (-B)";
+        case Remedy::tpacket_v2:
+            return "try --tpacket=2";
+    }
+    return e.hint();
+}
+
 void report(const Error& e) {
     // EINVAL is how ringcap says "bad input"; its text, "Invalid argument", adds nothing.
     std::string what = e.what();
     const std::string tail = ": " + e.code().message();
     if (e.code().value() == EINVAL && what.ends_with(tail)) what.resize(what.size() - tail.size());
-    say(e.hint().empty() ? fmt::format("ringcap: {}", what)
-                         : fmt::format("ringcap: {} ({})", what, e.hint()));
+    const std::string hint = hint_for(e);
+    say(hint.empty() ? fmt::format("ringcap: {}", what)
+                     : fmt::format("ringcap: {} ({})", what, hint));
 }
 
 std::string describe_ring(const CaptureInfo& info) {

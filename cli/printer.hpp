@@ -4,13 +4,13 @@
 #include <fmt/format.h>
 
 #include <ringcap/decode.hpp>
-#include <ringcap/options.hpp>
 #include <ringcap/packet.hpp>
+#include <ringcap/types.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "options.hpp"
+#include "command_line.hpp"
 
 namespace ringcap::cli {
 

@@ -11,8 +11,8 @@
 #include <utility>
 
 #include <ringcap/detail/ring_status.hpp>
-#include <ringcap/options.hpp>
 #include <ringcap/packet.hpp>
+#include <ringcap/types.hpp>
 
 namespace ringcap {
 

@@ -18,11 +18,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <ringcap/options.hpp>
-#include <ringcap/packet.hpp>
-#include <ringcap/pcap.hpp>
 #include <span>
 #include <string_view>
+
+#include <ringcap/packet.hpp>
+#include <ringcap/types.hpp>
 
 namespace ringcap {
 

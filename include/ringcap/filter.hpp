@@ -8,8 +8,8 @@
 #include <string_view>
 #include <vector>
 
-#include <ringcap/options.hpp>
 #include <ringcap/packet.hpp>
+#include <ringcap/types.hpp>
 
 struct pcap;  // libpcap's handle, pcap_t
 

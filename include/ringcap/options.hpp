@@ -8,20 +8,11 @@
 #include <optional>
 #include <string>
 
+#include <ringcap/types.hpp>
+
 namespace ringcap {
 
 using namespace std::chrono_literals;
-
-enum class TpacketVersion { v2, v3 };
-
-// Which packets the socket sees, relative to the captured interface (tcpdump -Q).
-enum class Direction { inout, in, out };
-
-// pcap LINKTYPE_* values: the link types a live capture produces (ethernet, linux_sll2), and
-// those of files the decoder also reads (raw IP, Linux SLL).
-enum class LinkType : std::uint32_t { ethernet = 1, raw = 101, linux_sll = 113, linux_sll2 = 276 };
-
-inline constexpr std::uint32_t kDefaultSnaplen = 262144;  // tcpdump's MAXIMUM_SNAPLEN
 
 // What the user asks of the ring. Unset fields are derived (see plan_ring() in geometry.hpp).
 struct RingGeometry {

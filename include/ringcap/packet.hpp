@@ -8,12 +8,11 @@
 #include <span>
 #include <vector>
 
+#include <ringcap/types.hpp>
+
 namespace ringcap {
 
 struct OwnedPacket;
-
-// pkttype() of a packet read from a file that does not say its direction.
-inline constexpr std::uint8_t kPacketTypeUnknown = 0xff;
 
 class PacketView {
   public:

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include <ringcap/packet.hpp>
-#include <ringcap/pcap.hpp>
+#include <ringcap/types.hpp>
 
 namespace ringcap {
 

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include <ringcap/pcap.hpp>
+#include <ringcap/pcap_writer.hpp>
 
 namespace ringcap {
 

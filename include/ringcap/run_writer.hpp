@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include <ringcap/pcap.hpp>
+#include <ringcap/pcap_writer.hpp>
 
 namespace ringcap {
 

@@ -63,7 +63,9 @@ struct Capture::Impl {
 
 void Capture::Impl::open(const CaptureOptions& o) {
     if (o.interface.empty())
-        throw Error(EINVAL, "no interface given", "name one with -i; ringcap -D lists them");
+        throw Error(EINVAL, "no interface given",
+                    "name one in CaptureOptions::interface; list_interfaces() lists them",
+                    Remedy::name_interface);
     const bool any = o.interface == "any";
     info.interface = o.interface;
     info.snaplen = o.snaplen == 0 ? kDefaultSnaplen : o.snaplen;
@@ -114,7 +116,8 @@ void Capture::Impl::set_version(const CaptureOptions& o) {
     throw Error(err,
                 std::string("setsockopt(PACKET_VERSION, ") +
                     (version == TpacketVersion::v3 ? "TPACKET_V3" : "TPACKET_V2") + ")",
-                version == TpacketVersion::v3 ? "try --tpacket=2" : "");
+                version == TpacketVersion::v3 ? "ask for TpacketVersion::v2" : "",
+                version == TpacketVersion::v3 ? Remedy::tpacket_v2 : Remedy::none);
 }
 
 void Capture::Impl::create_ring(const CaptureOptions& o, const LinkFacts& link) {
@@ -153,7 +156,8 @@ void Capture::Impl::create_ring(const CaptureOptions& o, const LinkFacts& link) 
                         " block_nr=" + std::to_string(layout.block_count) +
                         " frame_size=" + std::to_string(layout.frame_size) +
                         " frame_nr=" + std::to_string(layout.frame_count) + ")",
-                    err == ENOMEM ? "lower the buffer size (-B)" : "");
+                    err == ENOMEM ? "ask for a smaller ring (RingGeometry::buffer_size)" : "",
+                    err == ENOMEM ? Remedy::smaller_ring : Remedy::none);
     }
     if (layout.total_bytes() != asked)
         info.notes.push_back("ring shrunk from " + mib(asked) + " to " + mib(layout.total_bytes()) +

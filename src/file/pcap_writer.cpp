@@ -12,7 +12,7 @@
 #include <utility>
 
 #include <ringcap/error.hpp>
-#include <ringcap/pcap.hpp>
+#include <ringcap/pcap_writer.hpp>
 
 #include "file/format.hpp"
 

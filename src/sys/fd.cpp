@@ -5,8 +5,8 @@
 
 namespace ringcap::sys {
 
-void throw_errno(const std::string& what_failed, std::string hint) {
-    throw Error(errno, what_failed, std::move(hint));
+void throw_errno(const std::string& what_failed, std::string hint, Remedy remedy) {
+    throw Error(errno, what_failed, std::move(hint), remedy);
 }
 
 Fd Fd::socket(int domain, int type, int protocol) {
@@ -35,8 +35,8 @@ Mapping Mapping::map_shared(int fd, std::size_t length, bool try_lock, bool* loc
     *locked = p != MAP_FAILED;
     if (p == MAP_FAILED) p = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED)
-        throw_errno("mmap(ring, " + std::to_string(length) + " bytes)",
-                    "lower the buffer size (-B)");
+        throw_errno("mmap(ring, " + std::to_string(length) + " bytes)", "ask for a smaller ring",
+                    Remedy::smaller_ring);
     Mapping m;
     m.addr_ = static_cast<std::byte*>(p);
     m.len_ = length;

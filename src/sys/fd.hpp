@@ -13,7 +13,8 @@
 namespace ringcap::sys {
 
 // errno as an Error, read right after a call returned -1.
-[[noreturn]] void throw_errno(const std::string& what_failed, std::string hint = {});
+[[noreturn]] void throw_errno(const std::string& what_failed, std::string hint = {},
+                              Remedy remedy = Remedy::none);
 
 class Fd {
   public:

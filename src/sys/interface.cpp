@@ -23,7 +23,8 @@ InterfaceFacts inspect_ethernet_interface(const std::string& name) {
     InterfaceFacts f;
     f.index = static_cast<int>(::if_nametoindex(name.c_str()));
     if (f.index == 0)
-        throw Error(ENODEV, "interface '" + name + "'", "ringcap -D lists the interfaces");
+        throw Error(ENODEV, "interface '" + name + "'", "list_interfaces() lists them",
+                    Remedy::list_interfaces);
     // Any socket answers these ioctls, and a datagram socket needs no privilege.
     Fd sock = Fd::adopt(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     if (!sock) throw_errno("socket(AF_INET) for interface ioctls");
@@ -41,7 +42,7 @@ InterfaceFacts inspect_ethernet_interface(const std::string& name) {
         throw Error(EOPNOTSUPP,
                     "interface '" + name + "' has link type ARPHRD " + std::to_string(f.hatype) +
                         "; ringcap handles Ethernet-framed interfaces",
-                    "capture it cooked with -i any");
+                    "capture it cooked on \"any\"", Remedy::capture_cooked);
     ifr = ifreq_for(name);
     if (::ioctl(sock.get(), SIOCGIFMTU, &ifr) == -1) throw_errno("ioctl(SIOCGIFMTU, " + name + ")");
     f.mtu = static_cast<std::size_t>(ifr.ifr_mtu);

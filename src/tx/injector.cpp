@@ -27,7 +27,8 @@ struct Injector::Impl {
 
 Injector Injector::open(const TxOptions& o) {
     if (o.interface.empty() || o.interface == "any")
-        throw Error(EINVAL, "transmit needs one interface", "name it with -i");
+        throw Error(EINVAL, "transmit needs one interface", "name it in TxOptions::interface",
+                    Remedy::name_interface);
     const sys::InterfaceFacts facts = sys::inspect_ethernet_interface(o.interface);
     auto impl = std::make_unique<Impl>();
     impl->interface = o.interface;

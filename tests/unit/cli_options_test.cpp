@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "options.hpp"
+#include "command_line.hpp"
 
 namespace ringcap::cli {
 namespace {

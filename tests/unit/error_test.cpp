@@ -41,12 +41,20 @@ const ErrorCase kErrors[] = {
     {"einval_with_hint", EINVAL, "ring geometry: block size 5000", "use a multiple of 4096"},
     {"enospc_with_hint", ENOSPC, "write to 'out.pcap'", "disk full; the file is valid"},
     {"eperm_no_hint", EPERM, "socket(AF_PACKET)", ""},
-    {"enodev", ENODEV, "interface 'nope0'", "ringcap -D lists the interfaces"},
+    {"enodev", ENODEV, "interface 'nope0'", "list_interfaces() lists them"},
 };
 // clang-format on
 
 INSTANTIATE_TEST_SUITE_P(Error, ErrorKeeps, ::testing::ValuesIn(kErrors),
                          [](const auto& info) { return std::string(info.param.name); });
+
+TEST(Error, RemedyIsKeptAndDefaultsToNone) {
+    EXPECT_EQ(Error(EIO, "read").remedy(), Remedy::none);
+    const Error e(ENOMEM, "setsockopt(PACKET_RX_RING)", "ask for a smaller ring",
+                  Remedy::smaller_ring);
+    EXPECT_EQ(e.remedy(), Remedy::smaller_ring);
+    EXPECT_EQ(Error(e).remedy(), Remedy::smaller_ring);
+}
 
 TEST(Error, HintDefaultsToEmpty) {
     const Error e(EIO, "read");

@@ -17,7 +17,7 @@
 #include <ringcap/error.hpp>
 #include <ringcap/gen.hpp>
 
-#include "options.hpp"
+#include "command_line.hpp"
 
 namespace ringcap {
 namespace {

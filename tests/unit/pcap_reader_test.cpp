@@ -27,8 +27,8 @@
 #include <ringcap/error.hpp>
 #include <ringcap/file_parts.hpp>
 #include <ringcap/filter.hpp>
-#include <ringcap/pcap.hpp>
 #include <ringcap/pcap_reader.hpp>
+#include <ringcap/pcap_writer.hpp>
 
 #include "temp_files.hpp"
 

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include <ringcap/error.hpp>
-#include <ringcap/pcap.hpp>
+#include <ringcap/pcap_writer.hpp>
 #include <ringcap/run_writer.hpp>
 
 #include "temp_files.hpp"

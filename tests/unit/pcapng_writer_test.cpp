@@ -20,8 +20,8 @@
 #include <vector>
 
 #include <ringcap/error.hpp>
-#include <ringcap/pcap.hpp>
 #include <ringcap/pcap_reader.hpp>
+#include <ringcap/pcap_writer.hpp>
 
 #include "temp_files.hpp"
 

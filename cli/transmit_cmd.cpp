@@ -1,7 +1,7 @@
 // The transmit commands. Per packet: take a ring frame, fill it, commit; per batch: one send().
 // Pacing: when the next packet is due later than the batching horizon, send what is queued and
 // sleep until close to its time, then spin (wait_until); otherwise keep filling the batch.
-#include "tx.hpp"
+#include "transmit_cmd.hpp"
 
 #include <fmt/format.h>
 #include <time.h>

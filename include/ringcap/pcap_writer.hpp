@@ -19,13 +19,10 @@
 #include <string_view>
 #include <vector>
 
-#include <ringcap/options.hpp>
 #include <ringcap/packet.hpp>
+#include <ringcap/types.hpp>
 
 namespace ringcap {
-
-enum class TimestampPrecision { micro, nano };
-enum class FileFormat { pcap, pcapng };
 
 // pcapng for a name ending in ".pcapng", pcap otherwise (tcpdump's format, for its scripts).
 FileFormat format_for_name(const std::string& path) noexcept;

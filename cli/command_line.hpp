@@ -8,7 +8,7 @@
 #include <ringcap/decode.hpp>
 #include <ringcap/gen.hpp>
 #include <ringcap/options.hpp>
-#include <ringcap/pcap.hpp>
+#include <ringcap/pcap_writer.hpp>
 
 namespace ringcap::cli {
 

@@ -1,7 +1,7 @@
 #pragma once
 #include <csignal>
 
-#include "options.hpp"
+#include "command_line.hpp"
 
 namespace ringcap::cli {
 
