@@ -16,17 +16,15 @@
 #include <ringcap/pcap_reader.hpp>
 #include <ringcap/tx.hpp>
 
+#include "sys/clock.hpp"
+
 namespace ringcap::cli {
 namespace {
 
 constexpr std::uint32_t kBatch = 256;        // frames per send() at full speed
 constexpr std::int64_t kHorizonNs = 20'000;  // due sooner than this: just queue it
 
-std::int64_t realtime_ns() noexcept {
-    timespec ts{};
-    ::clock_gettime(CLOCK_REALTIME, &ts);
-    return std::int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
+using sys::realtime_ns;
 
 // Frames out through the injector, in batches, on time, with a progress line on a terminal.
 class Sender {

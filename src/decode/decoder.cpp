@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "bytes.hpp"
+#include "sys/clock.hpp"
 #include "tcp_table.hpp"
 
 namespace ringcap {
@@ -79,8 +80,7 @@ void Decoder::append_text(const PacketView& p, fmt::memory_buffer& out) {
         case TimestampFormat::date_clock: {
             if (sec != cached_second_) {
                 const std::time_t t = static_cast<std::time_t>(sec);
-                std::tm tm{};
-                ::localtime_r(&t, &tm);
+                const std::tm tm = sys::local_time(t);
                 std::strftime(clock_, sizeof clock_, "%Y-%m-%d %H:%M:%S", &tm);
                 cached_second_ = sec;
             }

@@ -15,6 +15,7 @@
 #include <ringcap/pcap_writer.hpp>
 
 #include "file/format.hpp"
+#include "sys/clock.hpp"
 
 namespace ringcap {
 namespace {
@@ -100,12 +101,7 @@ std::vector<std::byte> section_header() {
     return b.finish();
 }
 
-std::uint64_t now_ns() {
-    timespec ts{};
-    ::clock_gettime(CLOCK_REALTIME, &ts);
-    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000 +
-           static_cast<std::uint64_t>(ts.tv_nsec);
-}
+std::uint64_t now_ns() { return static_cast<std::uint64_t>(sys::realtime_ns()); }
 
 }  // namespace
 

@@ -8,6 +8,8 @@
 #include <ringcap/error.hpp>
 #include <ringcap/rotating_writer.hpp>
 
+#include "sys/clock.hpp"
+
 namespace ringcap {
 namespace {
 
@@ -62,16 +64,15 @@ std::string RotatingWriter::name_for(std::int64_t period_start_s, std::uint64_t 
     std::string base = pattern_;
     if (period_ns_ != 0) {
         const std::time_t t = period_start_s;
-        std::tm tm{};
-        ::localtime_r(&t, &tm);
+        const std::tm tm = sys::local_time(t);
         char buf[4096];
         const std::size_t n = std::strftime(buf, sizeof buf, pattern_.c_str(), &tm);
         if (n > 0) base.assign(buf, n);
     }
     const bool sized = rotation_.max_bytes != 0;
     const std::uint32_t ring = rotation_.ring_files;
-    // tcpdump's numbering: with -C the first file keeps the name and the next ones get 1, 2, ...;
-    // with -W every file gets its number in the ring, zero-padded to the ring's width.
+    // tcpdump's numbering: with -C the first file keeps the name and the next ones get 1, 2,
+    // ...; with -W every file gets its number in the ring, zero-padded to the ring's width.
     if (ring != 0 && period_ns_ == 0) {
         const std::string num = std::to_string(index % ring);
         return base + std::string(digits(ring - 1) - num.size(), '0') + num;

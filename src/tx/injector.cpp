@@ -12,6 +12,7 @@
 #include <ringcap/error.hpp>
 #include <ringcap/tx.hpp>
 
+#include "sys/clock.hpp"
 #include "sys/fd.hpp"
 #include "sys/interface.hpp"
 
@@ -147,11 +148,7 @@ std::size_t Injector::mtu() const noexcept { return impl_->mtu; }
 const RingLayout& Injector::layout() const noexcept { return impl_->layout; }
 int Injector::fd() const noexcept { return impl_->fd.get(); }
 
-std::int64_t monotonic_ns() noexcept {
-    timespec ts{};
-    ::clock_gettime(CLOCK_MONOTONIC, &ts);
-    return std::int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
+std::int64_t monotonic_ns() noexcept { return sys::monotonic_ns(); }
 
 bool wait_until(std::int64_t deadline_ns) noexcept {
     // The kernel's default timer slack (50 us) would make every sleep late; 1 ns asks for none.
