@@ -15,6 +15,7 @@
 #include <ringcap/error.hpp>
 #include <ringcap/filter.hpp>
 
+#include "capture/fanout.hpp"
 #include "sys/fd.hpp"
 #include "sys/interface.hpp"
 
@@ -94,6 +95,8 @@ void Capture::Impl::open(const CaptureOptions& o) {
     attach_filter(o);
     // 5. Bind, then 6. promiscuous membership.
     bind_and_join(o);
+    // 7. The fanout group, which only a bound socket may join.
+    if (o.fanout) info.fanout_group = detail::join_fanout(fd, *o.fanout);
     fixup = {.cooked = any, .snaplen = info.snaplen};
     busy_poll = o.busy_poll;
 }
