@@ -84,6 +84,13 @@ class CaptureGroup {
                                const IdleHandler& on_idle = {},
                                std::chrono::milliseconds wait = std::chrono::milliseconds(50));
 
+    // run() with every batch handed to `merge` (source i = worker i), each worker's watermark
+    // advanced whenever its ring is found empty, and every source finished when its worker ends.
+    // The consumer pops from `merge` on its own thread meanwhile.
+    std::vector<WorkerEnd> run_merged(
+        class TimeMerge& merge, StopToken stop,
+        std::chrono::milliseconds wait = std::chrono::milliseconds(10));
+
     // How long after its timestamp a packet may still be handed over: the V3 block timeout plus
     // the kernel timer's granularity (V2: the granularity only).
     std::chrono::nanoseconds delivery_bound(std::size_t worker) const noexcept;

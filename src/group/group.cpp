@@ -52,9 +52,9 @@ void CaptureGroup::Impl::open_interface(const GroupOptions& o, std::size_t k) {
         try {
             captures.push_back(Capture::open(c));
         } catch (const Error& e) {
-            throw for_worker(e, o.workers > 1 ? "worker " + std::to_string(w) + " on '" +
-                                                    c.interface + "'"
-                                              : "'" + c.interface + "'");
+            throw for_worker(e, o.workers > 1
+                                    ? "worker " + std::to_string(w) + " on '" + c.interface + "'"
+                                    : "'" + c.interface + "'");
         }
         // The others join the group the first one made.
         if (c.fanout && !c.fanout->group) c.fanout->group = captures.back().info().fanout_group;
@@ -101,16 +101,32 @@ void CaptureGroup::Impl::work(std::size_t i, const BatchHandler& on_batch,
     }
 }
 
-std::vector<CaptureGroup::WorkerEnd> CaptureGroup::run(const BatchHandler& on_batch,
-                                                       StopToken stop, const IdleHandler& on_idle,
+std::vector<CaptureGroup::WorkerEnd> CaptureGroup::run(const BatchHandler& on_batch, StopToken stop,
+                                                       const IdleHandler& on_idle,
                                                        std::chrono::milliseconds wait) {
     std::vector<WorkerEnd> ends(impl_->captures.size());
     std::vector<std::thread> threads;
     threads.reserve(ends.size());
     for (std::size_t i = 0; i < ends.size(); ++i)
-        threads.emplace_back(
-            [&, i] { impl_->work(i, on_batch, on_idle, stop, wait, ends[i]); });
+        threads.emplace_back([&, i] { impl_->work(i, on_batch, on_idle, stop, wait, ends[i]); });
     for (std::thread& t : threads) t.join();
+    return ends;
+}
+
+std::vector<CaptureGroup::WorkerEnd> CaptureGroup::run_merged(TimeMerge& merge, StopToken stop,
+                                                              std::chrono::milliseconds wait) {
+    std::vector<WorkerEnd> ends = run(
+        [&](std::size_t w, Batch& b) {
+            if (!merge.push(w, std::move(b))) throw Error(ECANCELED, "the merge was closed");
+        },
+        stop,
+        [&](std::size_t w, std::int64_t now) {
+            merge.advance(w, now - delivery_bound(w).count());
+            // While the merge holds this ring's newest block, poll() reports the ring readable.
+            merge.wait_for_release(w, std::chrono::milliseconds(1));
+        },
+        wait);
+    for (std::size_t w = 0; w < ends.size(); ++w) merge.finish(w);
     return ends;
 }
 

@@ -9,10 +9,10 @@
 namespace ringcap {
 
 struct TimeMerge::Source {
-    std::deque<Batch> queue;         // handed over, not yet looked at
-    Batch current;                   // the batch whose packets are going out
-    std::vector<PacketView> views;   // its packets, laid out once
-    std::size_t next = 0;            // first view not yet out
+    std::deque<Batch> queue;        // handed over, not yet looked at
+    Batch current;                  // the batch whose packets are going out
+    std::vector<PacketView> views;  // its packets, laid out once
+    std::size_t next = 0;           // first view not yet out
     std::int64_t watermark = INT64_MIN;
     bool finished = false;
     std::size_t held = 0;  // batches handed over and not yet released (queue + current + spent)

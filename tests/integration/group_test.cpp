@@ -24,8 +24,8 @@ struct Seen {
 
 // Runs `group` until `want` packets arrived in all (or 5 s passed, or 300 ms more after that),
 // keeping what each worker saw.
-std::vector<std::vector<Seen>> run_until(CaptureGroup& group, std::size_t want,
-                                         std::size_t seq_at, const std::function<void()>& send) {
+std::vector<std::vector<Seen>> run_until(CaptureGroup& group, std::size_t want, std::size_t seq_at,
+                                         const std::function<void()>& send) {
     std::vector<std::vector<Seen>> seen(group.size());
     std::atomic<std::size_t> total{0};
     StopSource stop;
@@ -49,6 +49,17 @@ std::vector<std::vector<Seen>> run_until(CaptureGroup& group, std::size_t want,
     stop.request_stop();
     runner.join();
     return seen;
+}
+
+// Stops a run_merged() thread, draining the merge meanwhile (its workers may wait for room).
+void stop_and_drain(StopSource& stop, TimeMerge& merge, std::thread& runner) {
+    stop.request_stop();
+    std::thread drainer([&] {
+        PacketView views[64];
+        while (!merge.done()) merge.pop(views, {}, 20ms);
+    });
+    runner.join();
+    drainer.join();
 }
 
 class GroupTest : public LiveTest {
@@ -103,8 +114,8 @@ TEST_P(GroupTest, HashIsSymmetric) {
         RawSender out = from_cap();
         for (std::uint32_t c = 0; c < kConnections; ++c) {
             const auto port = static_cast<std::uint16_t>(30000 + c);
-            in.send(tcp_frame(VethPair::cap_mac, VethPair::peer_mac, "10.0.0.2", "10.0.0.1",
-                              port, 80, 0x18, 2 * c));
+            in.send(tcp_frame(VethPair::cap_mac, VethPair::peer_mac, "10.0.0.2", "10.0.0.1", port,
+                              80, 0x18, 2 * c));
             out.send(tcp_frame(VethPair::peer_mac, VethPair::cap_mac, "10.0.0.1", "10.0.0.2", 80,
                                port, 0x18, 2 * c + 1));
         }
@@ -129,15 +140,7 @@ TEST_P(GroupTest, MergeGivesEveryPacketOnceInTimestampOrder) {
     std::vector<Seen> merged;
     std::vector<std::uint32_t> from_worker(kPackets + 1, 99);
     StopSource stop;
-    std::thread runner([&] {
-        group.run([&](std::size_t w, Batch& b) { merge.push(w, std::move(b)); }, stop,
-                  [&](std::size_t w, std::int64_t now) {
-                      merge.advance(w, now - group.delivery_bound(w).count());
-                      merge.wait_for_release(w, 1ms);
-                  },
-                  10ms);
-        for (std::size_t w = 0; w < group.size(); ++w) merge.finish(w);
-    });
+    std::thread runner([&] { group.run_merged(merge, stop); });
     std::thread sender([&] {
         RawSender tx = from_peer();
         for (std::uint32_t q = 0; q < kPackets; ++q)
@@ -156,13 +159,7 @@ TEST_P(GroupTest, MergeGivesEveryPacketOnceInTimestampOrder) {
         }
     }
     sender.join();
-    stop.request_stop();
-    // Drain what is left so the workers can end (they may wait for room).
-    std::thread drainer([&] {
-        while (!merge.done()) merge.pop(views, from, 20ms);
-    });
-    runner.join();
-    drainer.join();
+    stop_and_drain(stop, merge, runner);
     ASSERT_EQ(merged.size(), kPackets);
     EXPECT_TRUE(std::is_sorted(merged.begin(), merged.end(),
                                [](const Seen& a, const Seen& b) { return a.ts < b.ts; }));
@@ -205,11 +202,11 @@ TEST_P(GroupTest, RolloverGivesAStalledWorkersShareToTheOther) {
     const RingGeometry ring = version() == TpacketVersion::v3
                                   ? RingGeometry{.buffer_size = 1u << 20}
                                   : RingGeometry{.buffer_size = 4u << 20, .frame_size = 2048};
-    CaptureGroup group = CaptureGroup::open(
-        {.interfaces = {pair_->cap_if()},
-         .workers = 2,
-         .capture = {.version = version(), .ring = ring},
-         .fanout = {.mode = FanoutMode::hash, .flags = FanoutFlags::rollover}});
+    CaptureGroup group =
+        CaptureGroup::open({.interfaces = {pair_->cap_if()},
+                            .workers = 2,
+                            .capture = {.version = version(), .ring = ring},
+                            .fanout = {.mode = FanoutMode::hash, .flags = FanoutFlags::rollover}});
     constexpr std::uint32_t kPackets = 40000;
     std::atomic<bool> sent{false};
     std::thread sender([&] {
@@ -261,9 +258,9 @@ TEST_P(GroupTest, DefragSendsEveryFragmentOfADatagramToOneWorker) {
     {
         RawSender tx = from_peer();
         for (std::uint32_t d = 0; d < kDatagrams; ++d) {
-            const Bytes whole = udp_frame(VethPair::cap_mac, VethPair::peer_mac, "10.0.0.2",
-                                          "10.0.0.1", static_cast<std::uint16_t>(40000 + d), 9, d,
-                                          1400);
+            const Bytes whole =
+                udp_frame(VethPair::cap_mac, VethPair::peer_mac, "10.0.0.2", "10.0.0.1",
+                          static_cast<std::uint16_t>(40000 + d), 9, d, 1400);
             for (const Bytes& f : ipv4_fragments(whole, static_cast<std::uint16_t>(0x100 + d), 512))
                 tx.send(f);
         }
@@ -309,15 +306,7 @@ TEST_P(GroupTest, TwoInterfacesMergeIntoOneTimeOrderedStream) {
     EXPECT_FALSE(group.capture(0).info().fanout_group.has_value());
     TimeMerge merge(group.size());
     StopSource stop;
-    std::thread runner([&] {
-        group.run([&](std::size_t w, Batch& batch) { merge.push(w, std::move(batch)); }, stop,
-                  [&](std::size_t w, std::int64_t now) {
-                      merge.advance(w, now - group.delivery_bound(w).count());
-                      merge.wait_for_release(w, 1ms);
-                  },
-                  10ms);
-        for (std::size_t w = 0; w < group.size(); ++w) merge.finish(w);
-    });
+    std::thread runner([&] { group.run_merged(merge, stop); });
     constexpr std::uint32_t kPackets = 400;
     {
         RawSender one = from_peer();
@@ -340,12 +329,7 @@ TEST_P(GroupTest, TwoInterfacesMergeIntoOneTimeOrderedStream) {
             out.push_back({views[i].ts_ns(), seq});
         }
     }
-    stop.request_stop();
-    std::thread drainer([&] {
-        while (!merge.done()) merge.pop(views, from, 20ms);
-    });
-    runner.join();
-    drainer.join();
+    stop_and_drain(stop, merge, runner);
     ASSERT_EQ(out.size(), kPackets);
     // Sent one after another, alternating: in time order they come back in sending order.
     for (std::uint32_t q = 0; q < kPackets; ++q) EXPECT_EQ(out[q].second, q);
