@@ -1,8 +1,13 @@
 // CaptureGroup and TimeMerge on live veth pairs: fanout workers keep flows together (both
 // directions of a connection too), lose and duplicate nothing; a merge puts several workers or
 // interfaces back into timestamp order; rollover moves a stalled worker's share; group ids.
+#include <linux/bpf.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <set>
@@ -64,6 +69,25 @@ void stop_and_drain(StopSource& stop, TimeMerge& merge, std::thread& runner) {
 
 class GroupTest : public LiveTest {
   protected:
+    // UDP to ports 1000..1006: a program choosing by the port's lowest bit sends each packet to
+    // worker (port % 2); every packet arrives once.
+    void expect_workers_by_port_parity(CaptureGroup& group) {
+        constexpr std::uint32_t kPackets = 200;
+        const auto seen = run_until(group, kPackets, kUdpSeqAt, [&] {
+            RawSender tx = from_peer();
+            for (std::uint32_t q = 0; q < kPackets; ++q)
+                tx.send(udp_frame(VethPair::cap_mac, VethPair::peer_mac, "10.0.0.2", "10.0.0.1",
+                                  20000, static_cast<std::uint16_t>(1000 + q % 7), q));
+        });
+        std::size_t n = 0;
+        for (std::size_t w = 0; w < 2; ++w)
+            for (const Seen& x : seen[w]) {
+                EXPECT_EQ(x.dport % 2, w) << "port " << x.dport << " on worker " << w;
+                ++n;
+            }
+        EXPECT_EQ(n, kPackets);
+    }
+
     CaptureGroup open_group(std::size_t workers, FanoutOptions fanout = {}) {
         NetnsGuard in(pair_->cap_ns());
         return CaptureGroup::open({.interfaces = {pair_->cap_if()},
@@ -334,6 +358,51 @@ TEST_P(GroupTest, TwoInterfacesMergeIntoOneTimeOrderedStream) {
     // Sent one after another, alternating: in time order they come back in sending order.
     for (std::uint32_t q = 0; q < kPackets; ++q) EXPECT_EQ(out[q].second, q);
     EXPECT_EQ(merge.late(), 0u);
+}
+
+TEST_P(GroupTest, CbpfProgramPicksTheWorker) {
+    // Fanout programs see the packet from its network header: the UDP destination port of a
+    // 20-byte IPv4 header is at 22. Even ports go to worker 0, odd ones to worker 1.
+    const std::vector<sock_filter> program = {
+        BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 22),
+        BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 1),
+        BPF_STMT(BPF_RET | BPF_A, 0),
+    };
+    CaptureGroup group = open_group(2, {.mode = FanoutMode::cbpf, .program = program});
+    expect_workers_by_port_parity(group);
+}
+
+// An eBPF socket-filter program, loaded here with the bpf() syscall: r0 = udp dport & 1.
+int load_port_parity_ebpf() {
+    const bpf_insn prog[] = {
+        {.code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = 6, .src_reg = 1},  // r6 = skb
+        {.code = BPF_LD | BPF_ABS | BPF_H, .imm = 22},                      // r0 = dport
+        {.code = BPF_ALU64 | BPF_AND | BPF_K, .dst_reg = 0, .imm = 1},
+        {.code = BPF_JMP | BPF_EXIT},
+    };
+    bpf_attr attr{};
+    attr.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+    attr.insns = reinterpret_cast<std::uint64_t>(prog);
+    attr.insn_cnt = sizeof prog / sizeof prog[0];
+    attr.license = reinterpret_cast<std::uint64_t>("GPL");
+    return static_cast<int>(::syscall(__NR_bpf, BPF_PROG_LOAD, &attr, sizeof attr));
+}
+
+TEST_P(GroupTest, EbpfProgramPicksTheWorker) {
+    const int prog = load_port_parity_ebpf();
+    ASSERT_GE(prog, 0) << "BPF_PROG_LOAD: " << std::strerror(errno);
+    CaptureGroup group = open_group(2, {.mode = FanoutMode::ebpf, .program_fd = prog});
+    ::close(prog);  // the group holds its own reference now
+    expect_workers_by_port_parity(group);
+}
+
+TEST_P(GroupTest, CbpfWithoutAProgramIsAClearError) {
+    try {
+        open_group(2, {.mode = FanoutMode::cbpf});
+        FAIL() << "cbpf fanout without a program";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("needs a program"), std::string::npos) << e.what();
+    }
 }
 
 TEST_P(GroupTest, AnInterfaceGivenTwiceIsRefused) {
