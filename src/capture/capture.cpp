@@ -1,14 +1,10 @@
 // Capture setup as a linear recipe, in the order libpcap's pcap-linux.c and netsniff-ng's
 // ring_rx_setup() use: socket -> PACKET_VERSION -> PACKET_RESERVE -> PACKET_RX_RING -> mmap ->
 // filter -> bind -> promiscuous membership. Every step throws a ringcap::Error naming itself.
-#include <arpa/inet.h>
 #include <linux/if_ether.h>
-#include <net/if.h>
-#include <poll.h>
-#include <sys/ioctl.h>
 
 #include <algorithm>
-#include <cstring>
+#include <system_error>
 #include <thread>
 
 #include <ringcap/capture.hpp>
@@ -17,6 +13,7 @@
 
 #include "sys/fd.hpp"
 #include "sys/interface.hpp"
+#include "sys/socket.hpp"
 
 namespace ringcap {
 namespace {
@@ -103,11 +100,11 @@ void Capture::Impl::set_version(const CaptureOptions& o) {
     const bool latency = o.low_latency || o.busy_poll.has_value();
     version = o.version.value_or(latency ? TpacketVersion::v2 : TpacketVersion::v3);
     const int v = version == TpacketVersion::v3 ? TPACKET_V3 : TPACKET_V2;
-    if (::setsockopt(fd.get(), SOL_PACKET, PACKET_VERSION, &v, sizeof v) == 0) return;
-    const int err = errno;
+    const int err = sys::try_setsockopt(fd, SOL_PACKET, PACKET_VERSION, v);
+    if (err == 0) return;
     if (version == TpacketVersion::v3 && automatic) {
-        info.notes.push_back(std::string("the kernel refused TPACKET_V3 (") + std::strerror(err) +
-                             "); using TPACKET_V2");
+        info.notes.push_back("the kernel refused TPACKET_V3 (" +
+                             std::generic_category().message(err) + "); using TPACKET_V2");
         version = TpacketVersion::v2;
         sys::setsockopt(fd, SOL_PACKET, PACKET_VERSION, int{TPACKET_V2}, "PACKET_VERSION",
                         "TPACKET_V2");
@@ -124,7 +121,7 @@ void Capture::Impl::create_ring(const CaptureOptions& o, const LinkFacts& link) 
     RingLayout layout = plan_ring(version, o.ring, info.snaplen, link, sys::page_size());
     const std::size_t asked = layout.total_bytes();
     for (;;) {
-        int rc;
+        int err;
         if (version == TpacketVersion::v3) {
             tpacket_req3 req{};
             req.tp_block_size = static_cast<unsigned>(layout.block_size);
@@ -133,17 +130,16 @@ void Capture::Impl::create_ring(const CaptureOptions& o, const LinkFacts& link) 
             req.tp_frame_nr = static_cast<unsigned>(layout.frame_count);
             req.tp_retire_blk_tov = static_cast<unsigned>(layout.block_timeout.count());
             req.tp_feature_req_word = TP_FT_REQ_FILL_RXHASH;
-            rc = ::setsockopt(fd.get(), SOL_PACKET, PACKET_RX_RING, &req, sizeof req);
+            err = sys::try_setsockopt(fd, SOL_PACKET, PACKET_RX_RING, req);
         } else {
             tpacket_req req{};
             req.tp_block_size = static_cast<unsigned>(layout.block_size);
             req.tp_block_nr = static_cast<unsigned>(layout.block_count);
             req.tp_frame_size = static_cast<unsigned>(layout.frame_size);
             req.tp_frame_nr = static_cast<unsigned>(layout.frame_count);
-            rc = ::setsockopt(fd.get(), SOL_PACKET, PACKET_RX_RING, &req, sizeof req);
+            err = sys::try_setsockopt(fd, SOL_PACKET, PACKET_RX_RING, req);
         }
-        if (rc == 0) break;
-        const int err = errno;
+        if (err == 0) break;
         // The kernel could not find the memory: halve the block count, as netsniff-ng does,
         // and say so; give up below 1 MiB.
         if (err == ENOMEM && layout.block_count > 1 && layout.total_bytes() / 2 >= (1u << 20)) {
@@ -187,12 +183,7 @@ void Capture::Impl::attach_filter(const CaptureOptions& o) {
 }
 
 void Capture::Impl::bind_and_join(const CaptureOptions& o) {
-    sockaddr_ll addr{};
-    addr.sll_family = AF_PACKET;
-    addr.sll_protocol = htons(ETH_P_ALL);
-    addr.sll_ifindex = info.ifindex;
-    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == -1)
-        sys::throw_errno("bind(AF_PACKET, " + o.interface + ")");
+    sys::bind_packet(fd, info.ifindex, ETH_P_ALL, o.interface);
     if (o.promiscuous && info.ifindex != 0) {
         packet_mreq mreq{};
         mreq.mr_ifindex = info.ifindex;
@@ -286,12 +277,9 @@ std::optional<Batch> Capture::next_batch(std::chrono::milliseconds timeout) {
         std::this_thread::sleep_for(kCoalesceSleep);
         if (auto b = impl_->take()) return b;  // else the rate fell: poll()
     }
-    pollfd p{.fd = impl_->fd.get(), .events = POLLIN | POLLERR, .revents = 0};
-    const int rc = ::poll(&p, 1, static_cast<int>(timeout.count()));
-    if (rc == -1) {
-        if (errno == EINTR) return std::nullopt;
-        sys::throw_errno("poll(" + impl_->info.interface + ")");
-    }
+    const sys::PollResult p = sys::poll_one(impl_->fd, POLLIN | POLLERR, timeout);
+    if (p.error == EINTR) return std::nullopt;
+    if (p.error != 0) throw Error(p.error, "poll(" + impl_->info.interface + ")");
     if (p.revents & POLLERR) {
         const int err = sys::getsockopt<int>(impl_->fd, SOL_SOCKET, SO_ERROR, "SO_ERROR");
         if (err != 0) {
@@ -299,10 +287,8 @@ std::optional<Batch> Capture::next_batch(std::chrono::milliseconds timeout) {
                                    err == ENETDOWN ? "the interface went down" : "");
             // Packets the kernel put in the ring before the error go out first. A V3 block
             // still being filled is handed over by its retire timer, within one block timeout.
-            if (impl_->version == TpacketVersion::v3) {
-                pollfd q{.fd = impl_->fd.get(), .events = POLLIN, .revents = 0};
-                ::poll(&q, 1, static_cast<int>(impl_->info.layout.block_timeout.count()) + 1);
-            }
+            if (impl_->version == TpacketVersion::v3)
+                sys::poll_one(impl_->fd, POLLIN, impl_->info.layout.block_timeout + 1ms);
             if (auto b = impl_->take()) return b;
             throw *impl_->failure;
         }
@@ -329,24 +315,5 @@ CaptureStats Capture::stats() {
 
 int Capture::fd() const noexcept { return impl_->fd.get(); }
 const CaptureInfo& Capture::info() const noexcept { return impl_->info; }
-
-std::vector<InterfaceEntry> list_interfaces() {
-    std::vector<InterfaceEntry> out;
-    struct if_nameindex* names = ::if_nameindex();
-    if (names == nullptr) sys::throw_errno("if_nameindex");
-    sys::Fd sock = sys::Fd::adopt(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    for (struct if_nameindex* n = names; n->if_index != 0; ++n) {
-        InterfaceEntry e{.index = static_cast<int>(n->if_index), .name = n->if_name};
-        ifreq ifr = sys::ifreq_for(e.name);
-        if (sock && ::ioctl(sock.get(), SIOCGIFFLAGS, &ifr) == 0) {
-            e.up = ifr.ifr_flags & IFF_UP;
-            e.running = ifr.ifr_flags & IFF_RUNNING;
-            e.loopback = ifr.ifr_flags & IFF_LOOPBACK;
-        }
-        out.push_back(std::move(e));
-    }
-    ::if_freenameindex(names);
-    return out;
-}
 
 }  // namespace ringcap

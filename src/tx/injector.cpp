@@ -2,10 +2,6 @@
 // (it receives nothing), PACKET_VERSION, PACKET_LOSS, PACKET_QDISC_BYPASS, PACKET_VNET_HDR (before
 // the ring: the kernel refuses it after), PACKET_TX_RING, mmap, bind with sll_protocol 0.
 #include <linux/if_ether.h>
-#include <poll.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <time.h>
 
 #include <cstring>
 
@@ -15,6 +11,8 @@
 #include "sys/clock.hpp"
 #include "sys/fd.hpp"
 #include "sys/interface.hpp"
+#include "sys/socket.hpp"
+#include "sys/timer.hpp"
 
 namespace ringcap {
 
@@ -74,12 +72,7 @@ Injector Injector::open(const TxOptions& o) {
     impl->ring = sys::Mapping::map_shared(fd.get(), layout.total_bytes(), true, &locked);
     impl->layout = layout;
 
-    sockaddr_ll addr{};
-    addr.sll_family = AF_PACKET;
-    addr.sll_protocol = 0;  // transmit only: the socket never sees received packets
-    addr.sll_ifindex = facts.index;
-    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == -1)
-        sys::throw_errno("bind(AF_PACKET, " + o.interface + ")");
+    sys::bind_packet(fd, facts.index, 0, o.interface);  // transmit only: receives nothing
 
     Injector inj(std::move(impl));
     inj.base_ = inj.impl_->ring.bytes().data();
@@ -101,19 +94,20 @@ Injector::~Injector() = default;
 
 bool Injector::flush() {
     for (;;) {
-        if (::send(impl_->fd.get(), nullptr, 0, MSG_DONTWAIT) != -1) return true;
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == ENOBUFS) return false;
-        sys::throw_errno("send(TX ring, " + impl_->interface + ")",
-                         errno == ENETDOWN ? "the interface went down" : "");
+        const int err = sys::send_ring_nowait(impl_->fd);
+        if (err == 0) return true;
+        if (err == EINTR) continue;
+        if (err == EAGAIN || err == ENOBUFS) return false;
+        throw Error(err, "send(TX ring, " + impl_->interface + ")",
+                    err == ENETDOWN ? "the interface went down" : "");
     }
 }
 
 bool Injector::wait_for_room(std::chrono::milliseconds timeout) {
     if (!next_frame().empty()) return true;
-    pollfd p{.fd = impl_->fd.get(), .events = POLLOUT, .revents = 0};
-    if (::poll(&p, 1, static_cast<int>(timeout.count())) == -1 && errno != EINTR)
-        sys::throw_errno("poll(TX ring, " + impl_->interface + ")");
+    const sys::PollResult p = sys::poll_one(impl_->fd, POLLOUT, timeout);
+    if (p.error != 0 && p.error != EINTR)
+        throw Error(p.error, "poll(TX ring, " + impl_->interface + ")");
     return !next_frame().empty();
 }
 
@@ -133,8 +127,7 @@ TxStats Injector::drain(std::chrono::milliseconds timeout) {
         }
         stats_.in_flight = busy;
         if (busy == 0 || monotonic_ns() >= deadline) return stats_;
-        pollfd p{.fd = impl_->fd.get(), .events = POLLOUT, .revents = 0};
-        ::poll(&p, 1, 1);
+        sys::poll_one(impl_->fd, POLLOUT, std::chrono::milliseconds(1));
     }
 }
 
@@ -152,15 +145,13 @@ std::int64_t monotonic_ns() noexcept { return sys::monotonic_ns(); }
 
 bool wait_until(std::int64_t deadline_ns) noexcept {
     // The kernel's default timer slack (50 us) would make every sleep late; 1 ns asks for none.
-    static const bool slack_set = ::prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0) == 0;
+    // Timer slack belongs to a thread, not to ringcap: this sets it once, for the first thread
+    // that comes here, for all its later sleeps (see sys/timer.hpp).
+    static const bool slack_set = sys::set_thread_timer_slack(std::chrono::nanoseconds(1));
     (void)slack_set;
     constexpr std::int64_t kSpin = 60'000;  // wake-up latency on a VM is tens of microseconds
-    std::int64_t now = monotonic_ns();
-    if (deadline_ns - now > kSpin) {
-        const std::int64_t wake = deadline_ns - kSpin;
-        timespec ts{.tv_sec = wake / 1'000'000'000, .tv_nsec = wake % 1'000'000'000};
-        if (::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) return false;
-    }
+    if (deadline_ns - monotonic_ns() > kSpin && !sys::sleep_until_monotonic(deadline_ns - kSpin))
+        return false;
     while (monotonic_ns() < deadline_ns) __builtin_ia32_pause();
     return true;
 }
