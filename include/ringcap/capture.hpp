@@ -18,15 +18,9 @@
 #include <ringcap/batch.hpp>
 #include <ringcap/geometry.hpp>
 #include <ringcap/options.hpp>
+#include <ringcap/stats.hpp>
 
 namespace ringcap {
-
-struct CaptureStats {
-    std::uint64_t packets = 0;         // passed the filter, including the dropped ones (tcpdump's
-                                       // "received by filter")
-    std::uint64_t drops = 0;           // ring full (tcpdump's "dropped by kernel")
-    std::uint64_t freeze_q_count = 0;  // V3: times the ring was frozen because no block was free
-};
 
 struct CaptureInfo {
     std::string interface;
@@ -54,7 +48,8 @@ class Capture {
     // Throws ringcap::Error only when the socket failed (e.g. the interface went away).
     std::optional<Batch> next_batch(std::chrono::milliseconds timeout);
 
-    // Kernel counters accumulated since open (each kernel read resets them, so we add up).
+    // The ring's counters since open (PACKET_STATISTICS; each kernel read resets the kernel's,
+    // so they are read and added up here).
     CaptureStats stats();
 
     int fd() const noexcept;

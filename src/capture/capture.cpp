@@ -11,6 +11,7 @@
 #include <ringcap/error.hpp>
 #include <ringcap/filter.hpp>
 
+#include "stats/ring_stats.hpp"
 #include "sys/fd.hpp"
 #include "sys/interface.hpp"
 #include "sys/socket.hpp"
@@ -42,7 +43,7 @@ struct Capture::Impl {
     TpacketVersion version = TpacketVersion::v3;
     std::uint32_t block = 0;  // V3: next block; V2: block and slot of the next frame
     std::uint32_t slot = 0;
-    CaptureStats totals;
+    RingCounters totals;
     std::optional<std::chrono::microseconds> busy_poll;
     std::uint32_t taken_since_wait = 0;  // V2 frames handed out since the last sleep or poll()
     std::optional<Error> failure;        // the socket failed; thrown once the ring is drained
@@ -297,20 +298,8 @@ std::optional<Batch> Capture::next_batch(std::chrono::milliseconds timeout) {
 }
 
 CaptureStats Capture::stats() {
-    Impl& s = *impl_;
-    if (s.version == TpacketVersion::v3) {
-        const auto st = sys::getsockopt<tpacket_stats_v3>(s.fd, SOL_PACKET, PACKET_STATISTICS,
-                                                          "PACKET_STATISTICS");
-        s.totals.packets += st.tp_packets;
-        s.totals.drops += st.tp_drops;
-        s.totals.freeze_q_count += st.tp_freeze_q_cnt;
-    } else {
-        const auto st = sys::getsockopt<tpacket_stats>(s.fd, SOL_PACKET, PACKET_STATISTICS,
-                                                       "PACKET_STATISTICS");
-        s.totals.packets += st.tp_packets;
-        s.totals.drops += st.tp_drops;
-    }
-    return s.totals;
+    impl_->totals += detail::read_ring_counters(impl_->fd, impl_->version);
+    return impl_->totals;
 }
 
 int Capture::fd() const noexcept { return impl_->fd.get(); }
