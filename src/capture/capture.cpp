@@ -11,6 +11,8 @@
 #include <ringcap/error.hpp>
 #include <ringcap/filter.hpp>
 
+#include "ring/ring_setup.hpp"
+#include "ring/rx_ring.hpp"
 #include "stats/ring_stats.hpp"
 #include "sys/fd.hpp"
 #include "sys/interface.hpp"
@@ -19,7 +21,6 @@
 namespace ringcap {
 namespace {
 
-constexpr std::uint32_t kMaxV2Batch = 256;
 // Wake-up coalescing for V2 frames (the low-latency mode): when the ring runs empty after this
 // many frames were taken since the last wait, packets are arriving faster than one wake-up each
 // can serve, so the wait is a short sleep rather than poll(), which would wake the thread for
@@ -30,19 +31,15 @@ constexpr std::uint32_t kMaxV2Batch = 256;
 constexpr std::uint32_t kCoalesceAbove = 8;
 constexpr auto kCoalesceSleep = std::chrono::microseconds(20);
 
-std::string mib(std::size_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
-
 }  // namespace
 
 struct Capture::Impl {
     sys::Fd fd;
-    sys::Mapping ring;
+    detail::MappedRing ring;
     CaptureInfo info;
-    detail::RingShape shape;
-    detail::Fixup fixup;
+    detail::RxRing rx;
     TpacketVersion version = TpacketVersion::v3;
-    std::uint32_t block = 0;  // V3: next block; V2: block and slot of the next frame
-    std::uint32_t slot = 0;
+    bool coalesce = false;  // V2: wake-up coalescing (kCoalesceAbove); V3 blocks batch already
     RingCounters totals;
     std::optional<std::chrono::microseconds> busy_poll;
     std::uint32_t taken_since_wait = 0;  // V2 frames handed out since the last sleep or poll()
@@ -53,9 +50,10 @@ struct Capture::Impl {
     void create_ring(const CaptureOptions& o, const LinkFacts& link);
     void attach_filter(const CaptureOptions& o);
     void bind_and_join(const CaptureOptions& o);
-    std::optional<Batch> take();
-    std::byte* frame(std::uint32_t blk, std::uint32_t slt) const {
-        return shape.base + blk * shape.block_size + slt * shape.frame_size;
+    std::optional<Batch> take() noexcept {
+        std::optional<Batch> b = rx.take();
+        if (b && coalesce) taken_since_wait += static_cast<std::uint32_t>(b->size());
+        return b;
     }
 };
 
@@ -92,7 +90,8 @@ void Capture::Impl::open(const CaptureOptions& o) {
     attach_filter(o);
     // 5. Bind, then 6. promiscuous membership.
     bind_and_join(o);
-    fixup = {.cooked = any, .snaplen = info.snaplen};
+    rx = detail::RxRing(version, ring.map(), {.cooked = any, .snaplen = info.snaplen});
+    coalesce = version == TpacketVersion::v2;
     busy_poll = o.busy_poll;
 }
 
@@ -119,53 +118,12 @@ void Capture::Impl::set_version(const CaptureOptions& o) {
 }
 
 void Capture::Impl::create_ring(const CaptureOptions& o, const LinkFacts& link) {
-    RingLayout layout = plan_ring(version, o.ring, info.snaplen, link, sys::page_size());
-    const std::size_t asked = layout.total_bytes();
-    for (;;) {
-        int err;
-        if (version == TpacketVersion::v3) {
-            tpacket_req3 req{};
-            req.tp_block_size = static_cast<unsigned>(layout.block_size);
-            req.tp_block_nr = static_cast<unsigned>(layout.block_count);
-            req.tp_frame_size = static_cast<unsigned>(layout.frame_size);
-            req.tp_frame_nr = static_cast<unsigned>(layout.frame_count);
-            req.tp_retire_blk_tov = static_cast<unsigned>(layout.block_timeout.count());
-            req.tp_feature_req_word = TP_FT_REQ_FILL_RXHASH;
-            err = sys::try_setsockopt(fd, SOL_PACKET, PACKET_RX_RING, req);
-        } else {
-            tpacket_req req{};
-            req.tp_block_size = static_cast<unsigned>(layout.block_size);
-            req.tp_block_nr = static_cast<unsigned>(layout.block_count);
-            req.tp_frame_size = static_cast<unsigned>(layout.frame_size);
-            req.tp_frame_nr = static_cast<unsigned>(layout.frame_count);
-            err = sys::try_setsockopt(fd, SOL_PACKET, PACKET_RX_RING, req);
-        }
-        if (err == 0) break;
-        // The kernel could not find the memory: halve the block count, as netsniff-ng does,
-        // and say so; give up below 1 MiB.
-        if (err == ENOMEM && layout.block_count > 1 && layout.total_bytes() / 2 >= (1u << 20)) {
-            layout.block_count /= 2;
-            layout.frame_count = layout.frames_per_block() * layout.block_count;
-            continue;
-        }
-        throw Error(err,
-                    "setsockopt(PACKET_RX_RING, block_size=" + std::to_string(layout.block_size) +
-                        " block_nr=" + std::to_string(layout.block_count) +
-                        " frame_size=" + std::to_string(layout.frame_size) +
-                        " frame_nr=" + std::to_string(layout.frame_count) + ")",
-                    err == ENOMEM ? "ask for a smaller ring (RingGeometry::buffer_size)" : "",
-                    err == ENOMEM ? Remedy::smaller_ring : Remedy::none);
-    }
-    if (layout.total_bytes() != asked)
-        info.notes.push_back("ring shrunk from " + mib(asked) + " to " + mib(layout.total_bytes()) +
-                             ": the kernel could not allocate more (ENOMEM)");
-    info.layout = layout;
-    ring = sys::Mapping::map_shared(fd.get(), layout.total_bytes(), true, &info.memory_locked);
-    shape = {.base = ring.bytes().data(),
-             .block_size = layout.block_size,
-             .frame_size = layout.frame_size,
-             .frames_per_block = static_cast<std::uint32_t>(layout.frames_per_block()),
-             .block_count = static_cast<std::uint32_t>(layout.block_count)};
+    ring = detail::set_up_ring(fd, detail::RingKind::rx,
+                               plan_ring(version, o.ring, info.snaplen, link, sys::page_size()),
+                               detail::OnNoMemory::shrink);
+    if (!ring.note.empty()) info.notes.push_back(ring.note);
+    info.layout = ring.layout;
+    info.memory_locked = ring.memory_locked;
 }
 
 void Capture::Impl::attach_filter(const CaptureOptions& o) {
@@ -192,52 +150,6 @@ void Capture::Impl::bind_and_join(const CaptureOptions& o) {
         sys::setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq, "PACKET_ADD_MEMBERSHIP",
                         "PACKET_MR_PROMISC");
     }
-}
-
-std::optional<Batch> Capture::Impl::take() {
-    Batch b;
-    b.version_ = version;
-    b.shape_ = shape;
-    b.fixup_ = fixup;
-    if (version == TpacketVersion::v3) {
-        for (std::uint32_t tries = 0; tries < shape.block_count; ++tries) {
-            auto* bd = reinterpret_cast<tpacket_block_desc*>(frame(block, 0));
-            // Not ready, or still held by a Batch from an earlier round: nothing new yet.
-            if (!detail::ready(*bd)) return std::nullopt;
-            if (++block == shape.block_count) block = 0;
-            if (bd->hdr.bh1.num_pkts == 0) {  // nothing in it: straight back
-                detail::hand_to_kernel(*bd);
-                continue;
-            }
-            detail::mark_handed_out(*bd);
-            b.block_ = bd;
-            b.first_ = reinterpret_cast<std::byte*>(bd) + bd->hdr.bh1.offset_to_first_pkt;
-            b.count_ = bd->hdr.bh1.num_pkts;
-            return b;
-        }
-        return std::nullopt;
-    }
-    b.v2_block_ = block;
-    b.v2_slot_ = slot;
-    b.first_ = frame(block, slot);
-    // Never more than the ring holds: when every frame is ready, walking on would wrap around
-    // and hand out the same frames again.
-    const std::uint32_t limit = std::min(kMaxV2Batch, shape.frames_per_block * shape.block_count);
-    std::uint32_t n = 0;
-    while (n < limit) {
-        auto& fr = *reinterpret_cast<tpacket2_hdr*>(frame(block, slot));
-        if (!detail::ready(fr)) break;  // not filled yet, or held by an earlier Batch
-        detail::mark_handed_out(fr);
-        ++n;
-        if (++slot == shape.frames_per_block) {
-            slot = 0;
-            if (++block == shape.block_count) block = 0;
-        }
-    }
-    if (n == 0) return std::nullopt;
-    taken_since_wait += n;
-    b.count_ = n;
-    return b;
 }
 
 Capture Capture::open(const CaptureOptions& options) {

@@ -8,6 +8,7 @@
 #include <ringcap/error.hpp>
 #include <ringcap/tx.hpp>
 
+#include "ring/ring_setup.hpp"
 #include "sys/clock.hpp"
 #include "sys/fd.hpp"
 #include "sys/interface.hpp"
@@ -18,8 +19,7 @@ namespace ringcap {
 
 struct Injector::Impl {
     sys::Fd fd;
-    sys::Mapping ring;
-    RingLayout layout;
+    detail::MappedRing ring;
     std::size_t mtu = 0;
     std::string interface;
 };
@@ -56,34 +56,18 @@ Injector Injector::open(const TxOptions& o) {
     }
     if (!wish.buffer_size) wish.buffer_size = kDefaultTxBufferSize;
     const LinkFacts link{.mtu = facts.mtu, .link_header = ETH_HLEN, .reserve = 0};
-    RingLayout layout =
-        plan_ring(TpacketVersion::v2, wish, kDefaultSnaplen, link, sys::page_size());
-    tpacket_req req{};
-    req.tp_block_size = static_cast<unsigned>(layout.block_size);
-    req.tp_block_nr = static_cast<unsigned>(layout.block_count);
-    req.tp_frame_size = static_cast<unsigned>(layout.frame_size);
-    req.tp_frame_nr = static_cast<unsigned>(layout.frame_count);
-    sys::setsockopt(fd, SOL_PACKET, PACKET_TX_RING, req, "PACKET_TX_RING",
-                    "block_size=" + std::to_string(layout.block_size) +
-                        " block_nr=" + std::to_string(layout.block_count) +
-                        " frame_size=" + std::to_string(layout.frame_size) +
-                        " frame_nr=" + std::to_string(layout.frame_count));
-    bool locked = false;
-    impl->ring = sys::Mapping::map_shared(fd.get(), layout.total_bytes(), true, &locked);
-    impl->layout = layout;
-
+    impl->ring = detail::set_up_ring(
+        fd, detail::RingKind::tx,
+        plan_ring(TpacketVersion::v2, wish, kDefaultSnaplen, link, sys::page_size()),
+        detail::OnNoMemory::fail);
     sys::bind_packet(fd, facts.index, 0, o.interface);  // transmit only: receives nothing
 
     Injector inj(std::move(impl));
-    inj.base_ = inj.impl_->ring.bytes().data();
-    inj.block_size_ = layout.block_size;
-    inj.frame_size_ = layout.frame_size;
+    const RingLayout& layout = inj.impl_->ring.layout;
+    inj.head_ = detail::TxFrameWalker(inj.impl_->ring.map());
     inj.vnet_len_ = static_cast<std::uint32_t>(vnet_len);
     inj.max_frame_len_ = layout.frame_size - kDataOffset - vnet_len;
     inj.max_untagged_len_ = facts.mtu + ETH_HLEN;
-    inj.frames_per_block_ = static_cast<std::uint32_t>(layout.frames_per_block());
-    inj.frame_count_ = static_cast<std::uint32_t>(layout.frame_count);
-    inj.contiguous_ = layout.block_size % layout.frame_size == 0;
     return inj;
 }
 
@@ -115,30 +99,20 @@ TxStats Injector::drain(std::chrono::milliseconds timeout) {
     const std::int64_t deadline = monotonic_ns() + timeout.count() * 1'000'000;
     for (;;) {
         flush();
-        std::uint64_t busy = 0;
-        for (std::uint32_t i = 0; i < frame_count_; ++i) {
-            auto& h = *reinterpret_cast<tpacket2_hdr*>(frame_at(i));
-            const std::uint32_t s = detail::tx_status(h);
-            if (s & (TP_STATUS_SEND_REQUEST | TP_STATUS_SENDING)) ++busy;
-            if (s & TP_STATUS_WRONG_FORMAT) {
-                ++stats_.wrong_format;
-                detail::reclaim(h);
-            }
-        }
-        stats_.in_flight = busy;
-        if (busy == 0 || monotonic_ns() >= deadline) return stats_;
+        stats_.in_flight = head_.in_flight(stats_.wrong_format);
+        if (stats_.in_flight == 0 || monotonic_ns() >= deadline) return stats_;
         sys::poll_one(impl_->fd, POLLOUT, std::chrono::milliseconds(1));
     }
 }
 
 void Injector::prefill(std::span<const std::byte> bytes) noexcept {
     const std::size_t n = bytes.size() < max_frame_len_ ? bytes.size() : max_frame_len_;
-    for (std::uint32_t i = 0; i < frame_count_; ++i)
-        std::memcpy(frame_at(i) + kDataOffset + vnet_len_, bytes.data(), n);
+    head_.ring().for_each_frame(
+        [&](std::byte* f) { std::memcpy(f + kDataOffset + vnet_len_, bytes.data(), n); });
 }
 
 std::size_t Injector::mtu() const noexcept { return impl_->mtu; }
-const RingLayout& Injector::layout() const noexcept { return impl_->layout; }
+const RingLayout& Injector::layout() const noexcept { return impl_->ring.layout; }
 int Injector::fd() const noexcept { return impl_->fd.get(); }
 
 std::int64_t monotonic_ns() noexcept { return sys::monotonic_ns(); }
