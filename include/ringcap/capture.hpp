@@ -4,7 +4,9 @@
 //   auto cap = ringcap::Capture::open({.interface = "veth0", .filter = "tcp port 80"});
 //   while (running)
 //       if (auto batch = cap.next_batch(100ms))
-//           for (ringcap::PacketView p : *batch) consume(p);   // released at scope end
+//           batch->for_each([](const ringcap::PacketView& p) { consume(p); });
+//   // each batch goes back to the kernel at the end of its scope; range-for over *batch works
+//   // too (batch.hpp says why for_each is the faster loop)
 //
 // fd() is pollable (POLLIN when a block/frame is ready) for epoll/libevent loops; next_batch(0ms)
 // then never blocks. The library never prints: what happened at setup is in info().
