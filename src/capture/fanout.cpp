@@ -6,6 +6,8 @@
 
 #include <ringcap/error.hpp>
 
+#include "sys/socket.hpp"
+
 namespace ringcap::detail {
 namespace {
 
@@ -51,8 +53,7 @@ std::uint16_t join_fanout(const sys::Fd& fd, const FanoutOptions& f) {
     const std::uint32_t arg = f.group.value_or(0) | type_flags << 16;
     const std::string what = (f.group ? "group " + std::to_string(*f.group) : "a new group") +
                              ", " + fanout_name(f.mode, f.flags);
-    if (::setsockopt(fd.get(), SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) == -1) {
-        const int err = errno;
+    if (const int err = sys::try_setsockopt(fd, SOL_PACKET, PACKET_FANOUT, arg); err != 0) {
         throw Error(err, "setsockopt(PACKET_FANOUT, " + what + ")",
                     err == EINVAL && f.group
                         ? "group " + std::to_string(*f.group) +

@@ -74,7 +74,7 @@ void TimeMerge::refill(std::size_t i) {
         s.queue.pop_front();
         s.views.clear();
         s.next = 0;
-        for (const PacketView& p : s.current) s.views.push_back(p);
+        s.current.for_each([&](const PacketView& p) { s.views.push_back(p); });
         if (s.views.empty()) spent_.push_back({i, std::move(s.current)});
     }
 }

@@ -259,6 +259,9 @@ TEST_P(GroupTest, RolloverGivesAStalledWorkersShareToTheOther) {
     // The stalled worker's ring holds at most what 1 MiB holds; the rest went to the reader.
     EXPECT_LT(stalled, kPackets / 4);
     EXPECT_GT(reader, kPackets * 3 / 4) << "stalled " << stalled;
+    // What the stalled worker passed on is counted there.
+    EXPECT_GE(st[0].rolled_over, reader - kPackets / 2) << "reader " << reader;
+    EXPECT_LE(st[0].rolled_over, reader);
 }
 
 TEST_P(GroupTest, DefragSendsEveryFragmentOfADatagramToOneWorker) {
