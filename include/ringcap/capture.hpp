@@ -30,7 +30,8 @@ struct CaptureInfo {
     LinkType link_type = LinkType::ethernet;
     std::uint32_t snaplen = kDefaultSnaplen;
     RingLayout layout{};
-    bool memory_locked = false;      // MAP_LOCKED took; otherwise a plain mapping
+    bool memory_locked = false;                 // MAP_LOCKED took; otherwise a plain mapping
+    std::optional<std::uint16_t> fanout_group;  // the PACKET_FANOUT group joined, if any
     std::vector<std::string> notes;  // decisions made on the user's behalf (fallbacks, shrinking)
 };
 

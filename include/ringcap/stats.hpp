@@ -17,11 +17,15 @@ struct RingCounters {
                                        // "received by filter")
     std::uint64_t drops = 0;           // ring full (tcpdump's "dropped by kernel")
     std::uint64_t freeze_q_count = 0;  // V3: times the ring was frozen because no block was free
+    // Fanout with rollover: packets this socket passed on to another of its group because its
+    // own ring was full (PACKET_ROLLOVER_STATS tp_all). Not in `packets`.
+    std::uint64_t rolled_over = 0;
 
     RingCounters& operator+=(const RingCounters& o) noexcept {
         packets += o.packets;
         drops += o.drops;
         freeze_q_count += o.freeze_q_count;
+        rolled_over += o.rolled_over;
         return *this;
     }
 };

@@ -11,6 +11,7 @@
 #include <ringcap/error.hpp>
 #include <ringcap/filter.hpp>
 
+#include "capture/fanout.hpp"
 #include "ring/ring_setup.hpp"
 #include "ring/rx_ring.hpp"
 #include "stats/ring_stats.hpp"
@@ -41,6 +42,7 @@ struct Capture::Impl {
     TpacketVersion version = TpacketVersion::v3;
     bool coalesce = false;  // V2: wake-up coalescing (kCoalesceAbove); V3 blocks batch already
     RingCounters totals;
+    bool rollover = false;  // a fanout socket that passes packets on when full
     std::optional<std::chrono::microseconds> busy_poll;
     std::uint32_t taken_since_wait = 0;  // V2 frames handed out since the last sleep or poll()
     std::optional<Error> failure;        // the socket failed; thrown once the ring is drained
@@ -90,6 +92,12 @@ void Capture::Impl::open(const CaptureOptions& o) {
     attach_filter(o);
     // 5. Bind, then 6. promiscuous membership.
     bind_and_join(o);
+    // 7. The fanout group, which only a bound socket may join.
+    if (o.fanout) {
+        info.fanout_group = detail::join_fanout(fd, *o.fanout);
+        rollover =
+            o.fanout->mode == FanoutMode::rollover || has(o.fanout->flags, FanoutFlags::rollover);
+    }
     rx = detail::RxRing(version, ring.map(), {.cooked = any, .snaplen = info.snaplen});
     coalesce = version == TpacketVersion::v2;
     busy_poll = o.busy_poll;
@@ -211,6 +219,7 @@ std::optional<Batch> Capture::next_batch(std::chrono::milliseconds timeout) {
 
 CaptureStats Capture::stats() {
     impl_->totals += detail::read_ring_counters(impl_->fd, impl_->version);
+    if (impl_->rollover) impl_->totals.rolled_over = detail::read_rolled_over(impl_->fd);
     return impl_->totals;
 }
 

@@ -24,5 +24,11 @@ RingCounters read_ring_counters(const sys::Fd& fd, TpacketVersion version) {
         sys::getsockopt<tpacket_stats>(fd, SOL_PACKET, PACKET_STATISTICS, "PACKET_STATISTICS"));
 }
 
+std::uint64_t read_rolled_over(const sys::Fd& fd) {
+    return sys::getsockopt<tpacket_rollover_stats>(fd, SOL_PACKET, PACKET_ROLLOVER_STATS,
+                                                   "PACKET_ROLLOVER_STATS")
+        .tp_all;
+}
+
 }  // namespace detail
 }  // namespace ringcap

@@ -11,4 +11,8 @@ namespace ringcap::detail {
 // counts since the previous read, which the kernel resets. Add it to a running total.
 RingCounters read_ring_counters(const sys::Fd& fd, TpacketVersion version);
 
+// PACKET_ROLLOVER_STATS tp_all: packets a fanout socket with rollover passed on, since it joined
+// (the kernel keeps this one running; it is not reset on read).
+std::uint64_t read_rolled_over(const sys::Fd& fd);
+
 }  // namespace ringcap::detail
