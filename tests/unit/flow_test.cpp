@@ -34,8 +34,8 @@ const std::array<std::uint8_t, 16> kV6a{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0
 const std::array<std::uint8_t, 16> kV6b{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
 
 // Ethernet: two MACs, then the tags (TPID, TCI) and the EtherType.
-Frame ethernet(std::uint16_t type, std::initializer_list<std::pair<std::uint16_t, std::uint16_t>>
-                                       tags = {}) {
+Frame ethernet(std::uint16_t type,
+               std::initializer_list<std::pair<std::uint16_t, std::uint16_t>> tags = {}) {
     Frame f;
     add(f, {0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01});
     for (auto [tpid, tci] : tags) {
@@ -116,8 +116,7 @@ Frame icmp(std::uint8_t type, std::uint8_t code) { return {type, code, 0, 0, 0, 
 std::optional<FlowKey> key(const Frame& f, LinkType link = LinkType::ethernet,
                            std::size_t caplen = SIZE_MAX) {
     return ringcap::flow_key(
-        std::span(reinterpret_cast<const std::byte*>(f.data()), std::min(caplen, f.size())),
-        link);
+        std::span(reinterpret_cast<const std::byte*>(f.data()), std::min(caplen, f.size())), link);
 }
 
 FlowKey v4(std::uint8_t proto, std::uint16_t sport, std::uint16_t dport, std::uint16_t vlan = 0) {
@@ -163,8 +162,7 @@ TEST(FlowKey, VlanTagsGiveTheOutermostId) {
     const Frame ip = ipv4(kUdp, 8) + udp(1000, 2000);
     EXPECT_EQ(key(ethernet(0x0800, {{0x8100, 0xa02a}}) + ip), v4(kUdp, 1000, 2000, 42));
     // QinQ: 802.1ad outer tag 100 around 802.1Q 42; and 802.1Q in 802.1Q.
-    EXPECT_EQ(key(ethernet(0x0800, {{0x88a8, 100}, {0x8100, 42}}) + ip),
-              v4(kUdp, 1000, 2000, 100));
+    EXPECT_EQ(key(ethernet(0x0800, {{0x88a8, 100}, {0x8100, 42}}) + ip), v4(kUdp, 1000, 2000, 100));
     EXPECT_EQ(key(ethernet(0x0800, {{0x8100, 0x2000 | 200}, {0x8100, 42}}) + ip),
               v4(kUdp, 1000, 2000, 200));
     // A tag cut short: not a flow.
