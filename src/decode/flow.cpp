@@ -11,9 +11,13 @@ std::optional<FlowKey> flow_key(std::span<const std::byte> bytes, LinkType link)
     const detail::Dissection d = detail::dissect(link, b, static_cast<std::uint32_t>(bytes.size()));
     if (!d.ip_ok) return std::nullopt;
     FlowKey k;
-    const std::size_t alen = d.ip_version == 4 ? 4 : 16;
-    std::memcpy(k.src_ip.data(), d.src_ip, alen);
-    std::memcpy(k.dst_ip.data(), d.dst_ip, alen);
+    if (d.ip_version == 4) {  // constant sizes: the copies are moves, not memcpy calls
+        std::memcpy(k.src_ip.data(), d.src_ip, 4);
+        std::memcpy(k.dst_ip.data(), d.dst_ip, 4);
+    } else {
+        std::memcpy(k.src_ip.data(), d.src_ip, 16);
+        std::memcpy(k.dst_ip.data(), d.dst_ip, 16);
+    }
     k.ip_version = d.ip_version;
     k.protocol = d.proto;
     if (d.l4_ok) {
