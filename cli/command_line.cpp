@@ -1,11 +1,12 @@
 #include "command_line.hpp"
 
-#include <arpa/inet.h>
 #include <CLI/CLI.hpp>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+
+#include "sys/names.hpp"
 
 namespace ringcap::cli {
 namespace {
@@ -24,8 +25,7 @@ bool parse_mac(const std::string& text, std::array<std::uint8_t, 6>& out) {
 }
 
 bool parse_ip(const std::string& text, bool ipv6, std::array<std::uint8_t, 16>& out) {
-    out.fill(0);
-    return ::inet_pton(ipv6 ? AF_INET6 : AF_INET, text.c_str(), out.data()) == 1;
+    return sys::parse_ip_address(text, ipv6, out);
 }
 
 }  // namespace

@@ -1,7 +1,3 @@
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -14,6 +10,7 @@
 
 #include "file/format.hpp"
 #include "sys/fd.hpp"
+#include "sys/file.hpp"
 
 namespace ringcap {
 namespace {
@@ -93,6 +90,7 @@ std::string hex_bytes(const std::byte* p, std::size_t n) {
 struct PcapReader::State {
     sys::Fd owned;  // empty for standard input, which the reader does not close
     int fd = -1;
+    std::string path;  // as opened ("-": standard input)
     std::string name;  // "'path'" or "standard input", for messages
     std::unique_ptr<std::byte[]> buf;
     sys::Mapping map;                 // a regular file is mapped whole: no read() copy per record
@@ -126,13 +124,10 @@ struct PcapReader::State {
         }
         if (need > capacity) grow(need);
         while (end < need && !eof) {
-            const ssize_t n = ::read(fd, buf.get() + end, capacity - end);
-            if (n > 0)
-                end += static_cast<std::size_t>(n);
-            else if (n == 0)
-                eof = true;
-            else if (errno != EINTR)
-                throw Error(errno, "read " + name);
+            const sys::IoResult r = sys::read_some(fd, buf.get() + end, capacity - end);
+            if (r.error != 0) throw Error(r.error, "read " + name);
+            end += r.bytes;
+            eof = r.bytes == 0;
         }
     }
 
@@ -163,22 +158,22 @@ struct PcapReader::State {
 
 PcapReader PcapReader::open(const std::string& path, ReadMode mode) {
     auto s = std::make_unique<State>();
+    s->path = path;
     if (path == "-") {
-        s->fd = STDIN_FILENO;
+        s->fd = sys::kStdin;
         s->name = "standard input";
     } else {
-        s->owned = sys::Fd::adopt(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-        if (!s->owned) throw Error(errno, "cannot open '" + path + "'");
+        s->owned = sys::open_for_reading(path);
         s->fd = s->owned.get();
         s->name = "'" + path + "'";
     }
-    struct stat st {};
-    if (mode == ReadMode::map && s->owned && ::fstat(s->fd, &st) == 0 && S_ISREG(st.st_mode) &&
-        st.st_size > 0) {
+    const std::optional<std::uint64_t> size =
+        mode == ReadMode::map && s->owned ? sys::regular_file_size(s->fd) : std::nullopt;
+    if (size && *size > 0) {
         // The whole file is the buffer; fill() has nothing left to read.
-        s->map = sys::Mapping::map_readonly(s->fd, static_cast<std::size_t>(st.st_size));
+        s->map = sys::Mapping::map_readonly(s->fd, static_cast<std::size_t>(*size));
         s->base = s->map.bytes().data();
-        s->end = s->capacity = static_cast<std::size_t>(st.st_size);
+        s->end = s->capacity = static_cast<std::size_t>(*size);
         s->eof = true;
     } else {
         s->buf.reset(new (std::nothrow) std::byte[kBufferSize]);
@@ -302,6 +297,11 @@ void PcapReader::seek(std::uint64_t offset, std::uint64_t records) {
 
 void PcapReader::stop_at(std::uint64_t offset) noexcept {
     if (state_) state_->stop = offset;
+}
+
+const std::string& PcapReader::path() const noexcept {
+    static const std::string none;
+    return state_ ? state_->path : none;
 }
 
 std::uint64_t PcapReader::mapped_size() const noexcept {
