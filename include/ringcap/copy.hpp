@@ -46,6 +46,9 @@ struct CopyOptions {
 struct CopyResult {
     std::uint64_t read = 0;     // records read from the file
     std::uint64_t matched = 0;  // records that passed the filter, all written to the sink
+    // Parts of the file whose records were read on threads of their own and used, plus the
+    // first (1: the file was read by one thread).
+    std::size_t parts = 1;
     // What ended the copy early, in the order met: damage in the file (every record before it
     // was copied), a failed write (the output ends with its last whole record), a pcap sink
     // given a packet of a second link type. Empty when the copy reached the end (or the count,

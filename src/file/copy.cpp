@@ -43,8 +43,10 @@ class RecordCopy::Run {
     void copy();    // throws what ends the copy early
     void finish();  // writes what is pending; throws a write error
     std::uint64_t matched() const noexcept { return matched_; }
+    std::size_t parts() const noexcept { return parts_; }
 
   private:
+    void start_threads();
     void read_on();
     // A matching record: into the run being collected, or (as a view) to the sink.
     void take(const PacketView& p) {
@@ -76,8 +78,9 @@ class RecordCopy::Run {
     RecordRun run_;  // pass-through: the run being collected
     SinkFeeder feed_;
     std::uint64_t matched_ = 0;
-    std::size_t declared_ = 1;    // interfaces the sink knows: 0 is its own
-    std::vector<bool> refused_;   // by interface: the sink cannot hold its packets
+    std::size_t parts_ = 1;
+    std::size_t declared_ = 1;   // interfaces the sink knows: 0 is its own
+    std::vector<bool> refused_;  // by interface: the sink cannot hold its packets
     bool any_refused_ = false;
 };
 
@@ -95,18 +98,24 @@ RecordCopy::Run::Run(PcapReader& reader, FileFilters& filters, const CopyOptions
         info.precision != file->precision())
         return;
     pass_.emplace(*file);
-    if (!mapped_) return;  // runs are written from the read buffer, before it is refilled
-    file->flush();         // the file header, before the thread owns the file
-    const std::size_t cpus = cpus_for(options.threads);
-    if (options.count == 0 && cpus > 1 && reader.mapped_size() >= FileParts::kWorthFrom)
-        pass_->parts.emplace(reader, cpus - 1, filters.of(0), stop);
-    pass_->writer.emplace(*file);
+}
+
+// From a mapped file the runs are written on a thread of their own, and a big file is read in
+// parts (from the read buffer of a pipe they are written before it is refilled).
+void RecordCopy::Run::start_threads() {
+    if (!pass_ || !mapped_) return;
+    pass_->file.flush();  // the file header, before the thread owns the file
+    const std::size_t cpus = cpus_for(options_.threads);
+    if (options_.count == 0 && cpus > 1 && reader_.mapped_size() >= FileParts::kWorthFrom)
+        pass_->parts.emplace(reader_, cpus - 1, filters_.of(0), stop_);
+    pass_->writer.emplace(pass_->file);
 }
 
 // A big mapped file in parts: this thread reads the first, FileParts the others; the parts
 // proved to follow on are written in order, and from the first that is not this thread reads
 // on by itself.
 void RecordCopy::Run::copy() {
+    start_threads();
     if (pass_ && pass_->parts) reader_.stop_at(pass_->parts->first_end());
     read_on();
     if (!pass_ || !pass_->parts) return;
@@ -114,6 +123,7 @@ void RecordCopy::Run::copy() {
     const FileParts::Resume r = pass_->parts->follow(
         reader_.offset(), reader_.records(), [this](const RecordRun& run) { hand_on(run); });
     matched_ += r.matched;
+    parts_ += r.proved;
     reader_.stop_at(~std::uint64_t{0});
     reader_.seek(r.offset, r.records);
     read_on();
@@ -227,6 +237,7 @@ CopyResult RecordCopy::run(Sink& sink, StopToken stop) {
     }
     result.read = reader_.records();
     result.matched = copy.matched();
+    result.parts = copy.parts();
     return result;
 }
 

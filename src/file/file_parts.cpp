@@ -97,6 +97,7 @@ FileParts::Resume FileParts::follow(std::uint64_t offset, std::uint64_t records,
             break;  // stopped, or not proved
         for (const RecordRun& r : part.runs) sink(r);
         at.matched += part.matched;
+        ++at.proved;
         at.records += part.records;
         at.offset = part.end;
         if (part.end != part.stop) break;  // cut short: the caller reads the rest

@@ -58,6 +58,7 @@ class FileParts {
         std::uint64_t offset = 0;   // where the caller reads on
         std::uint64_t records = 0;  // records before that offset
         std::uint64_t matched = 0;  // records the proved parts found passing the filter
+        std::size_t proved = 0;     // parts whose runs were handed on
     };
     // After the caller has read the first part, up to `offset` with `records` records before it:
     // hands the runs of each proved part, in file order, to `sink`, asks the parts no longer

@@ -68,18 +68,16 @@ OutputFile::OutputFile(sys::Fd fd, std::string name, Framing framing,
 std::unique_ptr<OutputFile> OutputFile::create(const std::string& path, Framing framing,
                                                const FileWriterOptions& options) {
     if (path == "-") return on_fd(sys::kStdout, framing, options);
-    std::unique_ptr<OutputFile> f(
-        new OutputFile(sys::create_file(path), path, framing, options));
+    std::unique_ptr<OutputFile> f(new OutputFile(sys::create_file(path), path, framing, options));
     f->can_truncate_ = true;
     return f;
 }
 
 std::unique_ptr<OutputFile> OutputFile::on_fd(int fd, Framing framing,
                                               const FileWriterOptions& options) {
-    std::unique_ptr<OutputFile> f(
-        new OutputFile(sys::duplicate(fd),
-                       fd == sys::kStdout ? "standard output" : "fd " + std::to_string(fd),
-                       framing, options));
+    std::unique_ptr<OutputFile> f(new OutputFile(
+        sys::duplicate(fd), fd == sys::kStdout ? "standard output" : "fd " + std::to_string(fd),
+        framing, options));
     f->can_truncate_ = sys::regular_file_size(f->fd_.get()).has_value();
     if (f->can_truncate_) f->committed_ = sys::file_offset(f->fd_.get()).value_or(0);
     return f;

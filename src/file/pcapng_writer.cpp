@@ -38,8 +38,7 @@ void PcapngWriter::put_interface(LinkType link, std::uint32_t snaplen, const std
 }
 
 std::uint32_t PcapngWriter::add_interface(LinkType link, std::uint32_t snaplen,
-                                          const std::string& name,
-                                          const std::string& description) {
+                                          const std::string& name, const std::string& description) {
     put_interface(link, snaplen, name, description);
     return interfaces_ - 1;
 }

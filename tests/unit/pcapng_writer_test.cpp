@@ -289,23 +289,11 @@ TEST(PcapngWriterBlocks, LibpcapReadsTheSamePackets) {
 TEST(PcapngWriterBlocks, InterfacesDeclaredBeforeAFailedFirstWriteAreKept) {
     TempDir dir;
     const std::string path = dir.file("retry.pcapng");
-    std::signal(SIGXFSZ, SIG_IGN);
-    rlimit old{};
-    ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
     const Bytes a = payload(100, 1), b = payload(200, 2);
     PcapngWriter w = PcapngWriter::create(path, {.interface_name = "a"});
     const std::uint32_t second = w.add_interface(LinkType::ethernet, 262144, "b", "");
     w.write(packet(a, kT0, PACKET_HOST), second);
-    const rlimit tiny{1, old.rlim_max};
-    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &tiny), 0);
-    int err = 0;
-    try {
-        w.flush();
-    } catch (const Error& e) {
-        err = e.code().value();
-    }
-    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &old), 0);
-    EXPECT_EQ(err, EFBIG);
+    EXPECT_EQ(test::flush_with_file_size_limit(w, 1), EFBIG);
     EXPECT_EQ(std::filesystem::file_size(path), 0u) << "a cut header is removed";
     w.write(packet(b, kT0 + 1, PACKET_OUTGOING), second);
     w.close();
