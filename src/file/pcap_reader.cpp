@@ -109,6 +109,8 @@ struct PcapReader::State {
     std::size_t section_first = 0;  // index of this section's first interface in interfaces_
     std::vector<TsScale> scales;    // per interface, parallel to interfaces_
 
+    static std::unique_ptr<State> open(const std::string& path, ReadMode mode);
+
     std::size_t available() const noexcept { return end - pos; }
 
     // Makes at least `need` unconsumed bytes available, unless the input ends first. Moves the
@@ -156,7 +158,9 @@ struct PcapReader::State {
     }
 };
 
-PcapReader PcapReader::open(const std::string& path, ReadMode mode) {
+// The input: standard input or the file, mapped whole (map, a regular file) or read through a
+// buffer.
+std::unique_ptr<PcapReader::State> PcapReader::State::open(const std::string& path, ReadMode mode) {
     auto s = std::make_unique<State>();
     s->path = path;
     if (path == "-") {
@@ -182,7 +186,11 @@ PcapReader PcapReader::open(const std::string& path, ReadMode mode) {
         s->base = s->buf.get();
         s->capacity = kBufferSize;
     }
+    return s;
+}
 
+PcapReader PcapReader::open(const std::string& path, ReadMode mode) {
+    std::unique_ptr<State> s = State::open(path, mode);
     s->fill(kFileHeader);
     const std::size_t have = s->available();
     const std::byte* h = s->base;
