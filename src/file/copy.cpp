@@ -154,8 +154,10 @@ void RecordCopy::Run::add_to_run(const PacketView& p) {
     }
 }
 
-// The interfaces the reader has met since the last packet, to the sink.
+// The interfaces the reader has met since the last packet, to the sink, after the packets
+// before them (a pcapng file written from them keeps the input's order of blocks).
 void RecordCopy::Run::declare_interfaces() {
+    feed_.drain();
     const std::vector<FileInterface>& interfaces = reader_.interfaces();
     while (declared_ < interfaces.size()) {
         const bool taken = sink_.add_interface(interfaces[declared_]);
