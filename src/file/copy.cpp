@@ -210,6 +210,7 @@ void RecordCopy::Run::write_run() {
 }
 
 void RecordCopy::Run::finish() {
+    reader_.stop_at(~std::uint64_t{0});  // also when the first part ended in an error
     feed_.drain();
     write_run();
     if (pass_ && pass_->writer) pass_->writer->finish();
