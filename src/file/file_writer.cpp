@@ -232,6 +232,7 @@ void OutputFile::close() {
         ~CloseAtEnd() { fd.reset(); }
     } close_at_end{fd_};
     flush();
+    if (const int err = fd_.close(); err != 0) throw Error(err, "close '" + name_ + "'");
 }
 
 }  // namespace detail
