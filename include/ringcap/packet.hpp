@@ -57,6 +57,23 @@ class PacketView {
     bool checksum_not_ready() const noexcept { return status_ & TP_STATUS_CSUMNOTREADY; }
     std::uint32_t status() const noexcept { return status_; }
 
+    // The fanout worker (socket of a CaptureGroup) that captured it, when a merge of several
+    // says so; kNoQueue otherwise. pcapng writes it as epb_queue.
+    static constexpr std::uint16_t kNoQueue = 0xffff;
+    std::uint16_t queue() const noexcept { return queue_; }
+    // The same packet, marked as captured by worker `queue`, or numbered as interface `ifindex`
+    // of a sink that was told of several (Sink::add_interface()).
+    PacketView with_queue(std::uint16_t queue) const noexcept {
+        PacketView p = *this;
+        p.queue_ = queue;
+        return p;
+    }
+    PacketView with_ifindex(int ifindex) const noexcept {
+        PacketView p = *this;
+        p.ifindex_ = ifindex;
+        return p;
+    }
+
     OwnedPacket to_owned() const;
 
   private:
@@ -69,8 +86,11 @@ class PacketView {
     std::uint32_t rxhash_ = 0;
     std::uint16_t vlan_tci_ = 0;
     std::uint16_t vlan_tpid_ = 0;
+    std::uint16_t queue_ = kNoQueue;
     std::uint8_t pkttype_ = 0;
 };
+
+static_assert(sizeof(PacketView) <= 48, "a PacketView is copied per packet into sink chunks");
 
 // A copy that outlives its batch.
 struct OwnedPacket {

@@ -47,7 +47,8 @@ class PcapngWriter final : public FileWriter {
     // Bytes the block of `packet` takes (without a comment).
     static std::size_t record_size(const PacketView& packet) noexcept {
         return kEnhancedOverhead + ((packet.caplen() + 3u) & ~std::size_t{3}) +
-               (has_direction(packet) ? kEpbFlagsOption : 0);
+               (has_direction(packet) ? kEpbFlagsOption : 0) +
+               (packet.queue() != PacketView::kNoQueue ? kEpbQueueOption : 0);
     }
     // The packet gets an epb_flags option (its direction is known).
     static bool has_direction(const PacketView& packet) noexcept {
@@ -60,6 +61,7 @@ class PcapngWriter final : public FileWriter {
     // packet's direction is known.
     static constexpr std::size_t kEnhancedOverhead = 36;
     static constexpr std::size_t kEpbFlagsOption = 8;
+    static constexpr std::size_t kEpbQueueOption = 8;  // epb_queue: the packet's worker
     // What write_statistics() adds: an ISB with if_id, timestamp, isb_endtime, isb_ifrecv,
     // isb_ifdrop and opt_endofopt.
     static constexpr std::size_t kStatisticsBlock = 64;

@@ -133,6 +133,11 @@ void put_enhanced_packet(std::byte* d, const PacketView& p, std::uint32_t interf
         std::memcpy(o, flags_opt, PcapngWriter::kEpbFlagsOption);
         o += PcapngWriter::kEpbFlagsOption;
     }
+    if (p.queue() != PacketView::kNoQueue) {
+        const std::uint32_t queue_opt[2] = {kEpbQueue | 4u << 16, p.queue()};
+        std::memcpy(o, queue_opt, PcapngWriter::kEpbQueueOption);
+        o += PcapngWriter::kEpbQueueOption;
+    }
     if (note) {
         const std::uint32_t opt = kOptComment | static_cast<std::uint32_t>(comment.size()) << 16;
         std::memcpy(o, &opt, 4);

@@ -103,11 +103,14 @@ PacketView PcapReader::packet_in_block(std::uint32_t type, const std::byte* body
         s.damaged(offset_, records_, "caplen " + std::to_string(caplen) + " is absurd");
     const std::size_t index = s.section_first + id;
     std::uint8_t pkttype = kPacketTypeUnknown;
+    std::uint16_t queue = PacketView::kNoQueue;
     if (type != kSimplePacketBlock) {
         const std::size_t opts = fixed + pad4(caplen);
         if (opts < size)
             for_each_option(body + opts, size - opts, s.swapped,
                             [&](std::uint16_t code, const std::byte* v, std::uint16_t len) {
+                                if (code == kEpbQueue && len == 4 && type == kEnhancedPacketBlock)
+                                    queue = static_cast<std::uint16_t>(load32(v, s.swapped));
                                 if (code != kEpbFlags || len != 4) return;
                                 switch (load32(v, s.swapped) & kEpbDirectionMask) {
                                     case kEpbInbound:
@@ -123,7 +126,8 @@ PacketView PcapReader::packet_in_block(std::uint32_t type, const std::byte* body
     }
     return PacketView(body + fixed, caplen, wire_len, s.scales[index].ns(ts),
                       static_cast<int>(index), pkttype, /*status=*/0, /*vlan_tci=*/0,
-                      /*vlan_tpid=*/0, /*rxhash=*/0);
+                      /*vlan_tpid=*/0, /*rxhash=*/0)
+        .with_queue(queue);
 }
 
 // pcapng: blocks until the next packet. metadata_only: stop before a packet block instead,

@@ -309,6 +309,41 @@ TEST(PcapngWriterBlocks, InterfacesDeclaredBeforeAFailedFirstWriteAreKept) {
     EXPECT_FALSE(r.next()) << "the packet buffered before the failed write is gone, as documented";
 }
 
+TEST(PcapngWriterBlocks, WorkerGoesIntoEpbQueueAndComesBack) {
+    TempDir dir;
+    const std::string path = dir.file("q.pcapng");
+    const Bytes data(60, 0xab);
+    const std::vector<PacketView> sent = {packet(data, kT0, PACKET_HOST).with_queue(3),
+                                          packet(data, kT0 + 1, PACKET_HOST),
+                                          packet(data, kT0 + 2, kPacketTypeUnknown).with_queue(0)};
+    {
+        PcapngWriter w = PcapngWriter::create(path, {});
+        w.write(std::span<const PacketView>(sent));
+        w.close();
+    }
+    const std::vector<RawBlock> blocks = split_blocks(read_all(path));
+    ASSERT_EQ(blocks.size(), 2 + sent.size());
+    const std::uint32_t want[] = {3, 0xffffffff, 0};
+    for (std::size_t i = 0; i < sent.size(); ++i) {
+        SCOPED_TRACE("packet " + std::to_string(i));
+        const RawBlock& b = blocks[2 + i];
+        EXPECT_EQ(b.body.size() + 12, PcapngWriter::record_size(sent[i]));
+        const auto o = options_of(b.body, 20 + 60);
+        if (want[i] == 0xffffffff) {
+            EXPECT_EQ(o.count(6), 0u) << "epb_queue without a worker";
+        } else {
+            ASSERT_EQ(o.count(6), 1u);
+            EXPECT_EQ(u32(o.find(6)->second, 0), want[i]);
+        }
+    }
+    PcapReader r = PcapReader::open(path);
+    for (std::size_t i = 0; i < sent.size(); ++i) {
+        const std::optional<PacketView> p = r.next();
+        ASSERT_TRUE(p);
+        EXPECT_EQ(p->queue(), sent[i].queue()) << "packet " << i;
+    }
+}
+
 TEST(PcapngWriterBlocks, FormatForName) {
     EXPECT_EQ(format_for_name("out.pcapng"), FileFormat::pcapng);
     EXPECT_EQ(format_for_name("/tmp/dir.pcap/x.pcapng"), FileFormat::pcapng);
