@@ -3,40 +3,18 @@
 #include <fmt/format.h>
 
 #include <chrono>
-#include <fstream>
 #include <optional>
 
 #include <ringcap/capture.hpp>
 #include <ringcap/filter.hpp>
 #include <ringcap/sink.hpp>
 
+#include "group_cmd.hpp"
 #include "output.hpp"
 #include "report.hpp"
 
 namespace ringcap::cli {
 namespace {
-
-std::string describe_ring(const CaptureInfo& info) {
-    const RingLayout& l = info.layout;
-    std::string s =
-        l.version == TpacketVersion::v3
-            ? fmt::format(
-                  "TPACKET_V3 ring {} KiB ({} blocks of {} KiB, {} ms block "
-                  "timeout)",
-                  l.total_bytes() >> 10, l.block_count, l.block_size >> 10, l.block_timeout.count())
-            : fmt::format("TPACKET_V2 ring {} KiB ({} frames of {} bytes)", l.total_bytes() >> 10,
-                          l.frame_count, l.frame_size);
-    if (!info.memory_locked) s += ", not locked in memory";
-    return s;
-}
-
-// The interface's alias (ip link set IF alias TEXT), the closest Linux has to a description.
-std::string interface_alias(const std::string& name) {
-    std::ifstream in("/sys/class/net/" + name + "/ifalias");
-    std::string alias;
-    std::getline(in, alias);
-    return alias;
-}
 
 // Every packet of each batch to `out`, in chunks, until `limit` packets (0: no limit) or a stop
 // request; `captured` counts them, also when a write throws.
@@ -91,6 +69,7 @@ int dump_filter_cmd(const CliOptions& o) {
 }
 
 int capture_cmd(const CliOptions& o, StopToken stop) {
+    if (wants_group(o)) return group_capture_cmd(o, stop);
     Capture cap = Capture::open(o.capture);
     const CaptureInfo& info = cap.info();
     for (const std::string& note : info.notes) say("ringcap: note: " + note);

@@ -2,7 +2,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 
@@ -75,7 +77,8 @@ class Parser {
                     .message = std::string(e.what()) + "\nRun with --help for usage."};
         }
         if (replay_->parsed() || gen_->parsed()) return transmit();
-        for (const auto step : {&Parser::files, &Parser::capture, &Parser::printing})
+        for (const auto step :
+             {&Parser::files, &Parser::sockets, &Parser::capture, &Parser::printing})
             if (std::string error = (this->*step)(); !error.empty())
                 return {.exit_status = 1, .message = std::move(error)};
         return {.options = std::move(o_)};
@@ -84,7 +87,8 @@ class Parser {
   private:
     void add_files() {
         CLI::App& app = app_;
-        app.add_option("-i,--interface", o_.capture.interface, "interface to capture on, or 'any'");
+        app.add_option("-i,--interface", o_.interfaces,
+                       "interface to capture on, or 'any'; again for several interfaces");
         app.add_option("-w", o_.write_path,
                        "write packets to a pcap file ('-' for standard output)");
         app.add_flag("--pcapng", o_.pcapng, "write pcapng (the default for -w NAME.pcapng)");
@@ -101,6 +105,20 @@ class Parser {
             ->check(CLI::PositiveNumber);
         app.add_option("-z", o_.post_rotate_command, "run this command on each finished file");
         app.add_option("-c", o_.count, "stop after this many packets");
+        app.add_option("--workers", o_.workers,
+                       "capture threads per interface, sharing it through PACKET_FANOUT")
+            ->check(CLI::Range(1, 1024));
+        app.add_option("--fanout", fanout_,
+                       "how workers share packets: MODE[,defrag][,rollover], MODE one of hash "
+                       "(default, with defrag), lb, cpu, rollover, rnd, qm");
+        app.add_option("--fanout-group", fanout_group_,
+                       "fanout group id to join (shared with other processes); default: one the "
+                       "kernel picks, unused by anyone else")
+            ->check(CLI::Range(0, 65535));
+        app.add_option("--cpus", cpus_, "run worker k on the k-th CPU of this list (0,2-3)");
+        app.add_flag("--merge", o_.merge,
+                     "workers write one file in timestamp order (several -i always do)");
+        app.add_flag("--stats", o_.stats, "at the end, a line per worker");
     }
 
     void add_capture() {
@@ -232,7 +250,7 @@ class Parser {
     }
 
     std::string files() {
-        if (!o_.read_path.empty() && !o_.capture.interface.empty())
+        if (!o_.read_path.empty() && !o_.interfaces.empty())
             return "-r reads a file and -i captures from an interface: give one of them";
         if (!rotate_size_.empty()) {
             const std::optional<std::uint64_t> bytes = parse_file_size(rotate_size_);
@@ -248,6 +266,61 @@ class Parser {
             return "-W needs -C or -G to rotate on";
         if (nano_ || precision_ == "nano") o_.precision = TimestampPrecision::nano;
         return {};
+    }
+
+    // --fanout's words: a mode, then flags.
+    std::string fanout() {
+        static constexpr std::pair<const char*, FanoutMode> kModes[] = {
+            {"hash", FanoutMode::hash},         {"lb", FanoutMode::lb},   {"cpu", FanoutMode::cpu},
+            {"rollover", FanoutMode::rollover}, {"rnd", FanoutMode::rnd}, {"qm", FanoutMode::qm}};
+        if (fanout_group_) o_.fanout.group = static_cast<std::uint16_t>(*fanout_group_);
+        if (fanout_.empty()) return {};  // hash,defrag (FanoutOptions' defaults)
+        o_.fanout.flags = FanoutFlags::none;
+        std::size_t at = 0;
+        for (bool first = true; at <= fanout_.size(); first = false) {
+            const std::size_t comma = std::min(fanout_.find(',', at), fanout_.size());
+            const std::string word = fanout_.substr(at, comma - at);
+            at = comma + 1;
+            const auto mode = std::find_if(std::begin(kModes), std::end(kModes),
+                                           [&](const auto& m) { return word == m.first; });
+            if (first && mode != std::end(kModes))
+                o_.fanout.mode = mode->second;
+            else if (!first && word == "defrag")
+                o_.fanout.flags = o_.fanout.flags | FanoutFlags::defrag;
+            else if (!first && word == "rollover")
+                o_.fanout.flags = o_.fanout.flags | FanoutFlags::rollover;
+            else
+                return "--fanout: '" + word + "' is not " +
+                       (first ? "a mode (hash, lb, cpu, rollover, rnd, qm)"
+                              : "a flag (defrag, rollover)");
+        }
+        return {};
+    }
+
+    // --cpus: numbers and ranges, "0,2-3".
+    std::string cpus() {
+        for (std::size_t at = 0; at < cpus_.size();) {
+            const std::size_t comma = std::min(cpus_.find(',', at), cpus_.size());
+            const std::string item = cpus_.substr(at, comma - at);
+            at = comma + 1;
+            int first = -1, last = -1;
+            const char* end = item.data() + item.size();
+            std::from_chars_result r = std::from_chars(item.data(), end, first);
+            if (r.ec == std::errc() && r.ptr != end && *r.ptr == '-')
+                r = std::from_chars(r.ptr + 1, end, last);
+            else
+                last = first;
+            if (r.ec != std::errc() || r.ptr != end || first < 0 || last < first || last > 4095)
+                return "--cpus: '" + item + "' is not a CPU number or range (0,2-3)";
+            for (int c = first; c <= last; ++c) o_.cpus.push_back(c);
+        }
+        return {};
+    }
+
+    std::string sockets() {
+        if (!o_.interfaces.empty()) o_.capture.interface = o_.interfaces.front();
+        if (std::string error = fanout(); !error.empty()) return error;
+        return cpus();
     }
 
     std::string capture() {
@@ -313,6 +386,8 @@ class Parser {
     std::string busy_usec_;
     CLI::Option* busy_ = nullptr;
     std::string src_mac_, dst_mac_, src_ip_, dst_ip_;
+    std::string fanout_, cpus_;
+    std::optional<unsigned> fanout_group_;
 };
 
 }  // namespace

@@ -31,6 +31,14 @@ struct CliOptions {
     // How printed packets look: -t.. -e -v -q -x.. -X.. -S (decode.precision follows precision).
     DecodeOptions decode;
     bool json = false;  // --json: one JSON object per packet
+    // Several sockets: every -i in order (capture.interface is the first), fanout workers on
+    // each, and how their packets come together.
+    std::vector<std::string> interfaces;
+    std::size_t workers = 1;  // --workers
+    FanoutOptions fanout;     // --fanout MODE[,defrag][,rollover], --fanout-group ID
+    std::vector<int> cpus;    // --cpus LIST
+    bool merge = false;       // --merge: one time-ordered output for every worker
+    bool stats = false;       // --stats: a line per worker (and stage) at the end
 };
 
 // ringcap gen / ringcap replay.

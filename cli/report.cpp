@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <fstream>
 
 namespace ringcap::cli {
 
@@ -39,6 +40,28 @@ void report(const Error& e) {
 
 std::string plural(std::uint64_t n, const char* what) {
     return fmt::format("{} {}{}", n, what, n == 1 ? "" : "s");
+}
+
+std::string describe_ring(const CaptureInfo& info) {
+    const RingLayout& l = info.layout;
+    std::string s =
+        l.version == TpacketVersion::v3
+            ? fmt::format(
+                  "TPACKET_V3 ring {} KiB ({} blocks of {} KiB, {} ms block "
+                  "timeout)",
+                  l.total_bytes() >> 10, l.block_count, l.block_size >> 10, l.block_timeout.count())
+            : fmt::format("TPACKET_V2 ring {} KiB ({} frames of {} bytes)", l.total_bytes() >> 10,
+                          l.frame_count, l.frame_size);
+    if (!info.memory_locked) s += ", not locked in memory";
+    return s;
+}
+
+// The interface's alias (ip link set IF alias TEXT), the closest Linux has to a description.
+std::string interface_alias(const std::string& name) {
+    std::ifstream in("/sys/class/net/" + name + "/ifalias");
+    std::string alias;
+    std::getline(in, alias);
+    return alias;
 }
 
 void report_capture_summary(std::uint64_t captured, const CaptureStats& st,

@@ -20,6 +20,11 @@ void report(const Error& e);
 // "1 packet", "2 packets".
 std::string plural(std::uint64_t n, const char* what);
 
+// "TPACKET_V3 ring 65536 KiB (256 blocks of 256 KiB, 1 ms block timeout)", for the banner.
+std::string describe_ring(const CaptureInfo& info);
+// The interface's alias (ip link set IF alias TEXT), the closest Linux has to a description.
+std::string interface_alias(const std::string& name);
+
 // tcpdump's three lines after a capture (and the ring's freezes, when it was full).
 void report_capture_summary(std::uint64_t captured, const CaptureStats& stats,
                             const CaptureInfo& info);

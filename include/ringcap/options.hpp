@@ -61,6 +61,9 @@ constexpr bool has(FanoutFlags set, FanoutFlags f) noexcept {
     return (std::uint16_t(set) & std::uint16_t(f)) != 0;
 }
 
+// "hash,defrag": a mode and its flags as words.
+std::string fanout_name(FanoutMode mode, FanoutFlags flags);
+
 struct FanoutOptions {
     FanoutMode mode = FanoutMode::hash;
     FanoutFlags flags = FanoutFlags::defrag;

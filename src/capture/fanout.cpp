@@ -37,14 +37,6 @@ void set_program(const sys::Fd& fd, const FanoutOptions& f, std::uint16_t id) {
 
 }  // namespace
 
-std::string fanout_name(FanoutMode mode, FanoutFlags flags) {
-    std::string s = kModeNames[static_cast<int>(mode)];
-    if (has(flags, FanoutFlags::defrag)) s += ",defrag";
-    if (has(flags, FanoutFlags::rollover)) s += ",rollover";
-    if (has(flags, FanoutFlags::ignore_outgoing)) s += ",ignore_outgoing";
-    return s;
-}
-
 std::uint16_t join_fanout(const sys::Fd& fd, const FanoutOptions& f) {
     std::uint32_t type_flags =
         std::uint32_t(kModeValues[static_cast<int>(f.mode)]) | std::uint32_t(f.flags);
@@ -69,3 +61,15 @@ std::uint16_t join_fanout(const sys::Fd& fd, const FanoutOptions& f) {
 }
 
 }  // namespace ringcap::detail
+
+namespace ringcap {
+
+std::string fanout_name(FanoutMode mode, FanoutFlags flags) {
+    std::string s = detail::kModeNames[static_cast<int>(mode)];
+    if (has(flags, FanoutFlags::defrag)) s += ",defrag";
+    if (has(flags, FanoutFlags::rollover)) s += ",rollover";
+    if (has(flags, FanoutFlags::ignore_outgoing)) s += ",ignore_outgoing";
+    return s;
+}
+
+}  // namespace ringcap

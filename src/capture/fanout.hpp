@@ -15,7 +15,4 @@ namespace ringcap::detail {
 // interface.
 std::uint16_t join_fanout(const sys::Fd& fd, const FanoutOptions& f);
 
-// "hash,defrag": the mode and flags as the CLI spells them.
-std::string fanout_name(FanoutMode mode, FanoutFlags flags);
-
 }  // namespace ringcap::detail
