@@ -19,6 +19,7 @@
 #include <ringcap/ringcap.hpp>
 
 #include "command_line.hpp"
+#include "conn_cmd.hpp"
 #include "printer.hpp"
 #include "transmit_cmd.hpp"
 
@@ -459,6 +460,7 @@ int read_cmd(const cli::CliOptions& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    if (argc > 1 && std::string_view(argv[1]) == "conn") return cli::run_conn(argc, argv);
     cli::ParseResult parsed = cli::parse_command_line(argc, argv);
     if (parsed.tx) {
         try {

@@ -1,0 +1,60 @@
+#pragma once
+// The open sockets: each one's latest start record (whose owner a closed record inherits) by
+// socket cookie, and an index by (network namespace, flow) for looking packets' owners up.
+// Bounded: when full, the oldest socket goes (counted).
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include <ringcap/conn.hpp>
+#include <ringcap/procmap.hpp>
+
+namespace ringcap::detail {
+
+class ConnTable {
+  public:
+    explicit ConnTable(std::size_t max_entries);
+
+    // Start records (attempted, accepted, listening, udp_flow, existing) are kept; a closed
+    // record takes the owner of the socket's start record (the accepting process of an
+    // accepted socket, whose kernel record still names the listener) and ends the socket.
+    void apply(ConnEvent& e);
+
+    std::optional<SocketOwner> by_cookie(std::uint64_t cookie) const;
+    std::optional<SocketOwner> by_flow(std::uint32_t netns, const FlowKey& flow) const;
+
+    std::size_t size() const noexcept { return sockets_.size(); }
+    std::uint64_t evictions() const noexcept { return evictions_; }
+
+  private:
+    struct FlowIndexKey {
+        std::uint32_t netns;
+        FlowKey flow;  // canonical
+        bool operator==(const FlowIndexKey&) const = default;
+    };
+    struct FlowIndexHash {
+        std::size_t operator()(const FlowIndexKey& k) const noexcept {
+            return std::hash<FlowKey>()(k.flow) ^ (std::size_t(k.netns) * 0x9e3779b97f4a7c15ull);
+        }
+    };
+    struct Socket {
+        SocketOwner owner;
+        std::vector<FlowKey> flows;  // canonical keys in the flow index
+        std::uint64_t seq = 0;
+    };
+
+    void open(const ConnEvent& e);
+    void close(std::uint64_t cookie);
+    const Socket* find_flow(std::uint32_t netns, const FlowKey& flow) const;
+
+    std::size_t max_;
+    std::unordered_map<std::uint64_t, Socket> sockets_;
+    std::unordered_map<FlowIndexKey, std::uint64_t, FlowIndexHash> flows_;
+    std::deque<std::pair<std::uint64_t, std::uint64_t>> order_;  // (cookie, seq), oldest first
+    std::uint64_t seq_ = 0;
+    std::uint64_t evictions_ = 0;
+};
+
+}  // namespace ringcap::detail
