@@ -81,17 +81,25 @@ ConnParseResult parse_conn_command_line(int argc, const char* const* argv) {
     std::string attribution = "auto";
     bool no_existing = false;
     app.add_flag("--json", o.json, "one JSON object per line (Elastic Common Schema fields)");
-    app.add_option("-w", o.write_path, "write the lines to FILE instead of standard output");
-    app.add_option("-c", o.count, "stop after N records")->check(CLI::PositiveNumber);
+    app.add_option("-w", o.write_path, "write the lines to FILE instead of standard output")
+        ->option_text("FILE");
+    app.add_option("-c", o.count, "stop after N records")
+        ->check(CLI::PositiveNumber)
+        ->option_text("N");
     app.add_option("--duration", o.duration_s, "stop after SEC seconds")
-        ->check(CLI::PositiveNumber);
-    app.add_option("--pid", o.pids, "only records of this process (repeatable)");
-    app.add_option("--comm", o.comms, "only records of this command name (repeatable)");
-    app.add_option("--uid", o.uids, "only records of this user id (repeatable)");
-    app.add_option("--container", o.containers, "only records of this container id (repeatable)");
+        ->check(CLI::PositiveNumber)
+        ->option_text("SEC");
+    app.add_option("--pid", o.pids, "only records of process PID (repeatable)")->option_text("PID");
+    app.add_option("--comm", o.comms, "only records of command NAME (repeatable)")
+        ->option_text("NAME");
+    app.add_option("--uid", o.uids, "only records of user UID (repeatable)")->option_text("UID");
+    app.add_option("--container", o.containers,
+                   "only records of container ID, or of ids starting with it (repeatable)")
+        ->option_text("ID");
     app.add_option("--attribution", attribution,
                    "auto (BPF, or procfs when BPF cannot load), bpf or procfs")
-        ->check(CLI::IsMember({"auto", "bpf", "procfs"}));
+        ->check(CLI::IsMember({"auto", "bpf", "procfs"}))
+        ->option_text("MODE");
     app.add_flag("--no-existing", no_existing, "no records for sockets open at the start");
     try {
         app.parse(argc - 1, argv + 1);
@@ -139,6 +147,8 @@ int run_conn(int argc, char** argv) {
         LineOut out(o.write_path);
         ProcessMap map = ProcessMap::open(o.map);
         for (const std::string& note : map.notes()) fmt::print(stderr, "ringcap conn: {}\n", note);
+        fmt::print(stderr, "ringcap conn: recording connections ({} attribution)\n",
+                   map.mode() == Attribution::bpf ? "bpf" : "procfs");
         const std::int64_t deadline =
             o.duration_s > 0 ? sys::monotonic_ns() + std::int64_t(o.duration_s * 1e9) : 0;
         std::uint64_t written = 0, read = 0;

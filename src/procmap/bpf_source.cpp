@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "procmap/bpf_skeleton.hpp"
+#include "procmap/endpoints.hpp"
 #include "procmap/kernel_records.hpp"
 #include "sys/clock.hpp"
 #include "sys/procfs.hpp"
@@ -143,9 +144,10 @@ std::unique_ptr<BpfSource> BpfSource::open(const ProcessMapOptions& options,
         parts->attach(p, false);
     for (bpf_program* p :
          {skel.progs.rc_sock_create, skel.progs.rc_connect4, skel.progs.rc_connect6,
-          skel.progs.rc_post_bind4, skel.progs.rc_post_bind6, skel.progs.rc_sendmsg4,
-          skel.progs.rc_sendmsg6, skel.progs.rc_recvmsg4, skel.progs.rc_recvmsg6,
-          skel.progs.rc_sock_release, skel.progs.rc_sockops})
+          skel.progs.rc_bind4, skel.progs.rc_bind6, skel.progs.rc_post_bind4,
+          skel.progs.rc_post_bind6, skel.progs.rc_sendmsg4, skel.progs.rc_sendmsg6,
+          skel.progs.rc_recvmsg4, skel.progs.rc_recvmsg6, skel.progs.rc_sock_release,
+          skel.progs.rc_sockops})
         parts->attach(p, true);
     for (bpf_program* p :
          {skel.progs.rc_set_state, skel.progs.rc_send_length, skel.progs.rc_recv_length})
@@ -171,6 +173,7 @@ std::unique_ptr<BpfSource> BpfSource::open(const ProcessMapOptions& options,
     state.processes.scan_proc();
     for (const rc_conn_event& r : seed_existing_sockets(skel, notes))
         existing.push_back(to_conn_event(r, state.processes, state.boot_offset));
+    infer_directions(existing);
     return src;
 }
 

@@ -185,7 +185,8 @@ void put_json_network(Out& o, const ConnEvent& e) {
     fmt::format_to(std::back_inserter(o),
                    ",\"network\":{{\"transport\":\"{}\",\"type\":\"ipv{}\",\"direction\":\"{}\"",
                    transport(f.protocol), f.ip_version, kDirection[int(e.direction)]);
-    if (has_source(e)) {
+    const std::array<std::uint8_t, 16> any{};
+    if (has_source(e) && f.src_ip != any && f.dst_ip != any) {  // a wildcard end: not a flow yet
         put(o, ',');
         put_str(o, "community_id", community_id(f));
     }

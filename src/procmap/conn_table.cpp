@@ -35,6 +35,16 @@ void ConnTable::apply(ConnEvent& e) {
         e.thread_id = o.thread_id;
         e.thread_name = o.thread_name;
         e.uid = o.uid;
+        // A socket found open had no direction in the kernel; its start record got one.
+        if (e.direction == ConnDirection::unknown &&
+            it->second.direction == ConnDirection::inbound) {
+            e.direction = ConnDirection::inbound;
+            e.flow = e.flow.reversed();
+            std::swap(e.source_bytes, e.destination_bytes);
+            std::swap(e.source_packets, e.destination_packets);
+        } else if (e.direction == ConnDirection::unknown) {
+            e.direction = it->second.direction;
+        }
     }
     close(e.cookie);
 }
@@ -43,6 +53,7 @@ void ConnTable::open(const ConnEvent& e) {
     auto [it, fresh] = sockets_.try_emplace(e.cookie);
     Socket& s = it->second;
     s.owner = owner_of(e);
+    s.direction = e.direction;
     const FlowKey key = e.flow.canonical();
     if (std::find(s.flows.begin(), s.flows.end(), key) == s.flows.end()) {
         if (s.flows.size() >= 64) {  // an unconnected UDP socket with many peers: keep the newest

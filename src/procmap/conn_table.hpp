@@ -41,6 +41,7 @@ class ConnTable {
     };
     struct Socket {
         SocketOwner owner;
+        ConnDirection direction = ConnDirection::unknown;
         std::vector<FlowKey> flows;  // canonical keys in the flow index
         std::uint64_t seq = 0;
     };

@@ -64,4 +64,23 @@ void set_counts(ConnEvent& e, std::uint64_t tx_bytes, std::uint64_t tx_packets,
     e.destination_packets = peer_first ? tx_packets : rx_packets;
 }
 
+void infer_directions(std::vector<ConnEvent>& existing) {
+    std::vector<const ConnEvent*> listeners;
+    for (const ConnEvent& e : existing)
+        if (e.direction == ConnDirection::listening && e.flow.protocol == 6)
+            listeners.push_back(&e);
+    auto listened = [&](const ConnEvent& e) {  // e.flow is local -> remote here
+        return std::any_of(listeners.begin(), listeners.end(), [&](const ConnEvent* l) {
+            return l->netns == e.netns && l->flow.dst_port == e.flow.src_port &&
+                   (l->flow.dst_ip == e.flow.src_ip || l->flow.dst_ip == FlowKey{}.dst_ip);
+        });
+    };
+    for (ConnEvent& e : existing) {
+        if (e.direction != ConnDirection::unknown || e.flow.protocol != 6) continue;
+        const bool inbound = listened(e);
+        e.direction = inbound ? ConnDirection::inbound : ConnDirection::outbound;
+        if (inbound) e.flow = e.flow.reversed();
+    }
+}
+
 }  // namespace ringcap::detail

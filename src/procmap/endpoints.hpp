@@ -2,6 +2,7 @@
 // A socket's two ends as a record shows them, shared by the BPF and procfs sources: addresses
 // as the wire carries them, the flow from the side that started it, counts per side.
 #include <cstdint>
+#include <vector>
 
 #include <ringcap/conn.hpp>
 
@@ -21,5 +22,9 @@ void orient(ConnEvent& e, const FlowKey& local_remote);
 // The counts of an end record, sent and received by the local end, given per side.
 void set_counts(ConnEvent& e, std::uint64_t tx_bytes, std::uint64_t tx_packets,
                 std::uint64_t rx_bytes, std::uint64_t rx_packets);
+
+// TCP sockets found open (direction unknown): inbound when a listener of the same namespace
+// has their local port (and address, or the wildcard), outbound otherwise.
+void infer_directions(std::vector<ConnEvent>& existing);
 
 }  // namespace ringcap::detail

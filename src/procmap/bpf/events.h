@@ -28,7 +28,7 @@ enum rc_action {
     RC_ACT_ATTEMPTED = 1, /* TCP connect() sent its SYN (the source port is known) */
     RC_ACT_ACCEPTED,      /* TCP accept() returned it (or, without the accept hooks, it was
                              established on a listener) */
-    RC_ACT_LISTENING,     /* TCP listen(), or bind() of a UDP socket */
+    RC_ACT_LISTENING,     /* TCP listen(), or bind() of a UDP socket to a port it chose */
     RC_ACT_UDP_FLOW,      /* first datagram of a UDP socket to or from one peer */
     RC_ACT_CLOSED,        /* the end of a socket that had a start record */
     RC_ACT_EXISTING,      /* a socket that was open before the programs were attached */
@@ -47,6 +47,7 @@ enum rc_direction {
 #define RC_F_CHILD 0x04         /* a TCP socket made by a listener (the owner is inherited) */
 #define RC_F_UDP_CONNECTED 0x08 /* connect() on a UDP socket; its flow is reported on first use */
 #define RC_F_UDP_REPORTED 0x10  /* the connected UDP flow was reported */
+#define RC_F_PORT_ASKED 0x20    /* bind() asked for a port (not 0) */
 
 /* Who did something: the thread, its process and what identifies the process for good. */
 struct rc_task {

@@ -54,9 +54,10 @@ static __always_inline void seed(struct seq_file *seq, const struct sock *sk, vo
     s->flags = RC_F_FILLED | RC_F_STARTED;
     if (s->protocol == IPPROTO_TCP)
         s->direction = state == TCP_LISTEN ? RC_DIR_LISTEN : RC_DIR_UNKNOWN;
-    else if (s->remote_port != 0)
+    else if (s->remote_port != 0) {
         s->flags |= RC_F_UDP_CONNECTED | RC_F_UDP_REPORTED;
-    else
+        s->direction = RC_DIR_OUTBOUND;
+    } else
         s->direction = RC_DIR_LISTEN;
     s->start_ns = 0; /* unknown */
 

@@ -102,20 +102,30 @@ int rc_sockops(struct bpf_sock_ops *ctx) {
     return 1;
 }
 
-/* bind() of a UDP socket: a receiver on that port ("listening"). TCP reports listen() instead. */
+/* bind() asking for a port (before the kernel binds): a UDP socket bound to a port of its
+ * choosing is a receiver ("listening"); one bound to port 0 is a client choosing its address. */
+static __always_inline int on_bind(struct bpf_sock_addr *ctx) {
+    struct rc_sock *s = addr_hook_record(ctx);
+    if (!s || s->protocol != IPPROTO_UDP) return 1;
+    if (ctx->user_port != 0)
+        s->flags |= RC_F_PORT_ASKED;
+    else
+        s->flags &= ~RC_F_PORT_ASKED;
+    return 1;
+}
+
+SEC("cgroup/bind4")
+int rc_bind4(struct bpf_sock_addr *ctx) { return on_bind(ctx); }
+
+SEC("cgroup/bind6")
+int rc_bind6(struct bpf_sock_addr *ctx) { return on_bind(ctx); }
+
+/* After bind() of a UDP socket to a port it asked for: a receiver on that port ("listening").
+ * TCP reports listen() instead. */
 static __always_inline int on_post_bind(struct bpf_sock *ctx, int v6) {
     if (ctx->protocol != IPPROTO_UDP || !tracked(ctx->family, ctx->protocol)) return 1;
-    struct rc_sock *s = bpf_sk_storage_get(&socks, ctx, 0, BPF_SK_STORAGE_GET_F_CREATE);
-    if (!s) {
-        count(RC_CNT_NO_STORAGE);
-        return 1;
-    }
-    if (!(s->flags & RC_F_FILLED)) {
-        s->cookie = bpf_get_socket_cookie(ctx);
-        s->netns = current_netns();
-        s->protocol = ctx->protocol;
-        s->flags |= RC_F_FILLED;
-    }
+    struct rc_sock *s = bpf_sk_storage_get(&socks, ctx, 0, 0);
+    if (!s || !(s->flags & RC_F_PORT_ASKED)) return 1;
     fill_current(&s->owner);
     s->family = ctx->family;
     __u32 *a = (__u32 *)s->local_addr;
@@ -149,6 +159,14 @@ static __always_inline int on_udp_msg(struct bpf_sock_addr *ctx, int v6, int sen
     if (!s || s->protocol != IPPROTO_UDP || (s->flags & RC_F_UDP_CONNECTED)) return 1;
     struct udp_peer_key k = {.cookie = s->cookie, .family = v6 ? AF_INET6 : AF_INET};
     peer_of(ctx, v6, k.addr, &k.port);
+    /* An IPv6 socket receives IPv4 peers as ::ffff:a.b.c.d (recvmsg6) but sends to them
+     * through the IPv4 path (sendmsg4): one key for both. */
+    __u32 *ka = (__u32 *)k.addr;
+    if (v6 && ka[0] == 0 && ka[1] == 0 && ka[2] == bpf_htonl(0xffff)) {
+        ka[0] = ka[3];
+        ka[1] = ka[2] = ka[3] = 0;
+        k.family = AF_INET;
+    }
     if (bpf_map_lookup_elem(&udp_peers, &k)) return 1;
     __u8 one = 1;
     bpf_map_update_elem(&udp_peers, &k, &one, BPF_ANY);
