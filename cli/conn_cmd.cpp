@@ -65,10 +65,13 @@ class LineOut {
 };
 
 std::string summary(std::uint64_t written, std::uint64_t read, const ProcessMapStats& s) {
-    return fmt::format(
+    std::string line = fmt::format(
         "ringcap conn: {} records written, {} read; lost in the ring buffer: {}; evicted: {} "
         "processes, {} connections; sockets without a record: {}",
         written, read, s.lost, s.process_evictions, s.connection_evictions, s.no_storage);
+    if (s.bpf_runs != 0)  // only counted with sysctl kernel.bpf_stats_enabled=1
+        line += fmt::format("; BPF programs: {} runs, {:.3f} ms", s.bpf_runs, s.bpf_run_ns / 1e6);
+    return line;
 }
 
 }  // namespace

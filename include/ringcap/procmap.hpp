@@ -56,6 +56,10 @@ struct ProcessMapStats {
     std::uint64_t process_evictions = 0;     // processes dropped from a full cache
     std::uint64_t connection_evictions = 0;  // open sockets dropped from a full table
     std::uint64_t procfs_scans = 0;          // procfs: /proc/*/fd scans made
+    // The BPF programs' own cost since they were loaded, counted by the kernel only while
+    // sysctl kernel.bpf_stats_enabled=1.
+    std::uint64_t bpf_runs = 0;
+    std::uint64_t bpf_run_ns = 0;
 };
 
 // Who owns a socket: its process and the thread that last acted on it.

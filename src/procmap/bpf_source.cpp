@@ -231,6 +231,15 @@ void BpfSource::add_stats(ProcessMapStats& stats) const {
     stats.udp_peer_capacity += parts_->udp_peer_capacity;
     stats.owners_full += sum(RC_CNT_OWNERS_FULL);
     stats.accepts += sum(RC_CNT_ACCEPTS);
+    bpf_program* prog = nullptr;
+    bpf_object__for_each_program(prog, parts_->skel->obj) {
+        bpf_prog_info info{};
+        __u32 len = sizeof info;
+        const int pfd = bpf_program__fd(prog);
+        if (pfd < 0 || bpf_obj_get_info_by_fd(pfd, &info, &len) != 0) continue;
+        stats.bpf_runs += info.run_cnt;
+        stats.bpf_run_ns += info.run_time_ns;
+    }
 }
 
 }  // namespace ringcap::detail
