@@ -50,6 +50,7 @@ void ConnTable::apply(ConnEvent& e) {
 }
 
 void ConnTable::open(const ConnEvent& e) {
+    if (e.cookie == 0) return;  // a socket the kernel side could not name: nothing to key it by
     auto [it, fresh] = sockets_.try_emplace(e.cookie);
     Socket& s = it->second;
     s.owner = owner_of(e);

@@ -58,6 +58,7 @@ struct {
  * task_file iterator, consumed by the tcp and udp iterators). */
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(map_flags, BPF_F_NO_PREALLOC); /* used once, at the start */
     __uint(max_entries, 65536);
     __type(key, __u64);
     __type(value, struct rc_task);
