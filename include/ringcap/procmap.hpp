@@ -43,6 +43,7 @@ struct ProcessMapOptions {
     std::size_t max_processes = 1 << 16;    // processes cached; exited ones go first
     std::chrono::seconds exit_grace{30};    // how long an exited process stays cached
     std::chrono::milliseconds poll_interval{250};  // procfs: time between two sock_diag dumps
+    std::chrono::seconds closed_linger{5};         // a closed socket's owner stays known this long
 };
 
 struct ProcessMapStats {
@@ -90,10 +91,11 @@ class ProcessMap {
     // come first. Valid until the next call. Throws only on a failure of the source.
     std::span<const ConnEvent> read(std::chrono::milliseconds timeout);
 
-    // The owner of an open socket, by socket cookie.
+    // The owner of a socket (open, or closed less than closed_linger ago), by socket cookie.
     std::optional<SocketOwner> owner_of(std::uint64_t cookie) const;
     // The owner of the socket a flow belongs to, in network namespace `netns`: the flow as
     // seen from either end; a socket bound to a wildcard address or unconnected matches too.
+    // Only what read() has taken in is known: read before looking up a batch of packets.
     std::optional<SocketOwner> owner_of(std::uint32_t netns, const FlowKey& flow) const;
     // The network namespace ringcap runs in (flows captured here belong to it).
     static std::uint32_t own_netns();

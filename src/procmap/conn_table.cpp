@@ -22,7 +22,8 @@ FlowKey with_src_addr(FlowKey f, const std::array<std::uint8_t, 16>& a) {
 
 }  // namespace
 
-ConnTable::ConnTable(std::size_t max_entries) : max_(std::max<std::size_t>(max_entries, 16)) {}
+ConnTable::ConnTable(std::size_t max_entries, std::chrono::nanoseconds linger)
+    : max_(std::max<std::size_t>(max_entries, 16)), linger_ns_(linger.count()) {}
 
 void ConnTable::apply(ConnEvent& e) {
     if (e.action != ConnAction::closed) {
@@ -46,13 +47,26 @@ void ConnTable::apply(ConnEvent& e) {
             e.direction = it->second.direction;
         }
     }
-    close(e.cookie);
+    if (auto it = sockets_.find(e.cookie); it != sockets_.end() && it->second.closed_ns == 0) {
+        it->second.closed_ns = std::max<std::int64_t>(e.time_ns, 1);
+        closed_.emplace_back(e.cookie, it->second.closed_ns);
+    }
+}
+
+void ConnTable::expire(std::int64_t now_ns) {
+    while (!closed_.empty() && now_ns - closed_.front().second > linger_ns_) {
+        const auto [cookie, when] = closed_.front();
+        closed_.pop_front();
+        auto it = sockets_.find(cookie);
+        if (it != sockets_.end() && it->second.closed_ns == when) forget(cookie);
+    }
 }
 
 void ConnTable::open(const ConnEvent& e) {
     if (e.cookie == 0) return;  // a socket the kernel side could not name: nothing to key it by
     auto [it, fresh] = sockets_.try_emplace(e.cookie);
     Socket& s = it->second;
+    s.closed_ns = 0;
     s.owner = owner_of(e);
     s.direction = e.direction;
     const FlowKey key = e.flow.canonical();
@@ -72,13 +86,13 @@ void ConnTable::open(const ConnEvent& e) {
         order_.pop_front();
         auto old = sockets_.find(cookie);
         if (old != sockets_.end() && old->second.seq == seq) {
-            close(cookie);
+            forget(cookie);
             ++evictions_;
         }
     }
 }
 
-void ConnTable::close(std::uint64_t cookie) {
+void ConnTable::forget(std::uint64_t cookie) {
     auto it = sockets_.find(cookie);
     if (it == sockets_.end()) return;
     for (const FlowKey& k : it->second.flows) {

@@ -1,7 +1,9 @@
 #pragma once
 // The open sockets: each one's latest start record (whose owner a closed record inherits) by
 // socket cookie, and an index by (network namespace, flow) for looking packets' owners up.
-// Bounded: when full, the oldest socket goes (counted).
+// A closed socket stays findable for a while (`linger`): its last packets are often read after
+// its end record. Bounded: when full, the oldest socket goes (counted).
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <optional>
@@ -15,7 +17,8 @@ namespace ringcap::detail {
 
 class ConnTable {
   public:
-    explicit ConnTable(std::size_t max_entries);
+    explicit ConnTable(std::size_t max_entries,
+                       std::chrono::nanoseconds linger = std::chrono::seconds(5));
 
     // Start records (attempted, accepted, listening, udp_flow, existing) are kept; a closed
     // record takes the owner of the socket's start record (the accepting process of an
@@ -24,6 +27,9 @@ class ConnTable {
 
     std::optional<SocketOwner> by_cookie(std::uint64_t cookie) const;
     std::optional<SocketOwner> by_flow(std::uint32_t netns, const FlowKey& flow) const;
+
+    // Forgets sockets closed more than `linger` before `now_ns` (CLOCK_REALTIME).
+    void expire(std::int64_t now_ns);
 
     std::size_t size() const noexcept { return sockets_.size(); }
     std::uint64_t evictions() const noexcept { return evictions_; }
@@ -44,14 +50,17 @@ class ConnTable {
         ConnDirection direction = ConnDirection::unknown;
         std::vector<FlowKey> flows;  // canonical keys in the flow index
         std::uint64_t seq = 0;
+        std::int64_t closed_ns = 0;  // when its end record came; 0 while open
     };
 
     void open(const ConnEvent& e);
-    void close(std::uint64_t cookie);
+    void forget(std::uint64_t cookie);
     const Socket* find_flow(std::uint32_t netns, const FlowKey& flow) const;
 
     std::size_t max_;
+    std::int64_t linger_ns_;
     std::unordered_map<std::uint64_t, Socket> sockets_;
+    std::deque<std::pair<std::uint64_t, std::int64_t>> closed_;  // (cookie, closed_ns), in order
     std::unordered_map<FlowIndexKey, std::uint64_t, FlowIndexHash> flows_;
     std::deque<std::pair<std::uint64_t, std::uint64_t>> order_;  // (cookie, seq), oldest first
     std::uint64_t seq_ = 0;

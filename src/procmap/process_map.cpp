@@ -13,7 +13,7 @@ struct ProcessMap::Impl {
     explicit Impl(const ProcessMapOptions& o)
         : options(o),
           state{.processes = detail::ProcessCache(o.max_processes, o.exit_grace),
-                .connections = detail::ConnTable(o.max_connections)} {}
+                .connections = detail::ConnTable(o.max_connections, o.closed_linger)} {}
 
     ProcessMapOptions options;
     detail::AttributionState state;
@@ -78,6 +78,7 @@ std::span<const ConnEvent> ProcessMap::read(std::chrono::milliseconds timeout) {
     const std::int64_t now = sys::boottime_ns();
     if (now - m.last_expire_ns > 1'000'000'000) {
         m.state.processes.expire(now);
+        m.state.connections.expire(sys::realtime_ns());
         m.last_expire_ns = now;
     }
     return m.out;

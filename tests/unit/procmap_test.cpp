@@ -214,12 +214,18 @@ TEST(ConnTable, LookupsByFlowEitherWayWildcardsAndListeners) {
     EXPECT_EQ(pid(flow(6, "10.0.0.7", "10.0.0.1", 5555, 8081)), 0u);
     EXPECT_EQ(t.by_cookie(2)->process->pid, 200u);
 
-    // A closed record takes the owner of the socket's start record, and the socket goes.
+    // A closed record takes the owner of the socket's start record; the socket stays findable
+    // for the linger time (5 s by default) after its end, then goes.
     ConnEvent closed = start(1, ConnAction::closed, ConnDirection::outbound, conn.flow, 999);
+    closed.time_ns = 10'000'000'000;
     t.apply(closed);
     EXPECT_EQ(closed.process->pid, 100u);
+    t.expire(14'000'000'000);
+    EXPECT_EQ(pid(flow(6, "10.0.0.2", "10.0.0.1", 80, 40000)), 100u);
+    t.expire(16'000'000'000);
     EXPECT_FALSE(t.by_cookie(1));
     EXPECT_EQ(pid(flow(6, "10.0.0.1", "10.0.0.2", 40000, 80)), 0u);
+    EXPECT_EQ(t.by_cookie(2)->process->pid, 200u);  // the open ones stay
 }
 
 TEST(ConnTable, BoundedOldestGoesFirst) {
