@@ -261,11 +261,12 @@ int capture_cmd(const cli::CliOptions& o) {
                 out.tick();
                 continue;
             }
-            for (const PacketView& p : *batch) {
-                if (o.count != 0 && captured == o.count) break;
+            batch->for_each([&](const PacketView& p) {
+                if (o.count != 0 && captured == o.count) return false;
                 out.take(p);
                 ++captured;
-            }
+                return true;
+            });
             batch->release();
             out.end_batch();
             out.tick();

@@ -4,7 +4,9 @@
 //   auto cap = ringcap::Capture::open({.interface = "veth0", .filter = "tcp port 80"});
 //   while (running)
 //       if (auto batch = cap.next_batch(100ms))
-//           for (ringcap::PacketView p : *batch) consume(p);   // released at scope end
+//           batch->for_each([](const ringcap::PacketView& p) { consume(p); });
+//   // each batch goes back to the kernel at the end of its scope; range-for over *batch works
+//   // too (batch.hpp says why for_each is the faster loop)
 //
 // fd() is pollable (POLLIN when a block/frame is ready) for epoll/libevent loops; next_batch(0ms)
 // then never blocks. The library never prints: what happened at setup is in info().
@@ -18,15 +20,9 @@
 #include <ringcap/batch.hpp>
 #include <ringcap/geometry.hpp>
 #include <ringcap/options.hpp>
+#include <ringcap/stats.hpp>
 
 namespace ringcap {
-
-struct CaptureStats {
-    std::uint64_t packets = 0;         // passed the filter, including the dropped ones (tcpdump's
-                                       // "received by filter")
-    std::uint64_t drops = 0;           // ring full (tcpdump's "dropped by kernel")
-    std::uint64_t freeze_q_count = 0;  // V3: times the ring was frozen because no block was free
-};
 
 struct CaptureInfo {
     std::string interface;
@@ -34,7 +30,8 @@ struct CaptureInfo {
     LinkType link_type = LinkType::ethernet;
     std::uint32_t snaplen = kDefaultSnaplen;
     RingLayout layout{};
-    bool memory_locked = false;      // MAP_LOCKED took; otherwise a plain mapping
+    bool memory_locked = false;                 // MAP_LOCKED took; otherwise a plain mapping
+    std::optional<std::uint16_t> fanout_group;  // the PACKET_FANOUT group joined, if any
     std::vector<std::string> notes;  // decisions made on the user's behalf (fallbacks, shrinking)
 };
 
@@ -54,7 +51,8 @@ class Capture {
     // Throws ringcap::Error only when the socket failed (e.g. the interface went away).
     std::optional<Batch> next_batch(std::chrono::milliseconds timeout);
 
-    // Kernel counters accumulated since open (each kernel read resets them, so we add up).
+    // The ring's counters since open (PACKET_STATISTICS; each kernel read resets the kernel's,
+    // so they are read and added up here).
     CaptureStats stats();
 
     int fd() const noexcept;

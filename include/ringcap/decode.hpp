@@ -55,13 +55,14 @@ struct DecodeOptions {
     std::function<std::string_view(int ifindex)> interface_name;
 };
 
-// What a packet is, in fields: what JSON lines carry, and a flow key for whoever needs one.
-// Offsets and values are from the bytes; `has_*` says which layers were read whole.
+// What a packet is, in fields: what JSON lines carry. Offsets and values are from the bytes;
+// `has_*` says which layers were read whole. The same walk over the headers gives the text
+// lines and flow_key() (<ringcap/flow.hpp>), so all three agree on where each layer starts.
 struct PacketSummary {
     std::uint8_t dst_mac[6] = {}, src_mac[6] = {};
     bool has_mac = false;
     std::uint16_t ethertype = 0;  // innermost, after VLAN tags
-    std::uint8_t vlan_count = 0;  // tags in the bytes (up to 4 reported)
+    std::uint8_t vlan_count = 0;  // tags in the bytes, up to 8 (the first 4 reported)
     std::uint16_t vlan_tpid[4] = {}, vlan_id[4] = {};
     std::uint8_t vlan_pcp[4] = {};
     std::int16_t sll_pkttype = -1;  // SLL/SLL2 packet type; -1 without such a header

@@ -6,7 +6,7 @@
 //
 // Addresses are 16 bytes for both families (IPv4 in the first 4, the rest zero), so one key type
 // and one hash serve both. Ports are 0 for protocols without them; for ICMP/ICMPv6 they hold the
-// type and code, as Community ID and NetFlow do.
+// type (src_port) and code (dst_port), as Community ID and NetFlow do.
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -50,9 +50,15 @@ struct FlowKey {
 };
 
 // The flow of a packet of link type `link` (Ethernet with VLAN tags, Linux SLL/SLL2, raw IP);
-// nullopt when it is not IPv4/IPv6 or is cut inside the IP header. A packet cut inside its
-// transport header, and every IP fragment but the first, gets ports 0. Never reads out of bounds,
-// allocates nothing.
+// nullopt when it is not IPv4/IPv6 (ARP, other EtherTypes, an IP version that disagrees with the
+// EtherType), when its IP header makes no sense (IPv4 header length < 20 or > the total length)
+// or is cut before its end (IPv4 options and IPv6 extension headers count: the protocol is not
+// known before them), or after 16 IPv6 extension headers. A packet cut inside its transport header
+// (TCP 20 bytes, UDP 8, ICMP/ICMPv6 type and code), and every IP fragment but the first, gets ports
+// 0; `protocol` is then still the IPv4 protocol or the IPv6 fragment header's next header. The VLAN
+// id is from tags in the bytes (the kernel strips a live capture's outer tag: see
+// PacketView::vlan_id()). The same walk over the headers as the text and JSON printers'; never
+// reads out of bounds, allocates nothing, formats nothing.
 std::optional<FlowKey> flow_key(std::span<const std::byte> bytes, LinkType link) noexcept;
 
 }  // namespace ringcap

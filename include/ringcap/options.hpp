@@ -2,11 +2,14 @@
 // Capture configuration as aggregates, filled with designated initializers in declaration order:
 //   Capture::open({.interface = "veth0", .version = TpacketVersion::v3, .filter = "tcp"});
 // Every default lives here, in one place, with the reason for it.
+#include <linux/filter.h>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <ringcap/types.hpp>
 
@@ -30,6 +33,47 @@ struct RingGeometry {
     std::chrono::milliseconds block_timeout = 1ms;
 };
 
+// PACKET_FANOUT (packet_mmap.rst, "AF_PACKET fanout mode"): several sockets on one interface
+// share its packets; the mode decides which socket gets each one.
+enum class FanoutMode {
+    hash,      // by flow: the kernel's hash of addresses and ports (symmetric: both directions
+               // of a connection go to the same socket)
+    lb,        // round robin
+    cpu,       // by the CPU the packet arrived on
+    rollover,  // fill one socket, move to the next when its ring is full
+    rnd,       // at random
+    qm,        // by the NIC's receive queue (skb queue mapping)
+    cbpf,      // a classic BPF program returns the socket's index
+    ebpf,      // an eBPF program (BPF_PROG_TYPE_SOCKET_FILTER) returns the socket's index
+};
+
+// Flags on top of the mode (a separate bitmask, not folded into the mode).
+enum class FanoutFlags : std::uint16_t {
+    none = 0,
+    defrag = 0x8000,           // reassemble IP fragments before choosing, so they follow their flow
+    rollover = 0x1000,         // a socket whose ring is full passes the packet to the next one
+    ignore_outgoing = 0x4000,  // outgoing packets are not fanned out (nor captured)
+};
+constexpr FanoutFlags operator|(FanoutFlags a, FanoutFlags b) noexcept {
+    return FanoutFlags(std::uint16_t(a) | std::uint16_t(b));
+}
+constexpr bool has(FanoutFlags set, FanoutFlags f) noexcept {
+    return (std::uint16_t(set) & std::uint16_t(f)) != 0;
+}
+
+struct FanoutOptions {
+    FanoutMode mode = FanoutMode::hash;
+    FanoutFlags flags = FanoutFlags::defrag;
+    // The group to join, shared with other sockets (other processes too) that give the same id
+    // and the same mode and flags. nullopt: the kernel picks an id no other group in the network
+    // namespace uses (PACKET_FANOUT_FLAG_UNIQUEID), reported in CaptureInfo::fanout_group.
+    std::optional<std::uint16_t> group;
+    // cbpf: the program that picks the socket (loads are relative to the network header).
+    std::vector<sock_filter> program;
+    // ebpf: a loaded program's fd (the caller keeps it open until every socket has joined).
+    int program_fd = -1;
+};
+
 struct CaptureOptions {
     std::string interface;                  // name, or "any" (cooked, all interfaces)
     std::optional<TpacketVersion> version;  // nullopt: V3, and V2 when low_latency
@@ -43,6 +87,8 @@ struct CaptureOptions {
     std::uint32_t snaplen = kDefaultSnaplen;
     bool promiscuous = true;  // tcpdump -p turns it off
     Direction direction = Direction::inout;
+    // Join a PACKET_FANOUT group after bind (CaptureGroup does this for its workers).
+    std::optional<FanoutOptions> fanout;
 };
 
 }  // namespace ringcap

@@ -7,6 +7,7 @@
 #include <ringcap/filter.hpp>
 #include <ringcap/flow.hpp>
 #include <ringcap/geometry.hpp>
+#include <ringcap/group.hpp>
 #include <ringcap/options.hpp>
 #include <ringcap/packet.hpp>
 #include <ringcap/pcap_reader.hpp>

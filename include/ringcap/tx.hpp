@@ -31,7 +31,7 @@
 #include <span>
 #include <string>
 
-#include <ringcap/detail/ring_status.hpp>
+#include <ringcap/detail/walkers.hpp>
 #include <ringcap/geometry.hpp>
 
 namespace ringcap {
@@ -91,14 +91,9 @@ class Injector {
     // kernel still holds every frame. Frames keep their bytes between uses, so a sender that
     // rewrites only a few fields may prefill() once.
     std::span<std::byte> next_frame() noexcept {
-        auto& h = *reinterpret_cast<tpacket2_hdr*>(frame_at(head_));
-        const std::uint32_t s = detail::tx_status(h);
-        if (s & (TP_STATUS_SEND_REQUEST | TP_STATUS_SENDING)) return {};
-        if (s & TP_STATUS_WRONG_FORMAT) {
-            ++stats_.wrong_format;
-            detail::reclaim(h);
-        }
-        return {frame_at(head_) + kDataOffset + vnet_len_, max_frame_len_};
+        std::byte* f = head_.free_frame(stats_.wrong_format);
+        if (f == nullptr) return {};
+        return {f + kDataOffset + vnet_len_, max_frame_len_};
     }
 
     // Hands the frame from next_frame() to the kernel, `len` bytes long; sent at the next flush().
@@ -106,10 +101,10 @@ class Injector {
     // tag) is counted in wrong_format here and not handed over: with PACKET_LOSS the kernel drops
     // such a frame silently (marks it TP_STATUS_AVAILABLE, as if sent). Its slot is reused.
     void commit(std::size_t len) noexcept {
-        auto& h = *reinterpret_cast<tpacket2_hdr*>(frame_at(head_));
+        std::byte* f = head_.head();
         ++stats_.queued;
         stats_.bytes += len;
-        if (!takes({frame_at(head_) + kDataOffset + vnet_len_, len})) {
+        if (!takes({f + kDataOffset + vnet_len_, len})) {
             ++stats_.wrong_format;
             return;
         }
@@ -118,11 +113,9 @@ class Injector {
             // would go by reference). The kernel reads it in host byte order (vio_le()).
             detail::VirtioNetHeader v{};
             v.hdr_len = static_cast<std::uint16_t>(len < 0xffff ? len : 0xffff);
-            std::memcpy(frame_at(head_) + kDataOffset, &v, sizeof v);
+            std::memcpy(f + kDataOffset, &v, sizeof v);
         }
-        h.tp_len = static_cast<std::uint32_t>(vnet_len_ + len);
-        detail::request_send(h);
-        if (++head_ == frame_count_) head_ = 0;
+        head_.send_head(static_cast<std::uint32_t>(vnet_len_ + len));
     }
 
     // One send() for everything committed. False when the kernel could not take it all now
@@ -162,23 +155,12 @@ class Injector {
   private:
     struct Impl;
     explicit Injector(std::unique_ptr<Impl> impl) noexcept;
-    std::byte* frame_at(std::uint32_t index) const noexcept {
-        if (contiguous_) return base_ + std::size_t(index) * frame_size_;  // the default geometry
-        return base_ + (index / frames_per_block_) * block_size_ +
-               (index % frames_per_block_) * frame_size_;
-    }
 
     std::unique_ptr<Impl> impl_;
-    std::byte* base_ = nullptr;
-    std::size_t block_size_ = 0;
-    std::size_t frame_size_ = 0;
+    detail::TxFrameWalker head_;
     std::size_t max_frame_len_ = 0;
     std::size_t max_untagged_len_ = 0;  // MTU + Ethernet header
-    std::uint32_t frames_per_block_ = 1;
-    std::uint32_t frame_count_ = 0;
-    std::uint32_t head_ = 0;
-    std::uint32_t vnet_len_ = 0;  // sizeof(VirtioNetHeader) unless zero_copy
-    bool contiguous_ = false;     // frames fill blocks exactly: no gaps to skip
+    std::uint32_t vnet_len_ = 0;        // sizeof(VirtioNetHeader) unless zero_copy
     TxStats stats_{};
 };
 

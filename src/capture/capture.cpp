@@ -1,27 +1,27 @@
 // Capture setup as a linear recipe, in the order libpcap's pcap-linux.c and netsniff-ng's
 // ring_rx_setup() use: socket -> PACKET_VERSION -> PACKET_RESERVE -> PACKET_RX_RING -> mmap ->
 // filter -> bind -> promiscuous membership. Every step throws a ringcap::Error naming itself.
-#include <arpa/inet.h>
 #include <linux/if_ether.h>
-#include <net/if.h>
-#include <poll.h>
-#include <sys/ioctl.h>
 
 #include <algorithm>
-#include <cstring>
+#include <system_error>
 #include <thread>
 
 #include <ringcap/capture.hpp>
 #include <ringcap/error.hpp>
 #include <ringcap/filter.hpp>
 
+#include "capture/fanout.hpp"
+#include "ring/ring_setup.hpp"
+#include "ring/rx_ring.hpp"
+#include "stats/ring_stats.hpp"
 #include "sys/fd.hpp"
 #include "sys/interface.hpp"
+#include "sys/socket.hpp"
 
 namespace ringcap {
 namespace {
 
-constexpr std::uint32_t kMaxV2Batch = 256;
 // Wake-up coalescing for V2 frames (the low-latency mode): when the ring runs empty after this
 // many frames were taken since the last wait, packets are arriving faster than one wake-up each
 // can serve, so the wait is a short sleep rather than poll(), which would wake the thread for
@@ -32,20 +32,17 @@ constexpr std::uint32_t kMaxV2Batch = 256;
 constexpr std::uint32_t kCoalesceAbove = 8;
 constexpr auto kCoalesceSleep = std::chrono::microseconds(20);
 
-std::string mib(std::size_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
-
 }  // namespace
 
 struct Capture::Impl {
     sys::Fd fd;
-    sys::Mapping ring;
+    detail::MappedRing ring;
     CaptureInfo info;
-    detail::RingShape shape;
-    detail::Fixup fixup;
+    detail::RxRing rx;
     TpacketVersion version = TpacketVersion::v3;
-    std::uint32_t block = 0;  // V3: next block; V2: block and slot of the next frame
-    std::uint32_t slot = 0;
-    CaptureStats totals;
+    bool coalesce = false;  // V2: wake-up coalescing (kCoalesceAbove); V3 blocks batch already
+    RingCounters totals;
+    bool rollover = false;  // a fanout socket that passes packets on when full
     std::optional<std::chrono::microseconds> busy_poll;
     std::uint32_t taken_since_wait = 0;  // V2 frames handed out since the last sleep or poll()
     std::optional<Error> failure;        // the socket failed; thrown once the ring is drained
@@ -55,9 +52,10 @@ struct Capture::Impl {
     void create_ring(const CaptureOptions& o, const LinkFacts& link);
     void attach_filter(const CaptureOptions& o);
     void bind_and_join(const CaptureOptions& o);
-    std::optional<Batch> take();
-    std::byte* frame(std::uint32_t blk, std::uint32_t slt) const {
-        return shape.base + blk * shape.block_size + slt * shape.frame_size;
+    std::optional<Batch> take() noexcept {
+        std::optional<Batch> b = rx.take();
+        if (b && coalesce) taken_since_wait += static_cast<std::uint32_t>(b->size());
+        return b;
     }
 };
 
@@ -94,7 +92,14 @@ void Capture::Impl::open(const CaptureOptions& o) {
     attach_filter(o);
     // 5. Bind, then 6. promiscuous membership.
     bind_and_join(o);
-    fixup = {.cooked = any, .snaplen = info.snaplen};
+    // 7. The fanout group, which only a bound socket may join.
+    if (o.fanout) {
+        info.fanout_group = detail::join_fanout(fd, *o.fanout);
+        rollover =
+            o.fanout->mode == FanoutMode::rollover || has(o.fanout->flags, FanoutFlags::rollover);
+    }
+    rx = detail::RxRing(version, ring.map(), {.cooked = any, .snaplen = info.snaplen});
+    coalesce = version == TpacketVersion::v2;
     busy_poll = o.busy_poll;
 }
 
@@ -103,11 +108,11 @@ void Capture::Impl::set_version(const CaptureOptions& o) {
     const bool latency = o.low_latency || o.busy_poll.has_value();
     version = o.version.value_or(latency ? TpacketVersion::v2 : TpacketVersion::v3);
     const int v = version == TpacketVersion::v3 ? TPACKET_V3 : TPACKET_V2;
-    if (::setsockopt(fd.get(), SOL_PACKET, PACKET_VERSION, &v, sizeof v) == 0) return;
-    const int err = errno;
+    const int err = sys::try_setsockopt(fd, SOL_PACKET, PACKET_VERSION, v);
+    if (err == 0) return;
     if (version == TpacketVersion::v3 && automatic) {
-        info.notes.push_back(std::string("the kernel refused TPACKET_V3 (") + std::strerror(err) +
-                             "); using TPACKET_V2");
+        info.notes.push_back("the kernel refused TPACKET_V3 (" +
+                             std::generic_category().message(err) + "); using TPACKET_V2");
         version = TpacketVersion::v2;
         sys::setsockopt(fd, SOL_PACKET, PACKET_VERSION, int{TPACKET_V2}, "PACKET_VERSION",
                         "TPACKET_V2");
@@ -121,54 +126,12 @@ void Capture::Impl::set_version(const CaptureOptions& o) {
 }
 
 void Capture::Impl::create_ring(const CaptureOptions& o, const LinkFacts& link) {
-    RingLayout layout = plan_ring(version, o.ring, info.snaplen, link, sys::page_size());
-    const std::size_t asked = layout.total_bytes();
-    for (;;) {
-        int rc;
-        if (version == TpacketVersion::v3) {
-            tpacket_req3 req{};
-            req.tp_block_size = static_cast<unsigned>(layout.block_size);
-            req.tp_block_nr = static_cast<unsigned>(layout.block_count);
-            req.tp_frame_size = static_cast<unsigned>(layout.frame_size);
-            req.tp_frame_nr = static_cast<unsigned>(layout.frame_count);
-            req.tp_retire_blk_tov = static_cast<unsigned>(layout.block_timeout.count());
-            req.tp_feature_req_word = TP_FT_REQ_FILL_RXHASH;
-            rc = ::setsockopt(fd.get(), SOL_PACKET, PACKET_RX_RING, &req, sizeof req);
-        } else {
-            tpacket_req req{};
-            req.tp_block_size = static_cast<unsigned>(layout.block_size);
-            req.tp_block_nr = static_cast<unsigned>(layout.block_count);
-            req.tp_frame_size = static_cast<unsigned>(layout.frame_size);
-            req.tp_frame_nr = static_cast<unsigned>(layout.frame_count);
-            rc = ::setsockopt(fd.get(), SOL_PACKET, PACKET_RX_RING, &req, sizeof req);
-        }
-        if (rc == 0) break;
-        const int err = errno;
-        // The kernel could not find the memory: halve the block count, as netsniff-ng does,
-        // and say so; give up below 1 MiB.
-        if (err == ENOMEM && layout.block_count > 1 && layout.total_bytes() / 2 >= (1u << 20)) {
-            layout.block_count /= 2;
-            layout.frame_count = layout.frames_per_block() * layout.block_count;
-            continue;
-        }
-        throw Error(err,
-                    "setsockopt(PACKET_RX_RING, block_size=" + std::to_string(layout.block_size) +
-                        " block_nr=" + std::to_string(layout.block_count) +
-                        " frame_size=" + std::to_string(layout.frame_size) +
-                        " frame_nr=" + std::to_string(layout.frame_count) + ")",
-                    err == ENOMEM ? "ask for a smaller ring (RingGeometry::buffer_size)" : "",
-                    err == ENOMEM ? Remedy::smaller_ring : Remedy::none);
-    }
-    if (layout.total_bytes() != asked)
-        info.notes.push_back("ring shrunk from " + mib(asked) + " to " + mib(layout.total_bytes()) +
-                             ": the kernel could not allocate more (ENOMEM)");
-    info.layout = layout;
-    ring = sys::Mapping::map_shared(fd.get(), layout.total_bytes(), true, &info.memory_locked);
-    shape = {.base = ring.bytes().data(),
-             .block_size = layout.block_size,
-             .frame_size = layout.frame_size,
-             .frames_per_block = static_cast<std::uint32_t>(layout.frames_per_block()),
-             .block_count = static_cast<std::uint32_t>(layout.block_count)};
+    ring = detail::set_up_ring(fd, detail::RingKind::rx,
+                               plan_ring(version, o.ring, info.snaplen, link, sys::page_size()),
+                               detail::OnNoMemory::shrink);
+    if (!ring.note.empty()) info.notes.push_back(ring.note);
+    info.layout = ring.layout;
+    info.memory_locked = ring.memory_locked;
 }
 
 void Capture::Impl::attach_filter(const CaptureOptions& o) {
@@ -187,12 +150,7 @@ void Capture::Impl::attach_filter(const CaptureOptions& o) {
 }
 
 void Capture::Impl::bind_and_join(const CaptureOptions& o) {
-    sockaddr_ll addr{};
-    addr.sll_family = AF_PACKET;
-    addr.sll_protocol = htons(ETH_P_ALL);
-    addr.sll_ifindex = info.ifindex;
-    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == -1)
-        sys::throw_errno("bind(AF_PACKET, " + o.interface + ")");
+    sys::bind_packet(fd, info.ifindex, ETH_P_ALL, o.interface);
     if (o.promiscuous && info.ifindex != 0) {
         packet_mreq mreq{};
         mreq.mr_ifindex = info.ifindex;
@@ -200,52 +158,6 @@ void Capture::Impl::bind_and_join(const CaptureOptions& o) {
         sys::setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq, "PACKET_ADD_MEMBERSHIP",
                         "PACKET_MR_PROMISC");
     }
-}
-
-std::optional<Batch> Capture::Impl::take() {
-    Batch b;
-    b.version_ = version;
-    b.shape_ = shape;
-    b.fixup_ = fixup;
-    if (version == TpacketVersion::v3) {
-        for (std::uint32_t tries = 0; tries < shape.block_count; ++tries) {
-            auto* bd = reinterpret_cast<tpacket_block_desc*>(frame(block, 0));
-            // Not ready, or still held by a Batch from an earlier round: nothing new yet.
-            if (!detail::ready(*bd)) return std::nullopt;
-            if (++block == shape.block_count) block = 0;
-            if (bd->hdr.bh1.num_pkts == 0) {  // nothing in it: straight back
-                detail::hand_to_kernel(*bd);
-                continue;
-            }
-            detail::mark_handed_out(*bd);
-            b.block_ = bd;
-            b.first_ = reinterpret_cast<std::byte*>(bd) + bd->hdr.bh1.offset_to_first_pkt;
-            b.count_ = bd->hdr.bh1.num_pkts;
-            return b;
-        }
-        return std::nullopt;
-    }
-    b.v2_block_ = block;
-    b.v2_slot_ = slot;
-    b.first_ = frame(block, slot);
-    // Never more than the ring holds: when every frame is ready, walking on would wrap around
-    // and hand out the same frames again.
-    const std::uint32_t limit = std::min(kMaxV2Batch, shape.frames_per_block * shape.block_count);
-    std::uint32_t n = 0;
-    while (n < limit) {
-        auto& fr = *reinterpret_cast<tpacket2_hdr*>(frame(block, slot));
-        if (!detail::ready(fr)) break;  // not filled yet, or held by an earlier Batch
-        detail::mark_handed_out(fr);
-        ++n;
-        if (++slot == shape.frames_per_block) {
-            slot = 0;
-            if (++block == shape.block_count) block = 0;
-        }
-    }
-    if (n == 0) return std::nullopt;
-    taken_since_wait += n;
-    b.count_ = n;
-    return b;
 }
 
 Capture Capture::open(const CaptureOptions& options) {
@@ -286,12 +198,9 @@ std::optional<Batch> Capture::next_batch(std::chrono::milliseconds timeout) {
         std::this_thread::sleep_for(kCoalesceSleep);
         if (auto b = impl_->take()) return b;  // else the rate fell: poll()
     }
-    pollfd p{.fd = impl_->fd.get(), .events = POLLIN | POLLERR, .revents = 0};
-    const int rc = ::poll(&p, 1, static_cast<int>(timeout.count()));
-    if (rc == -1) {
-        if (errno == EINTR) return std::nullopt;
-        sys::throw_errno("poll(" + impl_->info.interface + ")");
-    }
+    const sys::PollResult p = sys::poll_one(impl_->fd, POLLIN | POLLERR, timeout);
+    if (p.error == EINTR) return std::nullopt;
+    if (p.error != 0) throw Error(p.error, "poll(" + impl_->info.interface + ")");
     if (p.revents & POLLERR) {
         const int err = sys::getsockopt<int>(impl_->fd, SOL_SOCKET, SO_ERROR, "SO_ERROR");
         if (err != 0) {
@@ -299,10 +208,8 @@ std::optional<Batch> Capture::next_batch(std::chrono::milliseconds timeout) {
                                    err == ENETDOWN ? "the interface went down" : "");
             // Packets the kernel put in the ring before the error go out first. A V3 block
             // still being filled is handed over by its retire timer, within one block timeout.
-            if (impl_->version == TpacketVersion::v3) {
-                pollfd q{.fd = impl_->fd.get(), .events = POLLIN, .revents = 0};
-                ::poll(&q, 1, static_cast<int>(impl_->info.layout.block_timeout.count()) + 1);
-            }
+            if (impl_->version == TpacketVersion::v3)
+                sys::poll_one(impl_->fd, POLLIN, impl_->info.layout.block_timeout + 1ms);
             if (auto b = impl_->take()) return b;
             throw *impl_->failure;
         }
@@ -311,42 +218,12 @@ std::optional<Batch> Capture::next_batch(std::chrono::milliseconds timeout) {
 }
 
 CaptureStats Capture::stats() {
-    Impl& s = *impl_;
-    if (s.version == TpacketVersion::v3) {
-        const auto st = sys::getsockopt<tpacket_stats_v3>(s.fd, SOL_PACKET, PACKET_STATISTICS,
-                                                          "PACKET_STATISTICS");
-        s.totals.packets += st.tp_packets;
-        s.totals.drops += st.tp_drops;
-        s.totals.freeze_q_count += st.tp_freeze_q_cnt;
-    } else {
-        const auto st = sys::getsockopt<tpacket_stats>(s.fd, SOL_PACKET, PACKET_STATISTICS,
-                                                       "PACKET_STATISTICS");
-        s.totals.packets += st.tp_packets;
-        s.totals.drops += st.tp_drops;
-    }
-    return s.totals;
+    impl_->totals += detail::read_ring_counters(impl_->fd, impl_->version);
+    if (impl_->rollover) impl_->totals.rolled_over = detail::read_rolled_over(impl_->fd);
+    return impl_->totals;
 }
 
 int Capture::fd() const noexcept { return impl_->fd.get(); }
 const CaptureInfo& Capture::info() const noexcept { return impl_->info; }
-
-std::vector<InterfaceEntry> list_interfaces() {
-    std::vector<InterfaceEntry> out;
-    struct if_nameindex* names = ::if_nameindex();
-    if (names == nullptr) sys::throw_errno("if_nameindex");
-    sys::Fd sock = sys::Fd::adopt(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    for (struct if_nameindex* n = names; n->if_index != 0; ++n) {
-        InterfaceEntry e{.index = static_cast<int>(n->if_index), .name = n->if_name};
-        ifreq ifr = sys::ifreq_for(e.name);
-        if (sock && ::ioctl(sock.get(), SIOCGIFFLAGS, &ifr) == 0) {
-            e.up = ifr.ifr_flags & IFF_UP;
-            e.running = ifr.ifr_flags & IFF_RUNNING;
-            e.loopback = ifr.ifr_flags & IFF_LOOPBACK;
-        }
-        out.push_back(std::move(e));
-    }
-    ::if_freenameindex(names);
-    return out;
-}
 
 }  // namespace ringcap

@@ -32,7 +32,16 @@ struct Bytes {
     Bytes first(std::size_t len) const noexcept { return {p, len < n ? len : n}; }
 };
 
-inline void put(Out& o, std::string_view s) { o.append(s.data(), s.data() + s.size()); }
+// Appends n bytes. Once the reused buffer has grown they fit, and a short inline copy beats
+// fmt's general append (a size check and a memmove call per piece); otherwise fmt grows it.
+inline void put(Out& o, const char* s, std::size_t n) {
+    const std::size_t size = o.size();
+    if (n > o.capacity() - size) return o.append(s, s + n);
+    o.try_resize(size + n);
+    char* to = o.data() + size;
+    for (std::size_t i = 0; i < n; ++i) to[i] = s[i];
+}
+inline void put(Out& o, std::string_view s) { put(o, s.data(), s.size()); }
 inline void put(Out& o, char c) { o.push_back(c); }
 
 inline void put_uint(Out& o, std::uint64_t v) {
@@ -42,7 +51,7 @@ inline void put_uint(Out& o, std::uint64_t v) {
         buf[--i] = static_cast<char>('0' + v % 10);
         v /= 10;
     } while (v != 0);
-    o.append(buf + i, buf + 20);
+    put(o, buf + i, static_cast<std::size_t>(20 - i));
 }
 inline void put_int(Out& o, std::int64_t v) {
     if (v < 0) {
@@ -60,7 +69,7 @@ inline void put_uint_w(Out& o, std::uint64_t v, int width) {
         buf[--i] = static_cast<char>('0' + v % 10);
         v /= 10;
     } while ((v != 0 || 20 - i < width) && i > 0);
-    o.append(buf + i, buf + 20);
+    put(o, buf + i, static_cast<std::size_t>(20 - i));
 }
 inline constexpr char kHex[] = "0123456789abcdef";
 inline void put_hex_w(Out& o, std::uint64_t v, int width) {  // lower case, zero padded
@@ -70,7 +79,7 @@ inline void put_hex_w(Out& o, std::uint64_t v, int width) {  // lower case, zero
         buf[--i] = kHex[v & 0xf];
         v >>= 4;
     } while ((v != 0 || 16 - i < width) && i > 0);
-    o.append(buf + i, buf + 16);
+    put(o, buf + i, static_cast<std::size_t>(16 - i));
 }
 inline void put_hex(Out& o, std::uint64_t v) { put_hex_w(o, v, 1); }
 

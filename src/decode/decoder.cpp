@@ -1,19 +1,11 @@
-// Decoder: timestamps and the line around what text.cpp prints; the JSON object per packet.
-#include <algorithm>
-#include <cstring>
+// Decoder: timestamps and the line around what text_*.cpp print (JSON objects: json.cpp).
 #include <ctime>
 #include <ringcap/decode.hpp>
-#include <tuple>
 
-#include "bytes.hpp"
 #include "sys/clock.hpp"
-#include "tcp_table.hpp"
+#include "text.hpp"
 
 namespace ringcap {
-
-std::size_t print_packet_text(detail::Out& o, const DecodeOptions& opt, Decoder::TcpTable* tcp,
-                              LinkType link, detail::Bytes b, std::uint32_t wire);
-void append_hex_dump(detail::Out& o, detail::Bytes b, bool ascii);
 
 using detail::put;
 using detail::put_uint;
@@ -95,182 +87,11 @@ void Decoder::append_text(const PacketView& p, fmt::memory_buffer& out) {
 
     const detail::Bytes b{reinterpret_cast<const std::uint8_t*>(p.data()), p.caplen()};
     const std::size_t link_len =
-        print_packet_text(out, options_, tcp_.get(), link_, b, p.wire_len());
+        detail::print_packet_text(out, options_, tcp_.get(), link_, b, p.wire_len());
     if (options_.hex != HexDump::none)
-        append_hex_dump(out, options_.hex_link_header ? b : b.from(link_len),
-                        options_.hex == HexDump::hex_ascii);
+        detail::put_hex_dump(out, options_.hex_link_header ? b : b.from(link_len),
+                             options_.hex == HexDump::hex_ascii);
     put(out, '\n');
-}
-
-namespace {
-
-void key(detail::Out& o, std::string_view k) {
-    put(o, ",\"");
-    put(o, k);
-    put(o, "\":");
-}
-void str(detail::Out& o, std::string_view v) {
-    put(o, '"');
-    detail::put_json_escaped(o, v);
-    put(o, '"');
-}
-void mac(detail::Out& o, const std::uint8_t* m) {
-    put(o, '"');
-    detail::put_mac(o, m);
-    put(o, '"');
-}
-void boolean(detail::Out& o, bool v) { put(o, v ? "true" : "false"); }
-void num(detail::Out& o, std::string_view k, std::uint64_t v) {
-    key(o, k);
-    put_uint(o, v);
-}
-
-const char* direction_name(int pkttype) {
-    switch (pkttype) {
-        case 0:
-            return "in";
-        case 1:
-            return "broadcast";
-        case 2:
-            return "multicast";
-        case 3:
-            return "otherhost";
-        case 4:
-            return "out";
-        default:
-            return nullptr;
-    }
-}
-
-}  // namespace
-
-void Decoder::append_json(const PacketView& p, fmt::memory_buffer& out) {
-    PacketSummary s;
-    summarize(p.bytes(), link_, s);
-    put(out, "{\"ts_ns\":");
-    detail::put_int(out, p.ts_ns());
-    const int ifindex = s.sll_ifindex >= 0 ? s.sll_ifindex : p.ifindex();
-    std::string_view name =
-        options_.interface_name ? options_.interface_name(ifindex) : std::string_view{};
-    key(out, "ifindex");
-    detail::put_int(out, ifindex);
-    if (!name.empty()) {
-        key(out, "interface");
-        str(out, name);
-    }
-    // The live ring's packet type, or the cooked header's in a file.
-    const int pkttype = s.sll_pkttype >= 0 ? s.sll_pkttype : p.pkttype();
-    if (const char* d =
-            (s.sll_pkttype >= 0 || p.ifindex() > 0) ? direction_name(pkttype) : nullptr) {
-        key(out, "direction");
-        str(out, d);
-    }
-    num(out, "caplen", p.caplen());
-    num(out, "len", p.wire_len());
-    if (s.has_mac) {
-        key(out, "src_mac");
-        mac(out, s.src_mac);
-        key(out, "dst_mac");
-        mac(out, s.dst_mac);
-    }
-    if (s.ethertype) {
-        num(out, "ethertype", s.ethertype);
-    }
-    if (s.vlan_count) {
-        key(out, "vlan");
-        put(out, '[');
-        for (unsigned i = 0; i < s.vlan_count && i < 4; ++i) {
-            if (i) put(out, ',');
-            put(out, "{\"tpid\":");
-            put_uint(out, s.vlan_tpid[i]);
-            put(out, ",\"id\":");
-            put_uint(out, s.vlan_id[i]);
-            put(out, ",\"pcp\":");
-            put_uint(out, s.vlan_pcp[i]);
-            put(out, '}');
-        }
-        put(out, ']');
-    }
-    if (s.has_arp) {
-        num(out, "arp_op", s.arp_op);
-        for (const auto& [name, hw, ip] : {std::tuple{"arp_sha", s.arp_sha, s.arp_spa},
-                                           std::tuple{"arp_tha", s.arp_tha, s.arp_tpa}}) {
-            key(out, name);
-            mac(out, hw);
-            key(out, name[5] == 's' ? "arp_spa" : "arp_tpa");
-            put(out, '"');
-            detail::put_ipv4(out, ip);
-            put(out, '"');
-        }
-    }
-    if (s.ip_version) {
-        const auto addr = [&](const std::uint8_t* a) {
-            put(out, '"');
-            s.ip_version == 4 ? detail::put_ipv4(out, a) : detail::put_ipv6(out, a);
-            put(out, '"');
-        };
-        num(out, "ip_version", s.ip_version);
-        key(out, "src_ip");
-        addr(s.src_ip);
-        key(out, "dst_ip");
-        addr(s.dst_ip);
-        num(out, "ip_proto", s.ip_proto);
-        num(out, "ttl", s.ttl);
-        num(out, "ip_len", s.ip_len);
-        if (s.ip_version == 4) {
-            num(out, "ip_id", s.ip_id);
-        }
-        if (s.is_fragment) {
-            num(out, "frag_offset", s.frag_offset);
-            key(out, "more_fragments");
-            boolean(out, s.more_fragments);
-        }
-    }
-    if (s.has_ports) {
-        num(out, "src_port", s.src_port);
-        num(out, "dst_port", s.dst_port);
-    }
-    if (s.has_tcp) {
-        key(out, "tcp_flags");
-        put(out, '"');
-        detail::put_tcp_flags(out, s.tcp_flags);
-        put(out, '"');
-        num(out, "tcp_seq", s.tcp_seq);
-        num(out, "tcp_ack", s.tcp_ack);
-        num(out, "tcp_win", s.tcp_win);
-    }
-    if (s.has_tcp || s.has_udp) {
-        num(out, "payload_len", s.payload_len);
-    }
-    if (s.has_icmp) {
-        num(out, "icmp_type", s.icmp_type);
-        num(out, "icmp_code", s.icmp_code);
-    }
-    if (s.has_dns) {
-        num(out, "dns_id", s.dns_id);
-        key(out, "dns_response");
-        boolean(out, s.dns_response);
-        num(out, "dns_rcode", s.dns_rcode);
-        num(out, "dns_answers", s.dns_ancount);
-        if (s.dns_qdcount > 0) {
-            num(out, "dns_qtype", s.dns_qtype);
-            // The name as tcpdump prints it, then escaped for JSON: printed into the tail of
-            // the buffer, then moved out and re-appended escaped.
-            key(out, "dns_qname");
-            const std::size_t mark = out.size();
-            append_dns_name(s.dns_message, s.dns_qname_at, out);
-            char name_buf[1100];
-            const std::size_t n = std::min<std::size_t>(out.size() - mark, sizeof name_buf);
-            std::memcpy(name_buf, out.data() + mark, n);
-            out.resize(mark);
-            str(out, {name_buf, n});
-        }
-    }
-    if (s.truncated) {
-        key(out, "truncated");
-        boolean(out, true);
-    }
-    put(out, "}\n");
 }
 
 }  // namespace ringcap

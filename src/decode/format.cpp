@@ -10,7 +10,7 @@ void put_mac(Out& o, const std::uint8_t* m) {
         buf[i * 3 + 1] = kHex[m[i] & 0xf];
         if (i < 5) buf[i * 3 + 2] = ':';
     }
-    o.append(buf, buf + 17);
+    put(o, buf, 17);
 }
 
 void put_tcp_flags(Out& o, std::uint8_t flags) {

@@ -1,6 +1,7 @@
 #include "sys/fd.hpp"
 
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 namespace ringcap::sys {

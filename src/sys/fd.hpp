@@ -1,7 +1,5 @@
 #pragma once
 // Owners of kernel resources. Nothing else in ringcap closes an fd or unmaps memory.
-#include <sys/socket.h>
-
 #include <cerrno>
 #include <cstddef>
 #include <span>
@@ -72,24 +70,6 @@ class Mapping {
     std::byte* addr_ = nullptr;
     std::size_t len_ = 0;
 };
-
-// Typed setsockopt/getsockopt; the error names the option and the value.
-template <class T>
-void setsockopt(const Fd& fd, int level, int option, const T& value, const char* name,
-                const std::string& detail = {}, std::string hint = {}) {
-    if (::setsockopt(fd.get(), level, option, &value, sizeof(T)) == -1)
-        throw_errno("setsockopt(" + std::string(name) + (detail.empty() ? "" : ", " + detail) + ")",
-                    std::move(hint));
-}
-
-template <class T>
-T getsockopt(const Fd& fd, int level, int option, const char* name) {
-    T value{};
-    socklen_t len = sizeof(T);
-    if (::getsockopt(fd.get(), level, option, &value, &len) == -1)
-        throw_errno("getsockopt(" + std::string(name) + ")");
-    return value;
-}
 
 std::size_t page_size() noexcept;
 

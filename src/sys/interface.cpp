@@ -10,14 +10,24 @@
 #include <cstdint>
 #include <cstring>
 
+#include <ringcap/capture.hpp>
+
 #include "sys/fd.hpp"
 
 namespace ringcap::sys {
+namespace {
+
+// An ifreq naming `name`, for the SIOCGIF* ioctls.
 ifreq ifreq_for(const std::string& name) noexcept {
     ifreq ifr{};
     std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
     return ifr;
 }
+
+// Any socket answers the interface ioctls, and a datagram socket needs no privilege.
+Fd ioctl_socket() noexcept { return Fd::adopt(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)); }
+
+}  // namespace
 
 InterfaceFacts inspect_ethernet_interface(const std::string& name) {
     InterfaceFacts f;
@@ -25,8 +35,7 @@ InterfaceFacts inspect_ethernet_interface(const std::string& name) {
     if (f.index == 0)
         throw Error(ENODEV, "interface '" + name + "'", "list_interfaces() lists them",
                     Remedy::list_interfaces);
-    // Any socket answers these ioctls, and a datagram socket needs no privilege.
-    Fd sock = Fd::adopt(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    Fd sock = ioctl_socket();
     if (!sock) throw_errno("socket(AF_INET) for interface ioctls");
     ifreq ifr = ifreq_for(name);
     if (::ioctl(sock.get(), SIOCGIFFLAGS, &ifr) == -1)
@@ -58,3 +67,26 @@ InterfaceFacts inspect_ethernet_interface(const std::string& name) {
 }
 
 }  // namespace ringcap::sys
+
+namespace ringcap {
+
+std::vector<InterfaceEntry> list_interfaces() {
+    std::vector<InterfaceEntry> out;
+    struct if_nameindex* names = ::if_nameindex();
+    if (names == nullptr) sys::throw_errno("if_nameindex");
+    const sys::Fd sock = sys::ioctl_socket();
+    for (struct if_nameindex* n = names; n->if_index != 0; ++n) {
+        InterfaceEntry e{.index = static_cast<int>(n->if_index), .name = n->if_name};
+        ifreq ifr = sys::ifreq_for(e.name);
+        if (sock && ::ioctl(sock.get(), SIOCGIFFLAGS, &ifr) == 0) {
+            e.up = ifr.ifr_flags & IFF_UP;
+            e.running = ifr.ifr_flags & IFF_RUNNING;
+            e.loopback = ifr.ifr_flags & IFF_LOOPBACK;
+        }
+        out.push_back(std::move(e));
+    }
+    ::if_freenameindex(names);
+    return out;
+}
+
+}  // namespace ringcap

@@ -1,7 +1,6 @@
 #pragma once
-// What ringcap needs to know about a network interface before it opens a ring on it.
-#include <net/if.h>
-
+// What ringcap needs to know about a network interface before it opens a ring on it. (The
+// public list_interfaces() of capture.hpp is implemented in interface.cpp too.)
 #include <cstddef>
 #include <string>
 
@@ -13,9 +12,6 @@ struct InterfaceFacts {
     int hatype = 0;         // ARPHRD_*
     bool offloads = false;  // TSO, UFO, GSO or GRO on: the stack may show 64 KiB packets
 };
-
-// An ifreq naming `name`, for the SIOCGIF* ioctls.
-ifreq ifreq_for(const std::string& name) noexcept;
 
 // Throws ringcap::Error: ENODEV (no such interface), ENETDOWN (it is down), EOPNOTSUPP (not
 // Ethernet-framed), each with the fix in the hint.

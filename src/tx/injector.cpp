@@ -2,26 +2,24 @@
 // (it receives nothing), PACKET_VERSION, PACKET_LOSS, PACKET_QDISC_BYPASS, PACKET_VNET_HDR (before
 // the ring: the kernel refuses it after), PACKET_TX_RING, mmap, bind with sll_protocol 0.
 #include <linux/if_ether.h>
-#include <poll.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <time.h>
 
 #include <cstring>
 
 #include <ringcap/error.hpp>
 #include <ringcap/tx.hpp>
 
+#include "ring/ring_setup.hpp"
 #include "sys/clock.hpp"
 #include "sys/fd.hpp"
 #include "sys/interface.hpp"
+#include "sys/socket.hpp"
+#include "sys/timer.hpp"
 
 namespace ringcap {
 
 struct Injector::Impl {
     sys::Fd fd;
-    sys::Mapping ring;
-    RingLayout layout;
+    detail::MappedRing ring;
     std::size_t mtu = 0;
     std::string interface;
 };
@@ -58,39 +56,18 @@ Injector Injector::open(const TxOptions& o) {
     }
     if (!wish.buffer_size) wish.buffer_size = kDefaultTxBufferSize;
     const LinkFacts link{.mtu = facts.mtu, .link_header = ETH_HLEN, .reserve = 0};
-    RingLayout layout =
-        plan_ring(TpacketVersion::v2, wish, kDefaultSnaplen, link, sys::page_size());
-    tpacket_req req{};
-    req.tp_block_size = static_cast<unsigned>(layout.block_size);
-    req.tp_block_nr = static_cast<unsigned>(layout.block_count);
-    req.tp_frame_size = static_cast<unsigned>(layout.frame_size);
-    req.tp_frame_nr = static_cast<unsigned>(layout.frame_count);
-    sys::setsockopt(fd, SOL_PACKET, PACKET_TX_RING, req, "PACKET_TX_RING",
-                    "block_size=" + std::to_string(layout.block_size) +
-                        " block_nr=" + std::to_string(layout.block_count) +
-                        " frame_size=" + std::to_string(layout.frame_size) +
-                        " frame_nr=" + std::to_string(layout.frame_count));
-    bool locked = false;
-    impl->ring = sys::Mapping::map_shared(fd.get(), layout.total_bytes(), true, &locked);
-    impl->layout = layout;
-
-    sockaddr_ll addr{};
-    addr.sll_family = AF_PACKET;
-    addr.sll_protocol = 0;  // transmit only: the socket never sees received packets
-    addr.sll_ifindex = facts.index;
-    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == -1)
-        sys::throw_errno("bind(AF_PACKET, " + o.interface + ")");
+    impl->ring = detail::set_up_ring(
+        fd, detail::RingKind::tx,
+        plan_ring(TpacketVersion::v2, wish, kDefaultSnaplen, link, sys::page_size()),
+        detail::OnNoMemory::fail);
+    sys::bind_packet(fd, facts.index, 0, o.interface);  // transmit only: receives nothing
 
     Injector inj(std::move(impl));
-    inj.base_ = inj.impl_->ring.bytes().data();
-    inj.block_size_ = layout.block_size;
-    inj.frame_size_ = layout.frame_size;
+    const RingLayout& layout = inj.impl_->ring.layout;
+    inj.head_ = detail::TxFrameWalker(inj.impl_->ring.map());
     inj.vnet_len_ = static_cast<std::uint32_t>(vnet_len);
     inj.max_frame_len_ = layout.frame_size - kDataOffset - vnet_len;
     inj.max_untagged_len_ = facts.mtu + ETH_HLEN;
-    inj.frames_per_block_ = static_cast<std::uint32_t>(layout.frames_per_block());
-    inj.frame_count_ = static_cast<std::uint32_t>(layout.frame_count);
-    inj.contiguous_ = layout.block_size % layout.frame_size == 0;
     return inj;
 }
 
@@ -101,19 +78,20 @@ Injector::~Injector() = default;
 
 bool Injector::flush() {
     for (;;) {
-        if (::send(impl_->fd.get(), nullptr, 0, MSG_DONTWAIT) != -1) return true;
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == ENOBUFS) return false;
-        sys::throw_errno("send(TX ring, " + impl_->interface + ")",
-                         errno == ENETDOWN ? "the interface went down" : "");
+        const int err = sys::send_ring_nowait(impl_->fd);
+        if (err == 0) return true;
+        if (err == EINTR) continue;
+        if (err == EAGAIN || err == ENOBUFS) return false;
+        throw Error(err, "send(TX ring, " + impl_->interface + ")",
+                    err == ENETDOWN ? "the interface went down" : "");
     }
 }
 
 bool Injector::wait_for_room(std::chrono::milliseconds timeout) {
     if (!next_frame().empty()) return true;
-    pollfd p{.fd = impl_->fd.get(), .events = POLLOUT, .revents = 0};
-    if (::poll(&p, 1, static_cast<int>(timeout.count())) == -1 && errno != EINTR)
-        sys::throw_errno("poll(TX ring, " + impl_->interface + ")");
+    const sys::PollResult p = sys::poll_one(impl_->fd, POLLOUT, timeout);
+    if (p.error != 0 && p.error != EINTR)
+        throw Error(p.error, "poll(TX ring, " + impl_->interface + ")");
     return !next_frame().empty();
 }
 
@@ -121,46 +99,33 @@ TxStats Injector::drain(std::chrono::milliseconds timeout) {
     const std::int64_t deadline = monotonic_ns() + timeout.count() * 1'000'000;
     for (;;) {
         flush();
-        std::uint64_t busy = 0;
-        for (std::uint32_t i = 0; i < frame_count_; ++i) {
-            auto& h = *reinterpret_cast<tpacket2_hdr*>(frame_at(i));
-            const std::uint32_t s = detail::tx_status(h);
-            if (s & (TP_STATUS_SEND_REQUEST | TP_STATUS_SENDING)) ++busy;
-            if (s & TP_STATUS_WRONG_FORMAT) {
-                ++stats_.wrong_format;
-                detail::reclaim(h);
-            }
-        }
-        stats_.in_flight = busy;
-        if (busy == 0 || monotonic_ns() >= deadline) return stats_;
-        pollfd p{.fd = impl_->fd.get(), .events = POLLOUT, .revents = 0};
-        ::poll(&p, 1, 1);
+        stats_.in_flight = head_.in_flight(stats_.wrong_format);
+        if (stats_.in_flight == 0 || monotonic_ns() >= deadline) return stats_;
+        sys::poll_one(impl_->fd, POLLOUT, std::chrono::milliseconds(1));
     }
 }
 
 void Injector::prefill(std::span<const std::byte> bytes) noexcept {
     const std::size_t n = bytes.size() < max_frame_len_ ? bytes.size() : max_frame_len_;
-    for (std::uint32_t i = 0; i < frame_count_; ++i)
-        std::memcpy(frame_at(i) + kDataOffset + vnet_len_, bytes.data(), n);
+    head_.ring().for_each_frame(
+        [&](std::byte* f) { std::memcpy(f + kDataOffset + vnet_len_, bytes.data(), n); });
 }
 
 std::size_t Injector::mtu() const noexcept { return impl_->mtu; }
-const RingLayout& Injector::layout() const noexcept { return impl_->layout; }
+const RingLayout& Injector::layout() const noexcept { return impl_->ring.layout; }
 int Injector::fd() const noexcept { return impl_->fd.get(); }
 
 std::int64_t monotonic_ns() noexcept { return sys::monotonic_ns(); }
 
 bool wait_until(std::int64_t deadline_ns) noexcept {
     // The kernel's default timer slack (50 us) would make every sleep late; 1 ns asks for none.
-    static const bool slack_set = ::prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0) == 0;
+    // Timer slack belongs to a thread, not to ringcap: this sets it once, for the first thread
+    // that comes here, for all its later sleeps (see sys/timer.hpp).
+    static const bool slack_set = sys::set_thread_timer_slack(std::chrono::nanoseconds(1));
     (void)slack_set;
     constexpr std::int64_t kSpin = 60'000;  // wake-up latency on a VM is tens of microseconds
-    std::int64_t now = monotonic_ns();
-    if (deadline_ns - now > kSpin) {
-        const std::int64_t wake = deadline_ns - kSpin;
-        timespec ts{.tv_sec = wake / 1'000'000'000, .tv_nsec = wake % 1'000'000'000};
-        if (::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) return false;
-    }
+    if (deadline_ns - monotonic_ns() > kSpin && !sys::sleep_until_monotonic(deadline_ns - kSpin))
+        return false;
     while (monotonic_ns() < deadline_ns) __builtin_ia32_pause();
     return true;
 }

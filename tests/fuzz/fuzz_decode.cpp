@@ -1,12 +1,15 @@
 // libFuzzer target: the decoder on arbitrary packet bytes. The first input byte picks the link
 // type and the printing options; the rest is the packet. Every line and JSON object must be
 // produced without reading outside the bytes (ASan) or undefined behaviour (UBSan), end in one
-// newline, and the JSON must be printable ASCII (every other byte escaped).
+// newline, and the JSON must be printable ASCII (every other byte escaped). flow_key() must agree
+// with summarize(), which comes from the same walk over the headers.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 
+#include <cstring>
 #include <ringcap/decode.hpp>
+#include <ringcap/flow.hpp>
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size < 1) return 0;
@@ -45,5 +48,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (std::size_t i = 0; i + 1 < out.size(); ++i)
         if (static_cast<unsigned char>(out[i]) < 0x20 || static_cast<unsigned char>(out[i]) > 0x7e)
             std::abort();
+    if (const auto key = ringcap::flow_key(p.bytes(), kLinks[pick & 3])) {
+        ringcap::PacketSummary s;
+        ringcap::summarize(p.bytes(), kLinks[pick & 3], s);
+        if (key->ip_version != s.ip_version || key->protocol != s.ip_proto ||
+            std::memcmp(key->src_ip.data(), s.src_ip, 16) != 0 ||
+            std::memcmp(key->dst_ip.data(), s.dst_ip, 16) != 0 ||
+            (s.has_ports && (key->src_port != s.src_port || key->dst_port != s.dst_port)))
+            std::abort();
+    }
     return 0;
 }

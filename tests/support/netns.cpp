@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -323,6 +324,26 @@ Bytes udp_frame(const Mac& dst, const Mac& src, const std::string& ip_src,
     const Bytes p = seq_payload(seq, payload_len);
     udp.insert(udp.end(), p.begin(), p.end());
     return ether_frame(dst, src, ETH_P_IP, ipv4_packet(IPPROTO_UDP, ip_src, ip_dst, udp, 6));
+}
+
+std::vector<Bytes> ipv4_fragments(const Bytes& frame, std::uint16_t id, std::size_t chunk) {
+    constexpr std::size_t kIp = 14;  // Ethernet header, then a 20-byte IPv4 header
+    if (frame.size() < kIp + 20 || chunk % 8 != 0 || chunk == 0) fail("ipv4_fragments: bad input");
+    const std::size_t payload = frame.size() - kIp - 20;
+    std::vector<Bytes> out;
+    for (std::size_t at = 0; at < payload; at += chunk) {
+        const std::size_t n = std::min(chunk, payload - at);
+        Bytes f(frame.begin(), frame.begin() + kIp + 20);
+        f.insert(f.end(), frame.begin() + kIp + 20 + at, frame.begin() + kIp + 20 + at + n);
+        set16(f, kIp + 2, static_cast<std::uint16_t>(20 + n));
+        set16(f, kIp + 4, id);
+        const bool more = at + n < payload;
+        set16(f, kIp + 6, static_cast<std::uint16_t>((more ? 0x2000 : 0) | at / 8));
+        set16(f, kIp + 10, 0);
+        set16(f, kIp + 10, checksum(std::span<const std::byte>(f).subspan(kIp, 20)));
+        out.push_back(std::move(f));
+    }
+    return out;
 }
 
 Bytes tcp_frame(const Mac& dst, const Mac& src, const std::string& ip_src,

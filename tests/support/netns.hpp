@@ -110,6 +110,9 @@ Bytes udp_frame(const Mac& dst, const Mac& src, const std::string& ip_src,
 Bytes tcp_frame(const Mac& dst, const Mac& src, const std::string& ip_src,
                 const std::string& ip_dst, std::uint16_t sport, std::uint16_t dport,
                 std::uint8_t flags, std::uint32_t seq, std::size_t payload_len = 8);
+// An Ethernet + IPv4 frame (20-byte header) cut into fragments of `chunk` payload bytes (a
+// multiple of 8), with IP id `id`.
+std::vector<Bytes> ipv4_fragments(const Bytes& frame, std::uint16_t id, std::size_t chunk);
 // ARP request: who has `target` tell `sender`.
 Bytes arp_request(const Mac& src, const std::string& sender, const std::string& target);
 // `frame` with a tag (tpid, tci) inserted after the MAC addresses.

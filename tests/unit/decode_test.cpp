@@ -12,6 +12,7 @@
 #include <new>
 #include <random>
 #include <ringcap/decode.hpp>
+#include <ringcap/flow.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -384,6 +385,64 @@ TEST(DecodeJson, CookedHeaderGivesInterfaceAndDirection) {
             std::string::npos)
             << s;
         EXPECT_NE(s.find(R"("icmp_type":128,"icmp_code":0)"), std::string::npos) << s;
+    }
+}
+
+TEST(DecodeJson, ArpAddressesUnderTheirOwnKeys) {
+    EXPECT_NE(json(frame("arp_request"))
+                  .find(R"("arp_op":1,"arp_sha":"02:00:00:00:00:01","arp_spa":"192.0.2.1",)"
+                        R"("arp_tha":"00:00:00:00:00:00","arp_tpa":"192.0.2.2"})"),
+              std::string::npos)
+        << json(frame("arp_request"));
+}
+
+TEST(DecodeJson, VlanTagAfterACookedHeader) {
+    // The "vlan" frame (802.1Q 42, priority 5, IPv4/UDP) behind an SLL header instead of
+    // Ethernet's: the text printer reads the tag there, and so do JSON and flow_key().
+    const auto eth = frame("vlan");
+    std::vector<std::byte> cooked = from_hex("0000000100060200000000010000");
+    cooked.insert(cooked.end(), eth.begin() + 12, eth.end());
+    const std::string s = json(cooked, LinkType::linux_sll);
+    EXPECT_NE(s.find(R"("ethertype":2048,"vlan":[{"tpid":33024,"id":42,"pcp":5}],"ip_version":4,)"),
+              std::string::npos)
+        << s;
+    EXPECT_NE(s.find(R"("src_port":40000,"dst_port":9,)"), std::string::npos) << s;
+    const auto key = ringcap::flow_key(std::span(cooked), LinkType::linux_sll);
+    ASSERT_TRUE(key.has_value());
+    EXPECT_EQ(key->vlan_id, 42);
+    EXPECT_EQ(key->dst_port, 9);
+}
+
+// summarize() and flow_key() come from one walk: on every frame, whole and cut at every length,
+// they agree on addresses, protocol and ports.
+TEST(DecodeSummary, AgreesWithFlowKey) {
+    for (const FrameCase& f : kFrames) {
+        const auto bytes = from_hex(f.hex);
+        for (std::size_t len = 0; len <= bytes.size(); ++len) {
+            SCOPED_TRACE(std::string(f.name) + " cut to " + std::to_string(len));
+            const std::span<const std::byte> cut(bytes.data(), len);
+            ringcap::PacketSummary s;
+            ringcap::summarize(cut, LinkType::ethernet, s);
+            const auto key = ringcap::flow_key(cut, LinkType::ethernet);
+            if (!key) {
+                EXPECT_TRUE(s.ip_version == 0 || s.truncated);
+                continue;
+            }
+            EXPECT_EQ(key->ip_version, s.ip_version);
+            EXPECT_EQ(std::memcmp(key->src_ip.data(), s.src_ip, 16), 0);
+            EXPECT_EQ(std::memcmp(key->dst_ip.data(), s.dst_ip, 16), 0);
+            EXPECT_EQ(key->protocol, s.ip_proto);
+            EXPECT_EQ(key->vlan_id, s.vlan_count ? s.vlan_id[0] : 0);
+            if (s.has_ports) {
+                EXPECT_EQ(key->src_port, s.src_port);
+                EXPECT_EQ(key->dst_port, s.dst_port);
+            } else if (s.has_icmp) {
+                EXPECT_EQ(key->src_port, s.icmp_type);
+                EXPECT_EQ(key->dst_port, s.icmp_code);
+            } else {
+                EXPECT_EQ(key->src_port | key->dst_port, 0);
+            }
+        }
     }
 }
 

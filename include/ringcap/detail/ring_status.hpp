@@ -57,6 +57,10 @@ inline std::uint32_t owned_frame_flags(const tpacket2_hdr& frame) noexcept {
     return frame.tp_status & ~kHandedOut;
 }
 
+// Per-packet flags of a packet in a V3 block we own. Here the word carries only flags: ownership
+// is the block's (block_status), and the kernel wrote these before it handed the block over.
+inline std::uint32_t packet_flags(const tpacket3_hdr& packet) noexcept { return packet.tp_status; }
+
 }  // namespace ringcap::detail
 
 namespace ringcap::detail {

@@ -1,0 +1,18 @@
+#pragma once
+// Sleeping until a deadline, and the timer slack that decides how late such a sleep may end.
+#include <chrono>
+#include <cstdint>
+
+namespace ringcap::sys {
+
+// Sleeps until CLOCK_MONOTONIC reaches `deadline_ns` (absolute, as sys::monotonic_ns()).
+// False when a signal ended the sleep early.
+bool sleep_until_monotonic(std::int64_t deadline_ns) noexcept;
+
+// prctl(PR_SET_TIMERSLACK): how much later than asked the kernel may end the sleeps of the
+// CALLING THREAD (default 50 us, for grouping wake-ups). Not scoped to ringcap: it stays set for
+// every later sleep of that thread, whoever makes it, and threads the thread creates afterwards
+// inherit it (prctl(2)); other threads keep theirs. False if the kernel refused.
+bool set_thread_timer_slack(std::chrono::nanoseconds slack) noexcept;
+
+}  // namespace ringcap::sys
