@@ -1,6 +1,7 @@
 #include "procmap/procfs_source.hpp"
 
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -10,7 +11,8 @@
 
 #include "sys/clock.hpp"
 #include "sys/procfs.hpp"
-#include "sys/wait.hpp"
+#include "sys/socket.hpp"
+#include "sys/timer.hpp"
 
 namespace ringcap::detail {
 
@@ -157,7 +159,9 @@ void ProcfsSource::poll(AttributionState& state, std::vector<ConnEvent>& out, bo
 
 void ProcfsSource::read(std::chrono::milliseconds timeout, AttributionState& state,
                         std::vector<ConnEvent>& out) {
-    if (!sys::wait_readable(timer_.get(), timeout)) return;
+    const sys::PollResult r = sys::poll_one(timer_, POLLIN, timeout);
+    if (r.error != 0 && r.error != EINTR) throw Error(r.error, "poll(procfs poll timer)");
+    if (!(r.revents & POLLIN)) return;
     sys::timer_expirations(timer_);
     poll(state, out, false);
 }
