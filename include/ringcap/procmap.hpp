@@ -73,6 +73,7 @@ struct SocketOwner {
     std::uint32_t netns = 0;
 };
 
+// One thread uses a ProcessMap at a time (as a Capture).
 class ProcessMap {
   public:
     // Loads and attaches (or, for procfs, makes the first dump). Throws ringcap::Error.
@@ -85,7 +86,9 @@ class ProcessMap {
     // What open() decided and why, one line each (fallback taken, tracefs mounted, ...).
     const std::vector<std::string>& notes() const noexcept;
 
-    // Readable when records are waiting (for epoll); read() after it.
+    // For epoll: readable when records are waiting. The BPF side batches its wake-ups (it wakes
+    // the reader only when much is waiting), so wait on it with a timeout (100 ms or so) and
+    // read() either way when the timeout ends.
     int fd() const noexcept;
     // The records that arrived, waiting up to `timeout` for the first; the existing records
     // come first. Valid until the next call. Throws only on a failure of the source.
