@@ -3,7 +3,6 @@
 #include "conn_cmd.hpp"
 
 #include <fmt/format.h>
-#include <signal.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -15,24 +14,12 @@
 #include <ringcap/error.hpp>
 #include <ringcap/types.hpp>
 
+#include "signals.hpp"
 #include "sys/clock.hpp"
 #include "sys/procfs.hpp"
 
 namespace ringcap::cli {
 namespace {
-
-StopSource g_conn_stop;
-
-void on_stop_signal(int) { g_conn_stop.request_stop(); }
-
-void install_stop_handlers() {
-    struct sigaction sa {};
-    sa.sa_handler = on_stop_signal;  // no SA_RESTART: the wait returns and the loop sees the stop
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, nullptr);
-    sigaction(SIGTERM, &sa, nullptr);
-    signal(SIGPIPE, SIG_IGN);
-}
 
 std::string error_line(const Error& e) {
     std::string line = fmt::format("ringcap conn: {}", e.what());
@@ -146,7 +133,7 @@ int run_conn(int argc, char** argv) {
     }
     const ConnCliOptions& o = *parsed.options;
     try {
-        install_stop_handlers();
+        const StopToken stop = stop_on_signals();
         LineOut out(o.write_path);
         ProcessMap map = ProcessMap::open(o.map);
         for (const std::string& note : map.notes()) fmt::print(stderr, "ringcap conn: {}\n", note);
@@ -156,7 +143,7 @@ int run_conn(int argc, char** argv) {
             o.duration_s > 0 ? sys::monotonic_ns() + std::int64_t(o.duration_s * 1e9) : 0;
         std::uint64_t written = 0, read = 0;
         bool done = false;
-        while (!done && !g_conn_stop.stop_requested()) {
+        while (!done && !stop.stop_requested()) {
             if (deadline != 0 && sys::monotonic_ns() >= deadline) break;
             for (const ConnEvent& e : map.read(std::chrono::milliseconds(100))) {
                 ++read;

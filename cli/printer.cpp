@@ -1,9 +1,7 @@
 #include "printer.hpp"
 
-#include <net/if.h>
-#include <unistd.h>
-
-#include <cerrno>
+#include "sys/file.hpp"
+#include "sys/names.hpp"
 
 namespace ringcap::cli {
 
@@ -15,6 +13,20 @@ LinePrinter::LinePrinter(int fd, LinkType link, const CliOptions& o)
           return d;
       }()) {}
 
+void LinePrinter::write(std::span<const PacketView> packets) {
+    if (links_.empty()) {
+        for (const PacketView& p : packets) print(p);
+        return;
+    }
+    for (const PacketView& p : packets) print(p, links_[static_cast<std::size_t>(p.ifindex())]);
+}
+
+bool LinePrinter::add_interface(const FileInterface& interface) {
+    if (links_.empty()) links_.push_back(decoder_.link());
+    links_.push_back(static_cast<LinkType>(interface.link_type));
+    return true;
+}
+
 // The name of an interface index on this machine, as tcpdump looks up an SLL2 header's index.
 std::string_view LinePrinter::interface_name(int ifindex) {
     if (ifindex <= 0 || ifindex > 1 << 20) return {};
@@ -24,8 +36,7 @@ std::string_view LinePrinter::interface_name(int ifindex) {
         looked_up_.resize(i + 1);
     }
     if (!looked_up_[i]) {
-        char buf[IF_NAMESIZE] = {};
-        if (::if_indextoname(static_cast<unsigned>(ifindex), buf)) names_[i] = buf;
+        names_[i] = sys::interface_name(ifindex);
         looked_up_[i] = true;
     }
     return names_[i];
@@ -41,11 +52,10 @@ void LinePrinter::flush() {
     const char* data = out_.data();
     std::size_t left = out_.size();
     while (left > 0) {
-        const ssize_t n = ::write(fd_, data, left);
-        if (n == -1 && errno == EINTR) continue;
-        if (n <= 0) break;  // a closed pipe (head, less): nothing more to show
-        data += n;
-        left -= static_cast<std::size_t>(n);
+        const sys::IoResult r = sys::write_some(fd_, data, left);
+        if (r.error != 0 || r.bytes == 0) break;  // a closed pipe (head, less): nothing to show
+        data += r.bytes;
+        left -= r.bytes;
     }
     out_.clear();
 }

@@ -5,7 +5,9 @@
 
 #include <ringcap/decode.hpp>
 #include <ringcap/packet.hpp>
+#include <ringcap/sink.hpp>
 #include <ringcap/types.hpp>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,14 +16,20 @@
 
 namespace ringcap::cli {
 
-class LinePrinter {
+class LinePrinter final : public Sink {
   public:
     LinePrinter(int fd, LinkType link, const CliOptions& o);
     LinePrinter(const LinePrinter&) = delete;  // the decoder's name lookup points here
     LinePrinter& operator=(const LinePrinter&) = delete;
 
+    // Sink: each packet decoded for its interface's link type (a pcapng file may mix them).
+    void write(std::span<const PacketView> packets) override;
+    bool add_interface(const FileInterface& interface) override;
+    void end_batch() override { flush(); }
+    void close() override { flush(); }
+
     void print(const PacketView& p) { print_with(decoder_, p); }
-    // A packet of another link type (a pcapng file may mix them): a decoder of its own.
+    // A packet of another link type: a decoder of its own.
     void print(const PacketView& p, LinkType link) {
         print_with(link == decoder_.link() ? decoder_ : decoder_for(link), p);
     }
@@ -38,6 +46,7 @@ class LinePrinter {
     bool json_;
     Decoder decoder_;
     std::vector<Decoder> others_;  // for the other link types met, same options
+    std::vector<LinkType> links_;  // by the source's interface, once it declared more than one
     fmt::memory_buffer out_;
     std::vector<std::string> names_;  // by ifindex, filled on first sight ("" = unknown)
     std::vector<bool> looked_up_;

@@ -4,8 +4,6 @@
 #include "transmit_cmd.hpp"
 
 #include <fmt/format.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <cstring>
 #include <optional>
@@ -17,6 +15,7 @@
 #include <ringcap/tx.hpp>
 
 #include "sys/clock.hpp"
+#include "sys/file.hpp"
 
 namespace ringcap::cli {
 namespace {
@@ -29,8 +28,8 @@ using sys::realtime_ns;
 // Frames out through the injector, in batches, on time, with a progress line on a terminal.
 class Sender {
   public:
-    Sender(Injector& tx, const volatile std::sig_atomic_t& stop)
-        : tx_(tx), stop_(stop), progress_(::isatty(STDERR_FILENO) == 1) {
+    Sender(Injector& tx, StopToken stop)
+        : tx_(tx), stop_(stop), progress_(sys::is_terminal(sys::kStderr)) {
         start_ = last_report_ = monotonic_ns();
     }
 
@@ -45,7 +44,7 @@ class Sender {
     std::span<std::byte> frame() {
         for (;;) {
             std::span<std::byte> f = tx_.next_frame();
-            if (!f.empty() || stop_) return f;
+            if (!f.empty() || stop_.stop_requested()) return f;
             push();
             tx_.wait_for_room(std::chrono::milliseconds(10));
         }
@@ -97,7 +96,7 @@ class Sender {
     }
 
     Injector& tx_;
-    const volatile std::sig_atomic_t& stop_;
+    StopToken stop_;
     bool progress_;
     std::uint32_t queued_ = 0;
     std::int64_t start_ = 0;
@@ -130,7 +129,7 @@ void warn_if_slow(double asked, double achieved, const char* unit) {
 
 }  // namespace
 
-int run_gen(const TxCliOptions& o, const volatile std::sig_atomic_t& stop) {
+int run_gen(const TxCliOptions& o, StopToken stop) {
     const UdpGenerator gen = UdpGenerator::create(o.flow);
     Injector tx = open_injector(o);
     if (!tx.takes(gen.frame()))
@@ -143,7 +142,7 @@ int run_gen(const TxCliOptions& o, const volatile std::sig_atomic_t& stop) {
     const std::int64_t start = monotonic_ns();
     const double gap_ns = o.rate > 0 ? 1e9 / o.rate : 0;
     std::int64_t now = 0;
-    for (std::uint64_t seq = 0; !stop && (o.limit == 0 || seq < o.limit); ++seq) {
+    for (std::uint64_t seq = 0; !stop.stop_requested() && (o.limit == 0 || seq < o.limit); ++seq) {
         if (gap_ns > 0)
             s.pace(start + static_cast<std::int64_t>(static_cast<double>(seq) * gap_ns));
         std::span<std::byte> f = s.frame();
@@ -158,7 +157,7 @@ int run_gen(const TxCliOptions& o, const volatile std::sig_atomic_t& stop) {
     return 0;
 }
 
-int run_replay(const TxCliOptions& o, const volatile std::sig_atomic_t& stop) {
+int run_replay(const TxCliOptions& o, StopToken stop) {
     // Every file is opened and checked before anything is sent: a missing, foreign or
     // non-Ethernet file is one error line, not a partial replay followed by a summary.
     // (Standard input can be read only once: it is checked when its turn comes.) The files stay
@@ -172,7 +171,8 @@ int run_replay(const TxCliOptions& o, const volatile std::sig_atomic_t& stop) {
     std::uint64_t sent = 0, skipped = 0, not_ethernet = 0, bits = 0;
     const std::int64_t start = monotonic_ns();
     try {
-        for (std::uint64_t pass = 0; !stop && (o.loop == 0 || pass < o.loop); ++pass) {
+        for (std::uint64_t pass = 0; !stop.stop_requested() && (o.loop == 0 || pass < o.loop);
+             ++pass) {
             for (std::size_t i = 0; i < o.files.size(); ++i) {
                 std::optional<PcapReader>& file = readers[i];
                 if (!file)
@@ -182,7 +182,7 @@ int run_replay(const TxCliOptions& o, const volatile std::sig_atomic_t& stop) {
                 PcapReader& reader = *file;
                 const std::int64_t pass_start = monotonic_ns();
                 std::optional<std::int64_t> first_ts;
-                while (!stop && (o.limit == 0 || sent < o.limit)) {
+                while (!stop.stop_requested() && (o.limit == 0 || sent < o.limit)) {
                     std::optional<PacketView> p = reader.next();
                     if (!p) break;
                     // Never truncated: a cut frame is a different frame. A pcapng file may hold
@@ -214,7 +214,7 @@ int run_replay(const TxCliOptions& o, const volatile std::sig_atomic_t& stop) {
                     ++sent;
                     bits += std::uint64_t(p->caplen()) * 8;
                 }
-                if (stop || (o.limit != 0 && sent >= o.limit)) break;
+                if (stop.stop_requested() || (o.limit != 0 && sent >= o.limit)) break;
             }
             if (o.limit != 0 && sent >= o.limit) break;
         }

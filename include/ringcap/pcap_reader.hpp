@@ -39,7 +39,7 @@ struct PcapFileInfo {
 enum class ReadMode {
     // Mapped whole: no copy at all, and every PacketView (with the 16-byte record header before
     // its data) stays valid for the reader's lifetime, so runs of records can be written
-    // straight from the mapping (RunWriter); costs page-table work per page.
+    // straight from the mapping (copy_records() does); costs page-table work per page.
     map,
     // read(2) into a kBufferSize buffer: one kernel copy, no page faults; PacketViews are valid
     // until the buffer is refilled.
@@ -99,6 +99,7 @@ class PcapReader {
     bool next_is_buffered() const noexcept;
 
     std::uint64_t mapped_size() const noexcept;  // bytes of a mapped file; 0 when streamed
+    const std::string& path() const noexcept;    // as given to open() ("-": standard input)
     std::uint64_t records() const noexcept { return records_; }  // records returned so far
     std::uint64_t offset() const noexcept { return offset_; }    // file offset of the next record
 

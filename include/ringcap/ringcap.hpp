@@ -2,8 +2,9 @@
 // Umbrella header.
 #include <ringcap/batch.hpp>
 #include <ringcap/capture.hpp>
+#include <ringcap/copy.hpp>
 #include <ringcap/error.hpp>
-#include <ringcap/file_parts.hpp>
+#include <ringcap/file_writer.hpp>
 #include <ringcap/filter.hpp>
 #include <ringcap/flow.hpp>
 #include <ringcap/geometry.hpp>
@@ -12,6 +13,7 @@
 #include <ringcap/packet.hpp>
 #include <ringcap/pcap_reader.hpp>
 #include <ringcap/pcap_writer.hpp>
+#include <ringcap/pcapng_writer.hpp>
 #include <ringcap/rotating_writer.hpp>
-#include <ringcap/run_writer.hpp>
+#include <ringcap/sink.hpp>
 #include <ringcap/types.hpp>

@@ -1,9 +1,12 @@
 // The later parts of a mapped pcap file, each read on a thread of its own (see file_parts.hpp).
+#include "file/file_parts.hpp"
+
+#include <new>
 #include <optional>
 #include <stop_token>
 #include <thread>
 
-#include <ringcap/file_parts.hpp>
+#include <ringcap/error.hpp>
 
 namespace ringcap {
 
@@ -16,18 +19,23 @@ struct FileParts::Part {
     std::optional<PcapReader> reader;  // its own mapping, which the runs point into
     std::vector<RecordRun> runs;
     std::uint64_t records = 0, matched = 0;
-    bool read = false;  // false: it failed (damage); the caller reads it again and reports
+    // Why the part was not read: damage (or no memory). The caller then reads the part again
+    // itself, and meets and reports the damage as a plain read does.
+    std::optional<Error> failed;
     std::jthread thread;
 
-    void read_from(const std::string& path, const Filter* filter,
-                   const volatile std::sig_atomic_t& stop_flag, std::stop_token stop_token) {
+    bool read() const noexcept { return !failed; }
+
+    void read_from(const std::string& path, const Filter* filter, StopToken stop_token,
+                   std::stop_token parts_done) {
         try {
             reader.emplace(PcapReader::open(path));
             PcapReader& r = *reader;
             r.seek(start, 0);
             r.stop_at(stop);
             RecordRun run;
-            while (!stop_flag && !stop_token.stop_requested() && runs.size() < kMaxRuns) {
+            while (!stop_token.stop_requested() && !parts_done.stop_requested() &&
+                   runs.size() < kMaxRuns) {
                 const std::optional<PacketView> p = r.next();
                 if (!p) break;
                 if (filter && !filter->matches(*p)) continue;
@@ -41,16 +49,18 @@ struct FileParts::Part {
             if (run.records != 0) runs.push_back(run);
             end = r.offset();
             records = r.records();
-            read = true;
-        } catch (...) {
-            runs.clear();
+        } catch (const Error& e) {
+            failed = e;
+        } catch (const std::bad_alloc&) {
+            failed = Error(ENOMEM, "reading part of a file at offset " + std::to_string(start));
         }
+        if (failed) runs = {};
     }
 };
 
-FileParts::FileParts(const std::string& path, const PcapReader& first, std::size_t count,
-                     const Filter* filter, const volatile std::sig_atomic_t& stop)
-    : stop_(&stop) {
+FileParts::FileParts(const PcapReader& first, std::size_t count, const Filter* filter,
+                     StopToken stop)
+    : stop_(stop) {
     const std::uint64_t size = first.mapped_size();
     for (std::size_t k = 0; k < count; ++k) {
         auto part = std::make_unique<Part>();
@@ -61,9 +71,10 @@ FileParts::FileParts(const std::string& path, const PcapReader& first, std::size
     for (std::size_t k = 0; k < count; ++k) {
         Part& part = *parts_[k];
         part.stop = k + 1 < count ? parts_[k + 1]->start : size;
-        part.thread = std::jthread([&part, path, filter, &stop](std::stop_token st) {
-            part.read_from(path, filter, stop, st);
-        });
+        part.thread =
+            std::jthread([&part, path = first.path(), filter, stop](std::stop_token parts_done) {
+                part.read_from(path, filter, stop, parts_done);
+            });
     }
 }
 
@@ -82,9 +93,11 @@ FileParts::Resume FileParts::follow(std::uint64_t offset, std::uint64_t records,
     for (; k < parts_.size(); ++k) {
         Part& part = *parts_[k];
         part.thread.join();
-        if (*stop_ || !part.read || part.start != at.offset) break;  // stopped, or not proved
+        if (stop_.stop_requested() || !part.read() || part.start != at.offset)
+            break;  // stopped, or not proved
         for (const RecordRun& r : part.runs) sink(r);
         at.matched += part.matched;
+        ++at.proved;
         at.records += part.records;
         at.offset = part.end;
         if (part.end != part.stop) break;  // cut short: the caller reads the rest

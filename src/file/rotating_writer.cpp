@@ -1,14 +1,12 @@
-#include <unistd.h>
+#include <ringcap/rotating_writer.hpp>
 
 #include <algorithm>
 #include <cerrno>
 #include <ctime>
 #include <utility>
 
-#include <ringcap/error.hpp>
-#include <ringcap/rotating_writer.hpp>
-
 #include "sys/clock.hpp"
+#include "sys/file.hpp"
 
 namespace ringcap {
 namespace {
@@ -28,17 +26,22 @@ std::string temp_name_for(const std::string& path) {
     return path.substr(0, base) + "." + path.substr(base) + ".part";
 }
 
+std::int64_t ns_since_epoch(std::chrono::system_clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
 }  // namespace
 
-RotatingWriter::RotatingWriter(std::string pattern, PcapWriterOptions file,
+RotatingWriter::RotatingWriter(std::string pattern, FileFormat format, FileWriterOptions file,
                                RotationOptions rotation)
     : pattern_(std::move(pattern)),
-      file_(file),
+      format_(format),
+      file_(std::move(file)),
       rotation_(std::move(rotation)),
       // Room for the statistics block written at close stays free: -C is the whole file.
       size_limit_(rotation_.max_bytes == 0 ? UINT64_MAX
-                  : rotation_.before_close && file_.format == FileFormat::pcapng
-                      ? rotation_.max_bytes - PcapWriter::kStatisticsBlock
+                  : rotation_.before_close && format_ == FileFormat::pcapng
+                      ? rotation_.max_bytes - PcapngWriter::kStatisticsBlock
                       : rotation_.max_bytes),
       period_ns_(rotation_.period.count() * kNs) {
     if (rotation_.period.count() < 0)
@@ -53,11 +56,7 @@ RotatingWriter::RotatingWriter(std::string pattern, PcapWriterOptions file,
 }
 
 RotatingWriter::~RotatingWriter() {
-    try {
-        close();
-    } catch (...) {
-        // The file was renamed into place anyway; there is nobody left to tell.
-    }
+    if (finish()) ++failed_closes_;  // renamed into place anyway; there is nobody left to tell
 }
 
 std::string RotatingWriter::name_for(std::int64_t period_start_s, std::uint64_t index) const {
@@ -92,76 +91,121 @@ void RotatingWriter::open(std::int64_t ts_ns) {
     }
     final_name_ = name_for(period_start_, index_);
     if (rotation_.rotates()) temp_name_ = temp_name_for(final_name_);
-    writer_ = PcapWriter::create(rotation_.rotates() ? temp_name_ : final_name_, file_);
-    for (const Interface& i : more_interfaces_)
-        writer_->add_interface(i.link, i.snaplen, i.name, i.description);
+    const std::string& name = rotation_.rotates() ? temp_name_ : final_name_;
+    if (format_ == FileFormat::pcap) {
+        pcap_.emplace(PcapWriter::create(name, file_));
+        return;
+    }
+    pcapng_.emplace(PcapngWriter::create(name, file_));
+    for (const FileInterface& i : interfaces_) pcapng_->add_interface(i);
 }
 
-std::uint32_t RotatingWriter::add_interface(LinkType link, std::uint32_t snaplen,
-                                            const std::string& name,
-                                            const std::string& description) {
-    more_interfaces_.push_back({link, snaplen, name, description});
-    return writer_ ? writer_->add_interface(link, snaplen, name, description)
-                   : static_cast<std::uint32_t>(more_interfaces_.size());
+bool RotatingWriter::add_interface(const FileInterface& interface) {
+    if (format_ == FileFormat::pcap)
+        return static_cast<LinkType>(interface.link_type) == file_.link_type;
+    interfaces_.push_back(interface);
+    if (pcapng_) pcapng_->add_interface(interface);
+    return true;
+}
+
+template <class W>
+void RotatingWriter::write_to(std::optional<W>& file, std::span<const PacketView> packets) {
+    if (file && !rotation_.rotates()) return file->write(packets);
+    // Runs of packets that go to the same file, each written at once.
+    std::size_t from = 0;
+    std::uint64_t size = file ? file->file_size() : 0;
+    for (std::size_t i = 0; i < packets.size(); ++i) {
+        const PacketView& p = packets[i];
+        if (!file || p.ts_ns() >= period_end_ || size + W::record_size(p) > size_limit_) {
+            if (file && i > from) file->write(packets.subspan(from, i - from));
+            rotate_for(p);
+            from = i;
+            size = file->file_size();
+        }
+        size += W::record_size(p);
+    }
+    file->write(packets.subspan(from));
+}
+
+void RotatingWriter::write(std::span<const PacketView> packets) {
+    if (packets.empty()) return;
+    if (format_ == FileFormat::pcap)
+        write_to(pcap_, packets);
+    else
+        write_to(pcapng_, packets);
+}
+
+std::uint64_t RotatingWriter::records_in_file() const noexcept {
+    return pcap_ ? pcap_->records() : pcapng_ ? pcapng_->records() : 0;
 }
 
 void RotatingWriter::rotate_for(const PacketView& p) {
-    if (writer_) {
+    if (is_open()) {
         const bool new_period = p.ts_ns() >= period_end_;
         // A record larger than the size limit on its own gets a file of its own.
-        if (!new_period && writer_->records() == 0) return;
-        finish();
+        if (!new_period && records_in_file() == 0) return;
+        if (std::optional<Error> failed = finish()) throw *failed;
         if (new_period) finished_until_ = period_end_;
         index_ = new_period ? 0 : index_ + 1;
     }
     open(p.ts_ns());
 }
 
-void RotatingWriter::finish() {
-    if (!writer_) return;
+// Closes the open file and puts it in place: what went wrong is returned, not thrown, so that
+// the destructor can finish a file too.
+std::optional<Error> RotatingWriter::finish() {
+    if (!is_open()) return std::nullopt;
     std::optional<Error> failed;
     try {
-        if (rotation_.before_close) rotation_.before_close(*writer_);
-        writer_->close();
+        if (pcapng_ && rotation_.before_close) rotation_.before_close(*pcapng_);
+        pcap_ ? pcap_->close() : pcapng_->close();
     } catch (const Error& e) {
         failed = e;  // the file is valid up to its last whole record: still put it in place
     }
-    writer_.reset();
-    if (!rotation_.rotates()) {
-        if (failed) throw *failed;
-        return;
+    pcap_.reset();
+    pcapng_.reset();
+    if (!rotation_.rotates()) return failed;
+    try {
+        sys::rename_file(temp_name_, final_name_,
+                         "the finished file stays under its temporary name");
+    } catch (const Error& e) {
+        return failed ? failed : e;
     }
-    if (::rename(temp_name_.c_str(), final_name_.c_str()) == -1)
-        throw Error(errno, "rename '" + temp_name_ + "' to '" + final_name_ + "'",
-                    "the finished file stays under its temporary name");
     ++finished_;
     if (rotation_.ring_files != 0) {
         std::erase(kept_, final_name_);  // replaced in place by the rename
         kept_.push_back(final_name_);
         while (kept_.size() > rotation_.ring_files) {
-            ::unlink(kept_.front().c_str());
+            sys::remove_file(kept_.front());  // one gone already is as good
             kept_.pop_front();
         }
     }
     if (rotation_.on_finished) rotation_.on_finished(final_name_);
-    if (failed) throw *failed;
+    return failed;
+}
+
+void RotatingWriter::end_batch() {
+    if (pcap_) pcap_->end_batch();
+    if (pcapng_) pcapng_->end_batch();
 }
 
 void RotatingWriter::tick(std::chrono::system_clock::time_point now) {
-    if (!writer_ || period_ns_ == 0) return;
-    const std::int64_t now_ns =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
-    if (now_ns < period_end_) return;
-    finish();
+    if (!is_open() || period_ns_ == 0 || ns_since_epoch(now) < period_end_) return;
+    if (std::optional<Error> failed = finish()) throw *failed;
     finished_until_ = period_end_;
     index_ = 0;
 }
 
 void RotatingWriter::open_now(std::chrono::system_clock::time_point now) {
-    if (writer_) return;
-    open(std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count());
+    if (!is_open()) open(ns_since_epoch(now));
 }
 
-void RotatingWriter::close() { finish(); }
+void RotatingWriter::close() {
+    if (std::optional<Error> failed = finish()) throw *failed;
+}
+
+PcapWriter* RotatingWriter::record_file() noexcept {
+    return rotation_.rotates() || !pcap_ ? nullptr : &*pcap_;
+}
 
 }  // namespace ringcap

@@ -1,6 +1,6 @@
-#include <utility>
+#include "file/run_writer.hpp"
 
-#include <ringcap/run_writer.hpp>
+#include <utility>
 
 namespace ringcap {
 
@@ -9,13 +9,7 @@ RunWriter::RunWriter(PcapWriter& file) : file_(file) {
     thread_ = std::thread(&RunWriter::work, this);
 }
 
-RunWriter::~RunWriter() {
-    try {
-        finish();
-    } catch (...) {
-        // The error was the caller's to ask for; the file is valid either way.
-    }
-}
+RunWriter::~RunWriter() { stop(); }
 
 bool RunWriter::add(const RecordRun& run) {
     filling_.push_back(run);
@@ -40,17 +34,24 @@ void RunWriter::hand_over() {
     filling_bytes_ = 0;
 }
 
-void RunWriter::finish() {
-    if (thread_.joinable()) {
-        if (!filling_.empty()) hand_over();
-        {
-            std::lock_guard lock(mutex_);
-            closing_ = true;
-        }
-        changed_.notify_all();
-        thread_.join();
+void RunWriter::stop() {
+    if (!thread_.joinable()) return;
+    {
+        std::lock_guard lock(mutex_);
+        closing_ = true;
     }
-    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+    changed_.notify_all();
+    thread_.join();
+}
+
+void RunWriter::finish() {
+    if (thread_.joinable() && !filling_.empty()) hand_over();
+    stop();
+    if (error_) {
+        const Error e = std::move(*error_);
+        error_.reset();
+        throw e;
+    }
 }
 
 void RunWriter::work() {
@@ -65,9 +66,9 @@ void RunWriter::work() {
         try {
             for (const RecordRun& r : batch) file_.write_records(r.bytes, r.records);
             file_.flush();
-        } catch (...) {
+        } catch (const Error& e) {  // the file ends with its last whole record
             lock.lock();
-            error_ = std::current_exception();
+            error_ = e;
             failed_ = true;
             batches_.clear();
             changed_.notify_all();

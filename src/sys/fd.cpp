@@ -24,9 +24,12 @@ Fd Fd::socket(int domain, int type, int protocol) {
     return Fd(fd);
 }
 
-void Fd::reset() noexcept {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
+void Fd::reset() noexcept { close(); }
+
+int Fd::close() noexcept {
+    if (fd_ < 0) return 0;
+    const int rc = ::close(std::exchange(fd_, -1));
+    return rc == -1 && errno != EINTR ? errno : 0;
 }
 
 Mapping Mapping::map_shared(int fd, std::size_t length, bool try_lock, bool* locked) {

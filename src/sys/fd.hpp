@@ -35,6 +35,9 @@ class Fd {
     explicit operator bool() const noexcept { return fd_ >= 0; }
     int release() noexcept { return std::exchange(fd_, -1); }
     void reset() noexcept;  // close(2), never retried on EINTR (the fd is gone either way)
+    // close(2), for files whose last data a failed close may have lost (NFS, some FUSE file
+    // systems report write errors only here): 0, or its errno. The fd is gone either way.
+    int close() noexcept;
 
   private:
     explicit Fd(int fd) noexcept : fd_(fd) {}

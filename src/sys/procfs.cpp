@@ -1,5 +1,7 @@
 #include "sys/procfs.hpp"
 
+#include "sys/file.hpp"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -42,14 +44,14 @@ std::optional<std::string> read_small_file(const std::string& path, std::size_t 
     std::string out(max, '\0');
     std::size_t got = 0;
     while (got < max) {
-        const ssize_t n = ::read(fd.get(), out.data() + got, max - got);
-        if (n == 0) break;
-        if (n == -1) {
-            if (errno == EINTR) continue;
-            if (gone(errno)) return std::nullopt;
+        const IoResult r = read_some(fd.get(), out.data() + got, max - got);
+        if (r.error != 0) {
+            if (gone(r.error)) return std::nullopt;
+            errno = r.error;
             throw_errno("read(" + path + ")");
         }
-        got += static_cast<std::size_t>(n);
+        if (r.bytes == 0) break;
+        got += r.bytes;
     }
     out.resize(got);
     return out;
@@ -59,13 +61,13 @@ std::string read_to_end(const Fd& fd) {
     std::string out;
     char buf[16384];
     for (;;) {
-        const ssize_t n = ::read(fd.get(), buf, sizeof buf);
-        if (n == 0) return out;
-        if (n == -1) {
-            if (errno == EINTR) continue;
+        const IoResult r = read_some(fd.get(), buf, sizeof buf);
+        if (r.error != 0) {
+            errno = r.error;
             throw_errno("read(fd " + std::to_string(fd.get()) + ")");
         }
-        out.append(buf, static_cast<std::size_t>(n));
+        if (r.bytes == 0) return out;
+        out.append(buf, r.bytes);
     }
 }
 

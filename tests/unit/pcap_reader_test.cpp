@@ -25,11 +25,11 @@
 #include <vector>
 
 #include <ringcap/error.hpp>
-#include <ringcap/file_parts.hpp>
 #include <ringcap/filter.hpp>
 #include <ringcap/pcap_reader.hpp>
 #include <ringcap/pcap_writer.hpp>
 
+#include "file/file_parts.hpp"
 #include "temp_files.hpp"
 
 namespace ringcap {
@@ -66,7 +66,7 @@ std::vector<Record> read_all_records(PcapReader& r) {
     return out;
 }
 
-void write_pcap(const std::string& path, const PcapWriterOptions& o,
+void write_pcap(const std::string& path, const FileWriterOptions& o,
                 const std::vector<Record>& records) {
     PcapWriter w = PcapWriter::create(path, o);
     for (const Record& r : records) w.write(view(r.data, r.ts_ns, r.wire_len));
@@ -181,7 +181,7 @@ TEST_P(PcapReaderRoundTrip, ReadsBackWhatPcapWriterWrote) {
         {kTs + 5'000'000'000, payload(0, 5), 60},          // no bytes at all
         {4'000'000'000'999'999'999, payload(9000, 6), 0},  // after 2038: ts_sec is unsigned
     };
-    const PcapWriterOptions o{
+    const FileWriterOptions o{
         .link_type = LinkType::linux_sll2, .snaplen = 65535, .precision = precision};
     write_pcap(path, o, sent);
 
@@ -503,9 +503,8 @@ bool expect_parts_read_like_one_reader(const std::string& path, std::size_t coun
     Bytes want;
     const std::uint64_t want_matched = append_records(one, want, filter);
 
-    static const volatile std::sig_atomic_t kNoSignal = 0;
     PcapReader r = PcapReader::open(path);
-    FileParts parts(path, r, count, filter, kNoSignal);
+    FileParts parts(r, count, filter, StopToken{});
     r.stop_at(parts.first_end());
     Bytes out;
     std::uint64_t matched = append_records(r, out, filter);

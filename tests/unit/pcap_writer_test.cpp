@@ -22,8 +22,8 @@
 
 #include <ringcap/error.hpp>
 #include <ringcap/pcap_writer.hpp>
-#include <ringcap/run_writer.hpp>
 
+#include "file/run_writer.hpp"
 #include "temp_files.hpp"
 
 namespace ringcap {
@@ -46,7 +46,7 @@ struct Record {
 };
 
 // The bytes a pcap file with these records must have (host byte order, as the magic says).
-Bytes expected_file(const PcapWriterOptions& o, const std::vector<Record>& records) {
+Bytes expected_file(const FileWriterOptions& o, const std::vector<Record>& records) {
     Bytes out;
     auto put32 = [&out](std::uint32_t v) {
         const auto* p = reinterpret_cast<const std::uint8_t*>(&v);
@@ -108,7 +108,7 @@ std::vector<Record> read_with_libpcap(const std::string& path, TimestampPrecisio
 
 struct HeaderCase {
     const char* name;
-    PcapWriterOptions options;
+    FileWriterOptions options;
     std::uint32_t magic;
     std::uint8_t magic_le[4];  // the magic as it appears on a little-endian host
 };
@@ -215,7 +215,7 @@ INSTANTIATE_TEST_SUITE_P(Pcap, PcapRecord, ::testing::ValuesIn(kRecords),
 
 struct FileCase {
     const char* name;
-    PcapWriterOptions options;
+    FileWriterOptions options;
     std::vector<std::size_t> sizes;  // caplen of each record, in order
 };
 

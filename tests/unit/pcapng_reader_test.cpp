@@ -23,6 +23,7 @@
 #include <ringcap/error.hpp>
 #include <ringcap/pcap_reader.hpp>
 #include <ringcap/pcap_writer.hpp>
+#include <ringcap/pcapng_writer.hpp>
 
 #include "temp_files.hpp"
 
@@ -608,10 +609,8 @@ TEST(PcapngWriter, RoundTripWithInterfacesDirectionsAndComments) {
     std::vector<Bytes> data;
     for (int i = 0; i < 6; ++i) data.push_back(frame(60 + 33 * i, std::uint8_t(i)));
     {
-        PcapWriter w = PcapWriter::create(path, {.snaplen = 65535,
-                                                 .format = FileFormat::pcapng,
-                                                 .interface_name = "veth0",
-                                                 .interface_description = "lab"});
+        PcapngWriter w = PcapngWriter::create(
+            path, {.snaplen = 65535, .interface_name = "veth0", .interface_description = "lab"});
         EXPECT_EQ(w.add_interface(LinkType::linux_sll2, 262144, "any", ""), 1u);
         w.write(packet(data[0], t0, PACKET_HOST, 60));
         w.write(packet(data[1], t0 + 1, PACKET_OUTGOING, 93), 0, "a comment");
@@ -646,13 +645,14 @@ TEST(PcapngWriter, RoundTripWithInterfacesDirectionsAndComments) {
     EXPECT_FALSE(r.next());
 }
 
-TEST(PcapngWriter, PcapFileRefusesInterfacesAndComments) {
+// A pcap file has no interfaces to declare, comments or statistics (PcapWriter has no such
+// calls); as a sink it takes the source's interfaces of its own link type only.
+TEST(PcapngWriter, PcapFileTakesInterfacesOfItsLinkTypeOnly) {
     TempDir dir;
-    PcapWriter w = PcapWriter::create(dir.file("x.pcap"), {});
-    const Bytes d = frame(60, 1);
-    EXPECT_THROW(w.add_interface(LinkType::ethernet, 100, "x", ""), Error);
-    EXPECT_THROW(w.write(packet(d, 0, 0, 60), 0, "note"), Error);
-    w.write_statistics(0, 1, 1);  // nothing to do in pcap
+    PcapWriter w = PcapWriter::create(dir.file("x.pcap"), {.link_type = LinkType::ethernet});
+    Sink& sink = w;
+    EXPECT_TRUE(sink.add_interface({.link_type = 1, .snaplen = 100, .name = "x"}));
+    EXPECT_FALSE(sink.add_interface({.link_type = 101, .snaplen = 100, .name = "raw"}));
     w.close();
     EXPECT_EQ(std::filesystem::file_size(dir.file("x.pcap")), 24u);
 }
@@ -668,8 +668,7 @@ TEST(PcapngWriter, FailedWriteLeavesWholeBlocks) {
     const rlimit small{100'003, old.rlim_max};
     int err = 0;
     {
-        PcapWriter w =
-            PcapWriter::create(path, {.buffer_size = 64 << 10, .format = FileFormat::pcapng});
+        PcapngWriter w = PcapngWriter::create(path, {.buffer_size = 64 << 10});
         ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
         try {
             for (int i = 0; i < 1000; ++i)

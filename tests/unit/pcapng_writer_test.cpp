@@ -22,6 +22,7 @@
 #include <ringcap/error.hpp>
 #include <ringcap/pcap_reader.hpp>
 #include <ringcap/pcap_writer.hpp>
+#include <ringcap/pcapng_writer.hpp>
 
 #include "temp_files.hpp"
 
@@ -124,11 +125,9 @@ TEST(PcapngWriterBlocks, SectionInterfacesPacketsAndStatisticsAreExact) {
     const std::int64_t before = now_ns();
     std::vector<std::size_t> sizes;
     {
-        PcapWriter w = PcapWriter::create(path, {.snaplen = 65535,
-                                                 .format = FileFormat::pcapng,
-                                                 .interface_name = "veth-lab",
-                                                 .interface_description = "ringcap capture"});
-        EXPECT_EQ(w.format(), FileFormat::pcapng);
+        PcapngWriter w = PcapngWriter::create(path, {.snaplen = 65535,
+                                                     .interface_name = "veth-lab",
+                                                     .interface_description = "ringcap capture"});
         EXPECT_EQ(w.add_interface(LinkType::linux_sll2, 1000, "any", ""), 1u);
         for (std::size_t i = 0; i < sent.size(); ++i) {
             const Sent& s = sent[i];
@@ -245,10 +244,8 @@ TEST(PcapngWriterBlocks, LibpcapReadsTheSamePackets) {
     std::vector<Bytes> data;
     for (unsigned i = 0; i < 50; ++i) data.push_back(payload(14 + (i * 97) % 1500, i));
     {
-        PcapWriter w = PcapWriter::create(path, {.snaplen = 4096,
-                                                 .buffer_size = 8192,
-                                                 .format = FileFormat::pcapng,
-                                                 .interface_name = "eth7"});
+        PcapngWriter w = PcapngWriter::create(
+            path, {.snaplen = 4096, .buffer_size = 8192, .interface_name = "eth7"});
         const std::uint32_t second = w.add_interface(LinkType::ethernet, 4096, "eth8", "other");
         for (unsigned i = 0; i < data.size(); ++i) {
             const PacketView p = packet(data[i], kT0 + std::int64_t(i) * 1'000'333,
@@ -292,23 +289,11 @@ TEST(PcapngWriterBlocks, LibpcapReadsTheSamePackets) {
 TEST(PcapngWriterBlocks, InterfacesDeclaredBeforeAFailedFirstWriteAreKept) {
     TempDir dir;
     const std::string path = dir.file("retry.pcapng");
-    std::signal(SIGXFSZ, SIG_IGN);
-    rlimit old{};
-    ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
     const Bytes a = payload(100, 1), b = payload(200, 2);
-    PcapWriter w = PcapWriter::create(path, {.format = FileFormat::pcapng, .interface_name = "a"});
+    PcapngWriter w = PcapngWriter::create(path, {.interface_name = "a"});
     const std::uint32_t second = w.add_interface(LinkType::ethernet, 262144, "b", "");
     w.write(packet(a, kT0, PACKET_HOST), second);
-    const rlimit tiny{1, old.rlim_max};
-    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &tiny), 0);
-    int err = 0;
-    try {
-        w.flush();
-    } catch (const Error& e) {
-        err = e.code().value();
-    }
-    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &old), 0);
-    EXPECT_EQ(err, EFBIG);
+    EXPECT_EQ(test::flush_with_file_size_limit(w, 1), EFBIG);
     EXPECT_EQ(std::filesystem::file_size(path), 0u) << "a cut header is removed";
     w.write(packet(b, kT0 + 1, PACKET_OUTGOING), second);
     w.close();
@@ -338,10 +323,9 @@ TEST(PcapngWriterBlocks, PcapKeepsItsRecordSizeAndIgnoresDirection) {
     TempDir dir;
     PcapWriter w = PcapWriter::create(dir.file("x.pcap"), {});
     const Bytes d = payload(61, 1);
-    EXPECT_EQ(w.format(), FileFormat::pcap);
     EXPECT_EQ(w.record_size(packet(d, kT0, PACKET_HOST)), 16u + 61u);
     EXPECT_EQ(w.record_size(packet(d, kT0, kPacketTypeUnknown)), 16u + 61u);
-    w.write(packet(d, kT0, PACKET_OUTGOING), 0);  // interface 0 without a comment is fine
+    w.write(packet(d, kT0, PACKET_OUTGOING));
     w.close();
     EXPECT_EQ(std::filesystem::file_size(dir.file("x.pcap")), 24u + 16u + 61u);
 }

@@ -1,6 +1,9 @@
 #pragma once
 // Scratch files and packet data for the file-format unit tests.
 #include <stdlib.h>
+#include <sys/resource.h>
+
+#include <csignal>
 
 #include <cstdint>
 #include <cstring>
@@ -11,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include <ringcap/error.hpp>
+#include <ringcap/file_writer.hpp>
 #include <ringcap/packet.hpp>
 
 namespace ringcap::test {
@@ -69,6 +74,25 @@ inline PacketView view(const Bytes& data, std::int64_t ts_ns, std::uint32_t wire
                       static_cast<std::uint32_t>(data.size()),
                       wire_len ? wire_len : static_cast<std::uint32_t>(data.size()), ts_ns,
                       /*ifindex=*/2, /*pkttype=*/0, /*status=*/0, 0, 0, 0);
+}
+
+// w.flush() while the process may not write files past `limit` bytes (RLIMIT_FSIZE), as a full
+// disk would stop it: write() stops part-way, then fails with EFBIG. Returns the errno thrown
+// (0: none).
+inline int flush_with_file_size_limit(FileWriter& w, rlim_t limit) {
+    std::signal(SIGXFSZ, SIG_IGN);
+    rlimit old{};
+    if (::getrlimit(RLIMIT_FSIZE, &old) != 0) throw std::runtime_error("getrlimit");
+    const rlimit small{limit, old.rlim_max};
+    if (::setrlimit(RLIMIT_FSIZE, &small) != 0) throw std::runtime_error("setrlimit");
+    int err = 0;
+    try {
+        w.flush();
+    } catch (const Error& e) {
+        err = e.code().value();
+    }
+    ::setrlimit(RLIMIT_FSIZE, &old);
+    return err;
 }
 
 }  // namespace ringcap::test

@@ -1,19 +1,21 @@
-// RunWriter: writes runs of whole records to a PcapWriter on a thread of its own, so that writing
-// one part of a file overlaps reading the next (ringcap -r FILE -w OUT, when the input's records
-// pass through unchanged). The runs are bytes that stay valid, such as a mapped input file.
 #pragma once
+// PRIVATE (RecordCopy's): RunWriter writes runs of whole records to a PcapWriter on a thread of
+// its own, so that writing one part of a file overlaps reading the next (ringcap -r FILE -w OUT,
+// when the input's records pass through unchanged). The runs are bytes that stay valid, such as
+// a mapped input file.
 
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
-#include <exception>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <thread>
 #include <vector>
 
+#include <ringcap/error.hpp>
 #include <ringcap/pcap_writer.hpp>
 
 namespace ringcap {
@@ -47,7 +49,9 @@ class RunWriter {
     explicit RunWriter(PcapWriter& file);
     RunWriter(const RunWriter&) = delete;
     RunWriter& operator=(const RunWriter&) = delete;
-    ~RunWriter();  // finish(), ignoring its error
+    // Ends the thread after what it holds is written; the runs not handed over yet are not
+    // written, and a write error stays unreported (call finish() to learn it).
+    ~RunWriter();
 
     // Queues a run of whole records, in the file's format; the bytes must stay as they
     // are until finish(). Waits while kMaxBatches batches are waiting (back-pressure). Returns
@@ -62,6 +66,7 @@ class RunWriter {
 
   private:
     void hand_over();  // the batch being filled goes to the thread
+    void stop();       // ends the thread once the batches handed over are written
     void work();       // the thread
 
     PcapWriter& file_;
@@ -74,7 +79,7 @@ class RunWriter {
         spare_;  // written batches, for reuse (no allocation per batch)
     bool closing_ = false;
     std::atomic<bool> failed_ = false;
-    std::exception_ptr error_;
+    std::optional<Error> error_;  // the first write error, for finish()
     std::thread thread_;
 };
 

@@ -1,4 +1,5 @@
-// Reading a big mapped pcap file on several threads, in order (ringcap -r BIG.pcap -w OUT).
+// PRIVATE (RecordCopy's): reading a big mapped pcap file on several threads, in order (ringcap -r
+// BIG.pcap -w OUT).
 //
 // The caller reads the first part with its own reader; FileParts reads the later parts, each on
 // a thread of its own, from a guessed record boundary (PcapReader::likely_record_at()) up to the
@@ -9,7 +10,7 @@
 // reported exactly as a plain read would.
 //
 //   PcapReader reader = PcapReader::open(path);
-//   FileParts parts(path, reader, 3, filter, stop_flag);   // 3 more parts, on 3 threads
+//   FileParts parts(reader, 3, filter, stop);              // 3 more parts, on 3 threads
 //   reader.stop_at(parts.first_end());
 //   ... read `reader` to its (early) end, writing its runs ...
 //   const FileParts::Resume r = parts.follow(reader.offset(), reader.records(), write_run);
@@ -18,7 +19,6 @@
 //   ... read on to the real end ...
 #pragma once
 
-#include <csignal>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -29,7 +29,9 @@
 #include <ringcap/filter.hpp>
 #include <ringcap/packet.hpp>
 #include <ringcap/pcap_reader.hpp>
-#include <ringcap/run_writer.hpp>
+#include <ringcap/types.hpp>
+
+#include "file/run_writer.hpp"
 
 namespace ringcap {
 
@@ -40,10 +42,9 @@ class FileParts {
     static constexpr std::uint64_t kWorthFrom = 64u << 20;
 
     // `count` parts after the first, from guessed boundaries of `first`'s mapped pcap file
-    // (`path`), read on their own threads through `filter` (nullptr: every record) until done,
-    // asked to stop, or `stop` (a signal flag) is set.
-    FileParts(const std::string& path, const PcapReader& first, std::size_t count,
-              const Filter* filter, const volatile std::sig_atomic_t& stop);
+    // (mapped again from first.path() for each part), read on their own threads through
+    // `filter` (nullptr: every record) until done, asked to stop, or `stop` is requested.
+    FileParts(const PcapReader& first, std::size_t count, const Filter* filter, StopToken stop);
     FileParts(const FileParts&) = delete;
     FileParts& operator=(const FileParts&) = delete;
     // Stops and joins the threads. The runs handed on point into the parts' mappings: they stay
@@ -57,6 +58,7 @@ class FileParts {
         std::uint64_t offset = 0;   // where the caller reads on
         std::uint64_t records = 0;  // records before that offset
         std::uint64_t matched = 0;  // records the proved parts found passing the filter
+        std::size_t proved = 0;     // parts whose runs were handed on
     };
     // After the caller has read the first part, up to `offset` with `records` records before it:
     // hands the runs of each proved part, in file order, to `sink`, asks the parts no longer
@@ -66,7 +68,7 @@ class FileParts {
 
   private:
     struct Part;
-    const volatile std::sig_atomic_t* stop_;
+    StopToken stop_;
     std::vector<std::unique_ptr<Part>> parts_;
 };
 

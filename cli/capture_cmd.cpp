@@ -1,0 +1,124 @@
+#include "capture_cmd.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <fstream>
+#include <optional>
+
+#include <ringcap/capture.hpp>
+#include <ringcap/filter.hpp>
+#include <ringcap/sink.hpp>
+
+#include "output.hpp"
+#include "report.hpp"
+
+namespace ringcap::cli {
+namespace {
+
+std::string describe_ring(const CaptureInfo& info) {
+    const RingLayout& l = info.layout;
+    std::string s =
+        l.version == TpacketVersion::v3
+            ? fmt::format(
+                  "TPACKET_V3 ring {} KiB ({} blocks of {} KiB, {} ms block "
+                  "timeout)",
+                  l.total_bytes() >> 10, l.block_count, l.block_size >> 10, l.block_timeout.count())
+            : fmt::format("TPACKET_V2 ring {} KiB ({} frames of {} bytes)", l.total_bytes() >> 10,
+                          l.frame_count, l.frame_size);
+    if (!info.memory_locked) s += ", not locked in memory";
+    return s;
+}
+
+// The interface's alias (ip link set IF alias TEXT), the closest Linux has to a description.
+std::string interface_alias(const std::string& name) {
+    std::ifstream in("/sys/class/net/" + name + "/ifalias");
+    std::string alias;
+    std::getline(in, alias);
+    return alias;
+}
+
+// Every packet of each batch to `out`, in chunks, until `limit` packets (0: no limit) or a stop
+// request; `captured` counts them, also when a write throws.
+void capture_into(Capture& cap, Sink& out, std::uint64_t limit, StopToken stop,
+                  std::uint64_t& captured) {
+    SinkFeeder feed(out);
+    while (!stop.stop_requested() && (limit == 0 || captured < limit)) {
+        if (std::optional<Batch> batch = cap.next_batch(std::chrono::milliseconds(250))) {
+            batch->for_each([&](const PacketView& p) {
+                if (limit != 0 && captured == limit) return false;
+                feed.push(p);
+                ++captured;
+                return true;
+            });
+            feed.drain();  // before the batch goes back to the kernel
+            batch->release();
+            out.end_batch();
+        }
+        // Now and then, with or without packets: with -G an idle period's file ends on time.
+        out.tick(std::chrono::system_clock::now());
+    }
+    out.close();
+}
+
+}  // namespace
+
+int list_interfaces_cmd() {
+    for (const InterfaceEntry& e : list_interfaces()) {
+        std::string state = e.up ? "Up" : "Down";
+        if (e.running) state += ", Running";
+        if (e.loopback) state += ", Loopback";
+        fmt::print("{}.{} [{}]\n", e.index, e.name, state);
+    }
+    fmt::print("{}.any (all interfaces, cooked) [Up, Running]\n", 0);
+    return 0;
+}
+
+std::string default_interface() {
+    for (const InterfaceEntry& e : list_interfaces())
+        if (e.up && e.running && !e.loopback) return e.name;
+    throw Error(ENODEV, "no interface is up", "name one with -i; ringcap -D lists them");
+}
+
+int dump_filter_cmd(const CliOptions& o) {
+    const CaptureOptions& c = o.capture;
+    const Filter f =
+        c.interface == "any"
+            ? Filter::compile(c.filter, LinkType::linux_sll2, c.snaplen)
+            : Filter::compile_live(c.filter, c.interface, LinkType::ethernet, c.snaplen);
+    fmt::print("{}", f.dump());
+    return 0;
+}
+
+int capture_cmd(const CliOptions& o, StopToken stop) {
+    Capture cap = Capture::open(o.capture);
+    const CaptureInfo& info = cap.info();
+    for (const std::string& note : info.notes) say("ringcap: note: " + note);
+
+    const std::unique_ptr<Sink> out =
+        open_output(o, {.link = info.link_type,
+                        .snaplen = info.snaplen,
+                        .interface_name = info.interface,
+                        .interface_description = interface_alias(info.interface),
+                        .before_close = [&cap](PcapngWriter& w) {
+                            const CaptureStats st = cap.stats();
+                            w.write_statistics(0, st.packets, st.drops);
+                        }});
+    // Only once the output is open, as tcpdump: a failure is then the one line printed.
+    say(fmt::format("listening on {}, link-type {}, snapshot length {} bytes, {}", info.interface,
+                    link_type_name(info.link_type), info.snaplen, describe_ring(info)));
+
+    std::uint64_t captured = 0;
+    int status = 0;
+    try {
+        capture_into(cap, *out, o.count, stop, captured);
+    } catch (const Error& e) {
+        report(e);
+        status = 1;
+    }
+    // The same ending for -c, SIGINT, SIGTERM and errors: counts on stderr, as tcpdump prints them.
+    report_capture_summary(captured, cap.stats(), info);
+    return status;
+}
+
+}  // namespace ringcap::cli

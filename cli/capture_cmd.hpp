@@ -1,0 +1,18 @@
+#pragma once
+// Live capture (ringcap -i IF), and what goes with naming an interface: -D, -d.
+#include <string>
+
+#include <ringcap/types.hpp>
+
+#include "command_line.hpp"
+
+namespace ringcap::cli {
+
+// Packets from the ring to the output until -c, a stop request or an error; then the summary.
+int capture_cmd(const CliOptions& o, StopToken stop);
+int list_interfaces_cmd();                 // -D
+int dump_filter_cmd(const CliOptions& o);  // -d
+// tcpdump's choice when -i is missing: the first interface that is up, running and not loopback.
+std::string default_interface();
+
+}  // namespace ringcap::cli

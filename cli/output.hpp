@@ -1,0 +1,33 @@
+#pragma once
+// Where packets go, from the options: a capture file (-w, rotating with -C/-G/-W/-z, -U), printed
+// lines, or nowhere but a count (--count). The same for a live capture and -r, so both honour
+// -w, -U, -l and --count alike.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <ringcap/pcapng_writer.hpp>
+#include <ringcap/sink.hpp>
+#include <ringcap/types.hpp>
+
+#include "command_line.hpp"
+
+namespace ringcap::cli {
+
+// What the source is: interface 0 of the files written, and what to add to each file at close.
+struct OutputSource {
+    LinkType link = LinkType::ethernet;
+    std::uint32_t snaplen = kDefaultSnaplen;
+    std::string interface_name;
+    std::string interface_description;
+    std::function<void(PcapngWriter&)> before_close;  // e.g. the ISB with the kernel's counts
+    // The first file now: errors (permissions, a bad directory) before anything else, and a run
+    // without packets still leaves a valid file, as tcpdump's. false: the first packet names it
+    // (-r with -G).
+    bool open_first_file = true;
+};
+
+std::unique_ptr<Sink> open_output(const CliOptions& o, OutputSource source);
+
+}  // namespace ringcap::cli

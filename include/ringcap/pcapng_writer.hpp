@@ -1,0 +1,76 @@
+#pragma once
+// pcapng file writer: a Section Header Block (shb_os, shb_hardware, shb_userappl), one Interface
+// Description Block per interface (if_name, if_description, if_tsresol = nanoseconds, link type,
+// snaplen), Enhanced Packet Blocks with epb_flags (direction and reception type from the packet
+// type; no epb_flags when the direction is not known, e.g. packets read from a pcap file) and an
+// optional comment, and Interface Statistics Blocks on request.
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include <ringcap/file_writer.hpp>
+#include <ringcap/packet.hpp>
+#include <ringcap/types.hpp>
+
+namespace ringcap {
+
+class PcapngWriter final : public FileWriter {
+  public:
+    // path "-" writes to standard output (as on_fd() does). Throws ringcap::Error if the file
+    // cannot be created.
+    static PcapngWriter create(const std::string& path, const FileWriterOptions& options);
+    // Writes to an fd the caller owns and keeps: the writer writes through a duplicate of it.
+    static PcapngWriter on_fd(int fd, const FileWriterOptions& options);
+
+    // One packet on interface 0; writes the buffer out when full. Throws ringcap::Error on a
+    // write failure after cutting the file back to the last whole block.
+    void write(const PacketView& packet) { write(packet, 0, {}); }
+    // A packet on a declared interface, with an opt_comment if `comment` is not empty (cut to
+    // 65000 bytes). Throws ringcap::Error(EINVAL) for an interface not declared.
+    void write(const PacketView& packet, std::uint32_t interface, std::string_view comment = {});
+    // Sink: on interface 0, or once the source has declared interfaces (add_interface(const
+    // FileInterface&)) on the interface numbered by the packet's ifindex().
+    void write(std::span<const PacketView> packets) override;
+
+    // Declares interface 1, 2, ... (an IDB); returns its id.
+    std::uint32_t add_interface(LinkType link, std::uint32_t snaplen, const std::string& name,
+                                const std::string& description);
+    // Sink: the source's next interface, as its file described it. Always true.
+    bool add_interface(const FileInterface& interface) override;
+
+    // An Interface Statistics Block for `interface`, stamped now: packets the kernel received
+    // (isb_ifrecv) and dropped (isb_ifdrop) since the capture started.
+    void write_statistics(std::uint32_t interface, std::uint64_t received, std::uint64_t dropped);
+
+    // Bytes the block of `packet` takes (without a comment).
+    static std::size_t record_size(const PacketView& packet) noexcept {
+        return kEnhancedOverhead + ((packet.caplen() + 3u) & ~std::size_t{3}) +
+               (has_direction(packet) ? kEpbFlagsOption : 0);
+    }
+    // The packet gets an epb_flags option (its direction is known).
+    static bool has_direction(const PacketView& packet) noexcept {
+        return packet.pkttype() != kPacketTypeUnknown;
+    }
+    std::uint32_t interfaces() const noexcept { return interfaces_; }
+
+    // EPB: type, length, interface, 2 x timestamp, caplen, length (28), opt_endofopt (4),
+    // trailing length (4); the data is padded to 4 bytes. Plus the epb_flags option (8) when the
+    // packet's direction is known.
+    static constexpr std::size_t kEnhancedOverhead = 36;
+    static constexpr std::size_t kEpbFlagsOption = 8;
+    // What write_statistics() adds: an ISB with if_id, timestamp, isb_endtime, isb_ifrecv,
+    // isb_ifdrop and opt_endofopt.
+    static constexpr std::size_t kStatisticsBlock = 64;
+
+  private:
+    PcapngWriter(std::unique_ptr<detail::RecordBuffer> file, const FileWriterOptions& options);
+    void put_interface(LinkType link, std::uint32_t snaplen, const std::string& name,
+                       const std::string& description);
+
+    std::uint32_t interfaces_ = 0;
+    bool by_ifindex_ = false;  // the source declared its interfaces: ifindex() numbers them
+};
+
+}  // namespace ringcap

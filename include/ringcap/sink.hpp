@@ -1,0 +1,130 @@
+#pragma once
+// Sink: where packets go, a chunk at a time. The capture-file writers (PcapWriter, PcapngWriter,
+// RotatingWriter), the command line's printer, a user's function (CallbackSink) and a counter
+// (CountingSink) all take packets the same way, so a capture loop, a file copy (copy.hpp) or a
+// merge of several captures feeds any of them alike.
+//
+// The cost is one virtual call per chunk of up to SinkFeeder::kChunk packets, never per packet:
+//
+//   SinkFeeder feed(sink);                    // a fixed array of views, no allocation
+//   for (const PacketView& p : batch) feed.push(p);
+//   feed.drain();                             // before the batch is released
+//   sink.end_batch();
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+
+#include <ringcap/packet.hpp>
+#include <ringcap/pcap_reader.hpp>
+
+namespace ringcap {
+
+class PcapWriter;
+class RecordCopy;
+
+class Sink {
+  public:
+    Sink() = default;
+    virtual ~Sink() = default;
+
+    // Packets in order. The views are valid during the call only (they borrow a ring batch or
+    // a reader's buffer). Throws ringcap::Error when the packets cannot be kept (a write error).
+    virtual void write(std::span<const PacketView> packets) = 0;
+
+    // One more interface of the source, numbered 1, 2, ... in the order of the calls (interface
+    // 0 is the one the sink was made for). A source with several interfaces (a pcapng file)
+    // declares them before their first packet; from the first declaration on, a packet's
+    // ifindex() is the number of its interface. A live capture declares none: its ifindex() is
+    // the kernel's and every packet is on interface 0. Returns false when this sink cannot hold
+    // packets of that interface (a pcap file holds one link type): their source must not write
+    // them.
+    virtual bool add_interface(const FileInterface& interface) {
+        static_cast<void>(interface);
+        return true;
+    }
+
+    // The source has handed over a batch: a sink that writes per batch (a packet-buffered file,
+    // printed lines) writes now.
+    virtual void end_batch() {}
+    // Now and then, with or without packets: deadlines such as the end of a rotation period.
+    virtual void tick(std::chrono::system_clock::time_point now) { static_cast<void>(now); }
+    // Writes out what is held and finishes. Throws ringcap::Error on a failed final write (a
+    // file then ends with its last whole record). Calling it again does nothing.
+    virtual void close() {}
+
+  protected:
+    Sink(const Sink&) = default;
+    Sink(Sink&&) noexcept = default;
+    Sink& operator=(const Sink&) = default;
+    Sink& operator=(Sink&&) noexcept = default;
+
+  private:
+    friend class RecordCopy;
+    // The pcap file this sink puts every packet into, as a record, with nothing else done (no
+    // rotation, no printing): RecordCopy then hands it runs of an input's records as they lie
+    // in the input's mapping, without taking them apart. nullptr for every other sink.
+    virtual PcapWriter* record_file() noexcept { return nullptr; }
+};
+
+// Packets to a function of the user's, a chunk per call.
+class CallbackSink final : public Sink {
+  public:
+    using Function = std::function<void(std::span<const PacketView>)>;
+    explicit CallbackSink(Function function) : function_(std::move(function)) {}
+    void write(std::span<const PacketView> packets) override { function_(packets); }
+
+  private:
+    Function function_;
+};
+
+// Counts packets and their captured bytes, and keeps nothing.
+class CountingSink final : public Sink {
+  public:
+    void write(std::span<const PacketView> packets) override {
+        packets_ += packets.size();
+        for (const PacketView& p : packets) bytes_ += p.caplen();
+    }
+    std::uint64_t packets() const noexcept { return packets_; }
+    std::uint64_t bytes() const noexcept { return bytes_; }
+
+  private:
+    std::uint64_t packets_ = 0;
+    std::uint64_t bytes_ = 0;
+};
+
+// Turns packets handed over one at a time (iterating a ring Batch, reading a file) into chunks
+// for a sink: the views are copied into a fixed array and written kChunk at a time. What has been
+// pushed must stay valid until drain(): drain before the batch is released (or the reader's
+// buffer is refilled).
+class SinkFeeder {
+  public:
+    static constexpr std::size_t kChunk = 256;
+
+    explicit SinkFeeder(Sink& sink) noexcept : sink_(&sink) {}
+    SinkFeeder(const SinkFeeder&) = delete;
+    SinkFeeder& operator=(const SinkFeeder&) = delete;
+
+    void push(const PacketView& p) {
+        views_[size_] = p;
+        if (++size_ == kChunk) drain();
+    }
+    // Writes what is pushed; afterwards nothing is pending, also when the sink threw.
+    void drain() {
+        if (size_ == 0) return;
+        const std::size_t n = size_;
+        size_ = 0;
+        sink_->write({views_.data(), n});
+    }
+    std::size_t pending() const noexcept { return size_; }
+    Sink& sink() const noexcept { return *sink_; }
+
+  private:
+    Sink* sink_;
+    std::size_t size_ = 0;
+    std::array<PacketView, kChunk> views_;
+};
+
+}  // namespace ringcap
