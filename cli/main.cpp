@@ -4,11 +4,13 @@
 
 #include <cstdio>
 #include <exception>
+#include <string_view>
 
 #include <ringcap/error.hpp>
 
 #include "capture_cmd.hpp"
 #include "command_line.hpp"
+#include "conn_cmd.hpp"
 #include "read_cmd.hpp"
 #include "report.hpp"
 #include "signals.hpp"
@@ -35,6 +37,7 @@ int run(cli::ParseResult& parsed) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    if (argc > 1 && std::string_view(argv[1]) == "conn") return cli::run_conn(argc, argv);
     cli::ParseResult parsed = cli::parse_command_line(argc, argv);
     if (!parsed.tx && !parsed.options) {  // --help, or a bad command line
         std::FILE* to = parsed.exit_status == 0 ? stdout : stderr;

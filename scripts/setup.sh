@@ -15,8 +15,12 @@ packages=(
   netsniff-ng tcpreplay
   # the benchmark plots (bench/capture.sh)
   python3-matplotlib
-  # the fuzz targets (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes
+  # the fuzz targets (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes; clang
+  # also compiles the BPF programs of process attribution (src/procmap/bpf)
   clang libclang-rt-14-dev
+  # process attribution: libbpf (skeletons, CO-RE), bpftool (vmlinux.h, skeletons), nettle (SHA-1
+  # for Community ID)
+  libbpf-dev bpftool nettle-dev
   # the format check (scripts/format.sh --check, a test)
   clang-format-14
 )

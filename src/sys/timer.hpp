@@ -1,7 +1,10 @@
 #pragma once
-// Sleeping until a deadline, and the timer slack that decides how late such a sleep may end.
+// Sleeping until a deadline, the timer slack that decides how late such a sleep may end, and
+// periodic timer fds (for sources that have no kernel fd to wait on).
 #include <chrono>
 #include <cstdint>
+
+#include "sys/fd.hpp"
 
 namespace ringcap::sys {
 
@@ -14,5 +17,11 @@ bool sleep_until_monotonic(std::int64_t deadline_ns) noexcept;
 // every later sleep of that thread, whoever makes it, and threads the thread creates afterwards
 // inherit it (prctl(2)); other threads keep theirs. False if the kernel refused.
 bool set_thread_timer_slack(std::chrono::nanoseconds slack) noexcept;
+
+// timerfd (CLOCK_MONOTONIC, non-blocking) readable once per `period`, first after one period.
+Fd periodic_timer(std::chrono::nanoseconds period);
+
+// Expirations since the last call (reads the timer fd; 0 when none is pending).
+std::uint64_t timer_expirations(const Fd& timer);
 
 }  // namespace ringcap::sys
