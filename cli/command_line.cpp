@@ -87,8 +87,11 @@ class Parser {
   private:
     void add_files() {
         CLI::App& app = app_;
+        // One name per -i (the words after it are the filter); -i again for more interfaces.
         app.add_option("-i,--interface", o_.interfaces,
-                       "interface to capture on, or 'any'; again for several interfaces");
+                       "interface to capture on, or 'any'; again for several interfaces")
+            ->allow_extra_args(false)
+            ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
         app.add_option("-w", o_.write_path,
                        "write packets to a pcap file ('-' for standard output)");
         app.add_flag("--pcapng", o_.pcapng, "write pcapng (the default for -w NAME.pcapng)");

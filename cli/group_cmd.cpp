@@ -47,9 +47,10 @@ void say_listening(const CliOptions& o, CaptureGroup& g) {
     for (const std::string& i : o.interfaces) where += (where.empty() ? "" : ", ") + i;
     const CaptureInfo& first = g.capture(0).info();
     if (o.workers > 1)
-        where += fmt::format(" with {} workers{} (fanout {}, group {})", o.workers,
-                             o.interfaces.size() > 1 ? " each" : "",
-                             fanout_name(o.fanout.mode, o.fanout.flags), first.fanout_group.value_or(0));
+        where +=
+            fmt::format(" with {} workers{} (fanout {}, group {})", o.workers,
+                        o.interfaces.size() > 1 ? " each" : "",
+                        fanout_name(o.fanout.mode, o.fanout.flags), first.fanout_group.value_or(0));
     say(fmt::format("listening on {}, link-type {}, snapshot length {} bytes, {} per socket", where,
                     link_type_name(first.link_type), first.snaplen, describe_ring(first)));
 }
@@ -167,7 +168,8 @@ int merged(const CliOptions& o, CaptureGroup& g, StopToken user) {
                 const std::vector<CaptureStats> per = g.stats();
                 for (std::size_t k = 0; k < o.interfaces.size() && k < file.interfaces(); ++k) {
                     CaptureStats sum;
-                    for (std::size_t w = 0; w < per_interface; ++w) sum += per[k * per_interface + w];
+                    for (std::size_t w = 0; w < per_interface; ++w)
+                        sum += per[k * per_interface + w];
                     file.write_statistics(static_cast<std::uint32_t>(k), sum.packets, sum.drops);
                 }
             }});
@@ -229,9 +231,7 @@ int merged(const CliOptions& o, CaptureGroup& g, StopToken user) {
 
 }  // namespace
 
-bool wants_group(const CliOptions& o) noexcept {
-    return o.interfaces.size() > 1 || o.workers > 1;
-}
+bool wants_group(const CliOptions& o) noexcept { return o.interfaces.size() > 1 || o.workers > 1; }
 
 std::string worker_file_name(const std::string& pattern, std::size_t worker) {
     if (pattern == "-") return pattern;
@@ -257,8 +257,8 @@ int group_capture_cmd(const CliOptions& o, StopToken stop) {
     for (const std::string& note : g.capture(0).info().notes) say("ringcap: note: " + note);
     // A file per worker only when asked for files of one interface without --merge: printed
     // lines, standard output and several interfaces are one stream in time order.
-    const bool per_worker = !o.write_path.empty() && o.write_path != "-" && !o.merge &&
-                            o.interfaces.size() == 1;
+    const bool per_worker =
+        !o.write_path.empty() && o.write_path != "-" && !o.merge && o.interfaces.size() == 1;
     return per_worker ? per_worker_files(o, g, stop) : merged(o, g, stop);
 }
 

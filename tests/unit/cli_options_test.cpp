@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "command_line.hpp"
+#include "group_cmd.hpp"
 
 namespace ringcap::cli {
 namespace {
@@ -230,6 +231,23 @@ const ParseCase kParses[] = {
          EXPECT_EQ(o.capture.interface, "lo");
          EXPECT_EQ(o.capture.filter, "udp and ( port 53 or arp )");
      }},
+    {"several_interfaces", {"-i", "a", "-i", "b", "--workers", "3", "udp"},
+     [](const CliOptions& o) {
+         EXPECT_EQ(o.interfaces, (std::vector<std::string>{"a", "b"}));
+         EXPECT_EQ(o.capture.interface, "a");
+         EXPECT_EQ(o.workers, 3u);
+         EXPECT_EQ(o.capture.filter, "udp");
+         EXPECT_EQ(o.fanout.mode, FanoutMode::hash);  // the default: hash,defrag
+         EXPECT_EQ(o.fanout.flags, FanoutFlags::defrag);
+         EXPECT_FALSE(o.fanout.group);
+     }},
+    {"fanout_words", {"--fanout", "lb,rollover", "--fanout-group", "77", "--cpus", "0,2-3"},
+     [](const CliOptions& o) {
+         EXPECT_EQ(o.fanout.mode, FanoutMode::lb);
+         EXPECT_EQ(o.fanout.flags, FanoutFlags::rollover);
+         EXPECT_EQ(o.fanout.group, 77);
+         EXPECT_EQ(o.cpus, (std::vector<int>{0, 2, 3}));
+     }},
     {"filter_with_brackets", {"tcp[13]=24"},
      [](const CliOptions& o) { EXPECT_EQ(o.capture.filter, "tcp[13]=24"); }},
     {"filter_after_double_dash", {"-c", "1", "--", "not", "ip"},
@@ -356,6 +374,21 @@ TEST(CliRotation, OptionsAreParsedAndNeedAFile) {
     EXPECT_EQ(parse({"-i", "veth0", "-C", "5"}).exit_status, 1);
     EXPECT_EQ(parse({"-i", "veth0", "-w", "x", "-W", "5"}).exit_status, 1);
     EXPECT_EQ(parse({"-i", "veth0", "-w", "x", "-G", "0"}).exit_status, 1);
+}
+
+}  // namespace
+}  // namespace ringcap::cli
+
+namespace ringcap::cli {
+namespace {
+
+TEST(WorkerFileName, PercentWOrANumberBeforeTheExtension) {
+    EXPECT_EQ(worker_file_name("out-%w.pcap", 3), "out-3.pcap");
+    EXPECT_EQ(worker_file_name("out.pcap", 0), "out-0.pcap");
+    EXPECT_EQ(worker_file_name("/d.x/out.pcapng", 12), "/d.x/out-12.pcapng");
+    EXPECT_EQ(worker_file_name("/d.x/out", 1), "/d.x/out-1");  // the dot is the directory's
+    EXPECT_EQ(worker_file_name(".hidden", 1), ".hidden-1");
+    EXPECT_EQ(worker_file_name("-", 1), "-");
 }
 
 }  // namespace
