@@ -208,7 +208,10 @@ void BpfSource::read(std::chrono::milliseconds timeout, AttributionState& state,
     state.processes.set_boot_offset(state.boot_offset);
     // Records are batched (the programs wake the reader only when much is waiting), so the
     // wait may end without a wake-up: consume whatever is there either way.
-    int n = ring_buffer__poll(parts_->ring.get(), static_cast<int>(timeout.count()));
+    // Without a wait (a capture taking in records per batch) no poll: consuming reads memory.
+    int n = timeout.count() > 0
+                ? ring_buffer__poll(parts_->ring.get(), static_cast<int>(timeout.count()))
+                : 0;
     if (n >= 0 || n == -EINTR) n = ring_buffer__consume(parts_->ring.get());
     if (parts_->failure) std::rethrow_exception(std::exchange(parts_->failure, nullptr));
     if (n < 0 && n != -EINTR) throw Error(-n, "reading the BPF ring buffer");

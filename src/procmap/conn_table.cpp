@@ -1,6 +1,7 @@
 #include "procmap/conn_table.hpp"
 
 #include <algorithm>
+#include <array>
 
 namespace ringcap::detail {
 
@@ -128,21 +129,26 @@ std::optional<SocketOwner> ConnTable::by_flow(std::uint32_t netns, const FlowKey
     FlowKey f = flow;
     f.vlan_id = 0;
     const std::array<std::uint8_t, 16> any{};
-    std::vector<FlowKey> candidates = {f, with_src_addr(f, any), with_src_addr(f.reversed(), any)};
+    // (A fixed array: packets' flows are looked up here, so nothing is allocated.)
+    std::array<FlowKey, 9> candidates;
+    std::size_t n = 0;
+    candidates[n++] = f;
+    candidates[n++] = with_src_addr(f, any);
+    candidates[n++] = with_src_addr(f.reversed(), any);
     for (const FlowKey& side : {f, f.reversed()}) {  // side.dst = the listening end
         FlowKey l = side;
         l.src_ip = any;
         l.src_port = 0;
-        candidates.push_back(l);
+        candidates[n++] = l;
         l.dst_ip = any;
-        candidates.push_back(l);
+        candidates[n++] = l;
         if (l.ip_version == 4) {
             l.ip_version = 6;
-            candidates.push_back(l);
+            candidates[n++] = l;
         }
     }
-    for (const FlowKey& c : candidates)
-        if (const Socket* s = find_flow(netns, c)) return s->owner;
+    for (std::size_t i = 0; i < n; ++i)
+        if (const Socket* s = find_flow(netns, candidates[i])) return s->owner;
     return std::nullopt;
 }
 
