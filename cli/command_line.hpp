@@ -10,6 +10,8 @@
 #include <ringcap/options.hpp>
 #include <ringcap/pcap_writer.hpp>
 
+#include "process_options.hpp"
+
 namespace ringcap::cli {
 
 struct CliOptions {
@@ -34,11 +36,12 @@ struct CliOptions {
     // Several sockets: every -i in order (capture.interface is the first), fanout workers on
     // each, and how their packets come together.
     std::vector<std::string> interfaces;
-    std::size_t workers = 1;  // --workers
-    FanoutOptions fanout;     // --fanout MODE[,defrag][,rollover], --fanout-group ID
-    std::vector<int> cpus;    // --cpus LIST
-    bool merge = false;       // --merge: one time-ordered output for every worker
-    bool stats = false;       // --stats: a line per worker (and stage) at the end
+    std::size_t workers = 1;    // --workers
+    FanoutOptions fanout;       // --fanout MODE[,defrag][,rollover], --fanout-group ID
+    std::vector<int> cpus;      // --cpus LIST
+    bool merge = false;         // --merge: one time-ordered output for every worker
+    bool stats = false;         // --stats: a line per worker (and stage) at the end
+    ProcessCliOptions process;  // --process (-k), --pid, --comm, --attribution
 };
 
 // ringcap gen / ringcap replay.

@@ -14,6 +14,7 @@
 #include <ringcap/sink.hpp>
 
 #include "output.hpp"
+#include "process_sink.hpp"
 #include "report.hpp"
 
 namespace ringcap::cli {
@@ -99,7 +100,8 @@ Ends run_until(StopSource& all, StopToken user, Check done, const std::function<
 }
 
 // Each worker writes its own file (its number in the name), on its own thread.
-int per_worker_files(const CliOptions& o, CaptureGroup& g, StopToken user) {
+int per_worker_files(const CliOptions& o, CaptureGroup& g, StopToken user,
+                     CaptureAttribution* process) {
     std::vector<std::unique_ptr<Sink>> sinks;
     for (std::size_t w = 0; w < g.size(); ++w) {
         CliOptions mine = o;
@@ -109,13 +111,16 @@ int per_worker_files(const CliOptions& o, CaptureGroup& g, StopToken user) {
                                            .snaplen = info.snaplen,
                                            .interface_name = info.interface,
                                            .interface_description = interface_alias(info.interface),
-                                           .before_close = [&g, w](PcapngWriter& file) {
-                                               const CaptureStats st = g.capture(w).stats();
-                                               file.write_statistics(0, st.packets, st.drops);
-                                           }}));
+                                           .before_close =
+                                               [&g, w](PcapngWriter& file) {
+                                                   const CaptureStats st = g.capture(w).stats();
+                                                   file.write_statistics(0, st.packets, st.drops);
+                                               },
+                                           .process = process}));
     }
     say_listening(o, g);
-    PacketBudget budget(o.count);
+    PacketBudget budget(process ? process->loop_limit(o.count) : o.count);
+    if (process) user = process->stop_token(user);
     std::atomic<std::uint64_t> captured{0};
     std::atomic<bool> write_failed{false};
     StopSource all;
@@ -156,7 +161,7 @@ int per_worker_files(const CliOptions& o, CaptureGroup& g, StopToken user) {
 
 // Every worker's packets into one output in timestamp order: the workers push their batches into
 // a TimeMerge, this thread pops them in order and writes them.
-int merged(const CliOptions& o, CaptureGroup& g, StopToken user) {
+int merged(const CliOptions& o, CaptureGroup& g, StopToken user, CaptureAttribution* process) {
     const CaptureInfo& first = g.capture(0).info();
     const std::size_t per_interface = o.workers;
     const std::unique_ptr<Sink> out = open_output(
@@ -164,15 +169,18 @@ int merged(const CliOptions& o, CaptureGroup& g, StopToken user) {
             .snaplen = first.snaplen,
             .interface_name = first.interface,
             .interface_description = interface_alias(first.interface),
-            .before_close = [&](PcapngWriter& file) {
-                const std::vector<CaptureStats> per = g.stats();
-                for (std::size_t k = 0; k < o.interfaces.size() && k < file.interfaces(); ++k) {
-                    CaptureStats sum;
-                    for (std::size_t w = 0; w < per_interface; ++w)
-                        sum += per[k * per_interface + w];
-                    file.write_statistics(static_cast<std::uint32_t>(k), sum.packets, sum.drops);
-                }
-            }});
+            .before_close =
+                [&](PcapngWriter& file) {
+                    const std::vector<CaptureStats> per = g.stats();
+                    for (std::size_t k = 0; k < o.interfaces.size() && k < file.interfaces(); ++k) {
+                        CaptureStats sum;
+                        for (std::size_t w = 0; w < per_interface; ++w)
+                            sum += per[k * per_interface + w];
+                        file.write_statistics(static_cast<std::uint32_t>(k), sum.packets,
+                                              sum.drops);
+                    }
+                },
+            .process = process});
     // A file of several interfaces numbers them: each packet says which is its own.
     bool numbered = false;
     for (std::size_t k = 1; k < o.interfaces.size(); ++k) {
@@ -187,7 +195,8 @@ int merged(const CliOptions& o, CaptureGroup& g, StopToken user) {
     }
     say_listening(o, g);
     TimeMerge merge(g.size());
-    PacketBudget budget(o.count);
+    PacketBudget budget(process ? process->loop_limit(o.count) : o.count);
+    if (process) user = process->stop_token(user);
     StopSource all;
     Ends ends;
     std::thread runner([&] { ends = g.run_merged(merge, all); });
@@ -252,14 +261,19 @@ int group_capture_cmd(const CliOptions& o, StopToken stop) {
                     .capture = o.capture,
                     .fanout = o.fanout,
                     .cpus = o.cpus};
+    const auto process = CaptureAttribution::start(o, stop);  // before the sockets: see all
     CaptureGroup g = CaptureGroup::open(go);
+    if (process) process->set_capture_socket(g.capture(0).fd());
     for (const std::string& note : g.notes()) say("ringcap: note: " + note);
     for (const std::string& note : g.capture(0).info().notes) say("ringcap: note: " + note);
     // A file per worker only when asked for files of one interface without --merge: printed
     // lines, standard output and several interfaces are one stream in time order.
     const bool per_worker =
         !o.write_path.empty() && o.write_path != "-" && !o.merge && o.interfaces.size() == 1;
-    return per_worker ? per_worker_files(o, g, stop) : merged(o, g, stop);
+    const int status = per_worker ? per_worker_files(o, g, stop, process.get())
+                                  : merged(o, g, stop, process.get());
+    if (process) process->report();
+    return status;
 }
 
 }  // namespace ringcap::cli

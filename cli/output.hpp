@@ -1,6 +1,7 @@
 #pragma once
 // Where packets go, from the options: a capture file (-w, rotating with -C/-G/-W/-z, -U), printed
-// lines, or nowhere but a count (--count). The same for a live capture and -r, so both honour
+// lines, or nowhere but a count (--count); with --process/--pid/--comm behind the sink that gives
+// each packet its owner (process_sink.hpp). The same for a live capture and -r, so both honour
 // -w, -U, -l and --count alike.
 #include <cstdint>
 #include <functional>
@@ -15,6 +16,8 @@
 
 namespace ringcap::cli {
 
+class CaptureAttribution;
+
 // What the source is: interface 0 of the files written, and what to add to each file at close.
 struct OutputSource {
     LinkType link = LinkType::ethernet;
@@ -26,6 +29,8 @@ struct OutputSource {
     // without packets still leaves a valid file, as tcpdump's. false: the first packet names it
     // (-r with -G).
     bool open_first_file = true;
+    // --process, --pid, --comm: each packet with its owner, and the filter by process.
+    CaptureAttribution* process = nullptr;
 };
 
 std::unique_ptr<Sink> open_output(const CliOptions& o, OutputSource source);
