@@ -147,11 +147,10 @@ CaptureAttribution::CaptureAttribution(std::unique_ptr<Shared> shared)
     : shared_(std::move(shared)) {}
 CaptureAttribution::~CaptureAttribution() = default;
 
-std::unique_ptr<CaptureAttribution> CaptureAttribution::start(const CliOptions& o,
-                                                              StopToken user) {
+std::unique_ptr<CaptureAttribution> CaptureAttribution::start(const CliOptions& o, StopToken user) {
     if (!o.process.wanted()) return nullptr;
-    ProcessMap map = ProcessMap::open({.attribution = o.process.attribution,
-                                       .report_existing = false});  // taken in, not shown
+    ProcessMap map = ProcessMap::open(
+        {.attribution = o.process.attribution, .report_existing = false});  // taken in, not shown
     for (const std::string& note : map.notes()) say("ringcap: note: " + note);
     say(fmt::format("ringcap: attributing packets to processes ({} attribution)",
                     mode_name(map.mode())));
@@ -184,8 +183,8 @@ void CaptureAttribution::report() const {
     std::string line = fmt::format(
         "ringcap: processes ({}): {} of {} attributed; flows looked up: {}; cache hits: {}, "
         "evicted: {}, forgotten for a new owner: {}",
-        mode_name(map.mode()), plural(t.owned, "packet"), t.packets, t.misses, t.hits,
-        t.evictions, t.invalidated);
+        mode_name(map.mode()), plural(t.owned, "packet"), t.packets, t.misses, t.hits, t.evictions,
+        t.invalidated);
     if (!s.filter.empty())
         line += fmt::format("; {} shown (--pid/--comm)", s.shown.load(std::memory_order_relaxed));
     if (const std::uint64_t lost = map.stats().lost; lost != 0)

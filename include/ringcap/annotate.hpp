@@ -7,7 +7,8 @@
 //   auto cap = ringcap::Capture::open({.interface = "eth0"});
 //   ringcap::ProcessAnnotator annotate(resolver, ringcap::capture_netns(cap.fd()));
 //   const ringcap::PacketOwner* owners[256];
-//   annotate.annotate(views, cap.info().link_type, owners);   // then sink.write_owned(views, owners)
+//   annotate.annotate(views, cap.info().link_type, owners);   // then sink.write_owned(views,
+//   owners)
 //
 // OwnerResolver holds the map and may be shared by several threads (each with its own
 // ProcessAnnotator: one per capture thread); a lock is taken once per batch and once per flow
@@ -41,10 +42,10 @@ std::uint32_t capture_netns(int socket_fd);
 PacketOwner make_packet_owner(const SocketOwner& o);
 
 struct OwnerResolverStats {
-    std::uint64_t refreshes = 0;    // reads of the map (one per batch and thread, or so)
-    std::uint64_t events = 0;       // connection records taken in
-    std::uint64_t lookups = 0;      // flows looked up in the map
-    std::uint64_t found = 0;        // of which had an owner
+    std::uint64_t refreshes = 0;         // reads of the map (one per batch and thread, or so)
+    std::uint64_t events = 0;            // connection records taken in
+    std::uint64_t lookups = 0;           // flows looked up in the map
+    std::uint64_t found = 0;             // of which had an owner
     std::uint64_t journal_overruns = 0;  // caches that fell behind the changes and started over
 };
 
@@ -57,7 +58,8 @@ class OwnerResolver {
     // own.
     struct Source {
         std::function<std::span<const ConnEvent>()> read;
-        std::function<std::optional<SocketOwner>(std::uint32_t netns, const FlowKey& flow)> owner_of;
+        std::function<std::optional<SocketOwner>(std::uint32_t netns, const FlowKey& flow)>
+            owner_of;
     };
     explicit OwnerResolver(ProcessMap map);
     explicit OwnerResolver(Source source);

@@ -10,10 +10,10 @@ namespace ringcap {
 struct ProcessInfo;  // conn.hpp
 
 struct PacketOwner {
-    std::uint32_t pid = 0;  // process (thread group) id
-    std::uint32_t tid = 0;  // the thread that last acted on the socket
-    std::uint32_t uid = 0;  // that thread's user
-    std::string comm;       // the process's command name
+    std::uint32_t pid = 0;                       // process (thread group) id
+    std::uint32_t tid = 0;                       // the thread that last acted on the socket
+    std::uint32_t uid = 0;                       // that thread's user
+    std::string comm;                            // the process's command name
     std::string container_id;                    // empty outside containers
     std::shared_ptr<const ProcessInfo> process;  // executable, arguments, parent, start
     std::uint64_t cookie = 0;                    // the socket (SO_COOKIE)

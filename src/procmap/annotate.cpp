@@ -65,8 +65,8 @@ bool OwnerFilter::selects(const PacketOwner* owner) const noexcept {
     const bool pid_ok = pids.empty() || std::any_of(pids.begin(), pids.end(), [&](auto pid) {
                             return pid == owner->pid || pid == owner->tid;
                         });
-    const bool comm_ok = comms.empty() || std::find(comms.begin(), comms.end(), owner->comm) !=
-                                              comms.end();
+    const bool comm_ok =
+        comms.empty() || std::find(comms.begin(), comms.end(), owner->comm) != comms.end();
     return pid_ok && comm_ok;
 }
 
@@ -191,12 +191,11 @@ void ProcessAnnotator::begin_batch() {
     {
         const std::lock_guard lock(resolver_->mutex_);
         resolver_->refresh_locked();
-        seen_ = resolver_->changes_since(seen_, overrun,
-                                         [&](const OwnerResolver::Change& c) {
-                                             if (c.netns != netns_) return;
-                                             here = true;
-                                             forget(c.flow);
-                                         });
+        seen_ = resolver_->changes_since(seen_, overrun, [&](const OwnerResolver::Change& c) {
+            if (c.netns != netns_) return;
+            here = true;
+            forget(c.flow);
+        });
     }
     if (overrun) {
         for (Entry& e : entries_) e = Entry{};

@@ -121,8 +121,8 @@ TEST(ProcessAnnotator, OwnersByFlowEitherWayCachedPerFlow) {
     const Frame out = ip_frame(6, 1, 40000, 2, 80), back = ip_frame(6, 2, 80, 1, 40000);
     const Frame dns = ip_frame(17, 1, 5353, 9, 53), none = ip_frame(6, 1, 40001, 2, 80);
     const Frame arp = arp_frame();
-    const std::vector<PacketView> packets = {view(out), view(back), view(dns), view(none),
-                                             view(arp), view(out)};
+    const std::vector<PacketView> packets = {view(out),  view(back), view(dns),
+                                             view(none), view(arp),  view(out)};
     std::array<const PacketOwner*, 6> owners{};
     a.annotate(packets, LinkType::ethernet, owners);
     EXPECT_EQ(pid_of(owners[0]), 100u);
