@@ -324,12 +324,7 @@ class ProcfsFallback(unittest.TestCase):
     socket (every 250 ms), its packets name the client; none names anybody else."""
 
     def test_long_lived_connection(self):
-        tmp = cf.scratch()
-        self.addCleanup(tmp.cleanup)
-        net = nf.NetPair()
-        self.addCleanup(net.close)
-        self.addCleanup(nf._kill_all_procs)
-        net.add_addresses()
+        tmp, net = cf.scratch_pair(self)
         srv = nf.Proc(net.snd(cf.tcp_holder_server("0.0.0.0", HOLD)))
         self.assertTrue(cf.wait_ss(net.snd_ns, ["-ltn"], f"sport = :{HOLD}"), srv.stderr())
         path = os.path.join(tmp.name, "procfs.pcapng")
