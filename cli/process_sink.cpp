@@ -187,8 +187,11 @@ void CaptureAttribution::report() const {
         t.invalidated);
     if (!s.filter.empty())
         line += fmt::format("; {} shown (--pid/--comm)", s.shown.load(std::memory_order_relaxed));
-    if (const std::uint64_t lost = map.stats().lost; lost != 0)
-        line += fmt::format("; {} connection records lost (ring buffer full)", lost);
+    const ProcessMapStats ms = map.stats();
+    if (ms.lost != 0)
+        line += fmt::format("; {} connection records lost (ring buffer full)", ms.lost);
+    if (ms.bpf_runs != 0)  // only counted with sysctl kernel.bpf_stats_enabled=1
+        line += fmt::format("; BPF programs: {} runs, {:.3f} ms", ms.bpf_runs, ms.bpf_run_ns / 1e6);
     say(line);
 }
 

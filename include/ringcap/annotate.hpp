@@ -140,16 +140,19 @@ class ProcessAnnotator {
 
     const AnnotatorStats& stats() const noexcept { return stats_; }
 
-  private:
     struct Entry;
-    Entry* find(const FlowKey& key, std::size_t bucket) noexcept;
-    Entry& victim(std::size_t bucket) noexcept;
+
+  private:
+    Entry* find(const FlowKey& key, std::size_t hash) noexcept;
+    Entry& victim(std::size_t hash) noexcept;
     void forget(const FlowKey& key) noexcept;
 
     OwnerResolver* resolver_;
     std::uint32_t netns_;
     std::int64_t recheck_ns_;
-    std::vector<Entry> entries_;  // buckets of kWays
+    std::vector<Entry> entries_;       // buckets of kWays
+    std::vector<std::uint64_t> tags_;  // per entry: its flow's hash | 1, or 0 when empty
+    std::vector<std::shared_ptr<const PacketOwner>> owners_;  // per entry
     std::size_t bucket_mask_ = 0;
     std::uint64_t seen_ = 0;       // the resolver's journal position taken in
     std::uint64_t negatives_ = 0;  // "no owner" answers are good while seen_ equals this
