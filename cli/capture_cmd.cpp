@@ -82,12 +82,11 @@ int capture_cmd(const CliOptions& o, StopToken stop) {
                         .snaplen = info.snaplen,
                         .interface_name = info.interface,
                         .interface_description = interface_alias(info.interface),
-                        .before_close =
-                            [&cap](PcapngWriter& w) {
-                                const CaptureStats st = cap.stats();
-                                w.write_statistics(0, st.packets, st.drops);
-                            },
-                        .process = process.get()});
+                        .process = process.get(),
+                        .before_close = [&cap](PcapngWriter& w) {
+                            const CaptureStats st = cap.stats();
+                            w.write_statistics(0, st.packets, st.drops);
+                        }});
     // Only once the output is open, as tcpdump: a failure is then the one line printed.
     say(fmt::format("listening on {}, link-type {}, snapshot length {} bytes, {}", info.interface,
                     link_type_name(info.link_type), info.snaplen, describe_ring(info)));

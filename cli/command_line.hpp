@@ -36,12 +36,13 @@ struct CliOptions {
     // Several sockets: every -i in order (capture.interface is the first), fanout workers on
     // each, and how their packets come together.
     std::vector<std::string> interfaces;
-    std::size_t workers = 1;    // --workers
-    FanoutOptions fanout;       // --fanout MODE[,defrag][,rollover], --fanout-group ID
-    std::vector<int> cpus;      // --cpus LIST
-    bool merge = false;         // --merge: one time-ordered output for every worker
-    bool stats = false;         // --stats: a line per worker (and stage) at the end
-    ProcessCliOptions process;  // --process (-k), --pid, --comm, --attribution
+    std::size_t workers = 1;  // --workers
+    FanoutOptions fanout;     // --fanout MODE[,defrag][,rollover], --fanout-group ID
+    std::vector<int> cpus;    // --cpus LIST
+    bool merge = false;       // --merge: one time-ordered output for every worker
+    bool stats = false;       // --stats: a line per worker (and stage) at the end
+    // --process (-k), --pid, --comm, --attribution: packets with their processes.
+    ProcessCliOptions process;
 };
 
 // ringcap gen / ringcap replay.

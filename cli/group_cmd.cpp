@@ -111,12 +111,11 @@ int per_worker_files(const CliOptions& o, CaptureGroup& g, StopToken user,
                                            .snaplen = info.snaplen,
                                            .interface_name = info.interface,
                                            .interface_description = interface_alias(info.interface),
-                                           .before_close =
-                                               [&g, w](PcapngWriter& file) {
-                                                   const CaptureStats st = g.capture(w).stats();
-                                                   file.write_statistics(0, st.packets, st.drops);
-                                               },
-                                           .process = process}));
+                                           .process = process,
+                                           .before_close = [&g, w](PcapngWriter& file) {
+                                               const CaptureStats st = g.capture(w).stats();
+                                               file.write_statistics(0, st.packets, st.drops);
+                                           }}));
     }
     say_listening(o, g);
     PacketBudget budget(process ? process->loop_limit(o.count) : o.count);
@@ -169,18 +168,16 @@ int merged(const CliOptions& o, CaptureGroup& g, StopToken user, CaptureAttribut
             .snaplen = first.snaplen,
             .interface_name = first.interface,
             .interface_description = interface_alias(first.interface),
-            .before_close =
-                [&](PcapngWriter& file) {
-                    const std::vector<CaptureStats> per = g.stats();
-                    for (std::size_t k = 0; k < o.interfaces.size() && k < file.interfaces(); ++k) {
-                        CaptureStats sum;
-                        for (std::size_t w = 0; w < per_interface; ++w)
-                            sum += per[k * per_interface + w];
-                        file.write_statistics(static_cast<std::uint32_t>(k), sum.packets,
-                                              sum.drops);
-                    }
-                },
-            .process = process});
+            .process = process,
+            .before_close = [&](PcapngWriter& file) {
+                const std::vector<CaptureStats> per = g.stats();
+                for (std::size_t k = 0; k < o.interfaces.size() && k < file.interfaces(); ++k) {
+                    CaptureStats sum;
+                    for (std::size_t w = 0; w < per_interface; ++w)
+                        sum += per[k * per_interface + w];
+                    file.write_statistics(static_cast<std::uint32_t>(k), sum.packets, sum.drops);
+                }
+            }});
     // A file of several interfaces numbers them: each packet says which is its own.
     bool numbered = false;
     for (std::size_t k = 1; k < o.interfaces.size(); ++k) {

@@ -24,13 +24,13 @@ struct OutputSource {
     std::uint32_t snaplen = kDefaultSnaplen;
     std::string interface_name;
     std::string interface_description;
+    // --process, --pid, --comm: each packet with its owner, and the filter by process.
+    CaptureAttribution* process = nullptr;
     std::function<void(PcapngWriter&)> before_close;  // e.g. the ISB with the kernel's counts
     // The first file now: errors (permissions, a bad directory) before anything else, and a run
     // without packets still leaves a valid file, as tcpdump's. false: the first packet names it
     // (-r with -G).
     bool open_first_file = true;
-    // --process, --pid, --comm: each packet with its owner, and the filter by process.
-    CaptureAttribution* process = nullptr;
 };
 
 std::unique_ptr<Sink> open_output(const CliOptions& o, OutputSource source);

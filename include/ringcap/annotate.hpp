@@ -140,9 +140,8 @@ class ProcessAnnotator {
 
     const AnnotatorStats& stats() const noexcept { return stats_; }
 
-    struct Entry;
-
   private:
+    struct Entry;
     Entry* find(const FlowKey& key, std::size_t hash) noexcept;
     Entry& victim(std::size_t hash) noexcept;
     void forget(const FlowKey& key) noexcept;

@@ -166,13 +166,13 @@ struct alignas(64) ProcessAnnotator::Entry {
     std::uint32_t negative_at = 0;       // without owner: negatives_ then (its low bits)
     std::uint32_t used = 0;              // tick_ of its last packet
 };
-static_assert(sizeof(ProcessAnnotator::Entry) == 64);
 
 ProcessAnnotator::ProcessAnnotator(OwnerResolver& resolver, std::uint32_t netns,
                                    AnnotatorOptions options)
     : resolver_(&resolver),
       netns_(netns),
       recheck_ns_(std::chrono::nanoseconds(options.recheck).count()) {
+    static_assert(sizeof(Entry) == 64);
     const std::size_t buckets =
         std::bit_ceil(std::max<std::size_t>((options.max_flows + kWays - 1) / kWays, 1));
     entries_.resize(buckets * kWays);
