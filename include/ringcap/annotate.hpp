@@ -7,8 +7,8 @@
 //   auto cap = ringcap::Capture::open({.interface = "eth0"});
 //   ringcap::ProcessAnnotator annotate(resolver, ringcap::capture_netns(cap.fd()));
 //   const ringcap::PacketOwner* owners[256];
-//   annotate.annotate(views, cap.info().link_type, owners);   // then sink.write_owned(views,
-//   owners)
+//   annotate.annotate(views, cap.info().link_type, owners);
+//   sink.write_owned(views, owners);                      // before the next annotate()
 //
 // OwnerResolver holds the map and may be shared by several threads (each with its own
 // ProcessAnnotator: one per capture thread); a lock is taken once per batch and once per flow
@@ -38,7 +38,7 @@ namespace ringcap {
 // cannot tell (SIOCGSKNS needs CAP_NET_ADMIN over the namespace).
 std::uint32_t capture_netns(int socket_fd);
 
-// The owner of a new owner `o` as sinks show it (comment, label, JSON fields formatted).
+// A socket's owner as sinks show it: the comment, label and JSON fields formatted once.
 PacketOwner make_packet_owner(const SocketOwner& o);
 
 struct OwnerResolverStats {
