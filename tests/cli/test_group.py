@@ -10,6 +10,8 @@
 - Two veth pairs captured with -i a -i b into one pcapng: two interfaces, every packet under the
   one it arrived on, times in order, statistics for both.
 - --stats: a line per worker whose counts add up to the total.
+- Printing with workers: every line whole (each worker writes whole lines); with --merge in
+  time order.
 - SIGINT under a flood with workers: every file valid, the summary printed.
 - Bad input: --workers 0, an unknown --fanout mode or flag, a group id in use with another mode,
   an interface given twice, more workers than CPUs (a note), one interface of several going
@@ -184,6 +186,31 @@ class GroupCase(nf.NetTestCase):
         self.assertIn(f"worker 1 ({other.cap_if})", err)
         r = nf.run(["tshark", "-n", "-r", self.path("two.pcapng"), "-q", "-z", "io,stat,0"])
         self.assertEqual(r.returncode, 0)
+
+    def printed(self, *args):
+        out_path = self.path("lines.txt")
+        with open(out_path, "wb") as out:
+            p = self.start_ringcap("-i", self.net.cap_if, "--workers", 2, "-n", "-tt", *args,
+                                   "udp", stdout=out)
+            self.gen("--flows", 64, "-c", 2000, "-r", 50000)
+            time.sleep(0.5)
+            self.stop(p)
+        with open(out_path) as f:
+            return f.read().splitlines()
+
+    def test_printing_with_workers_keeps_lines_whole(self):
+        line = re.compile(r"^(\d+\.\d{6}) IP 198\.18\.0\.1\.\d+ > 198\.18\.0\.2\.9: UDP, "
+                          r"length 22$")
+        for args in ((), ("--merge",)):
+            lines = self.printed(*args)
+            self.assertEqual(len(lines), 2000, args)
+            stamps = []
+            for text in lines:
+                m = line.match(text)
+                self.assertIsNotNone(m, f"{args}: a broken line: {text!r}")
+                stamps.append(float(m.group(1)))
+            if args:  # merged: in time order
+                self.assertEqual(stamps, sorted(stamps))
 
     def test_sigint_under_flood_leaves_valid_files(self):
         p = self.start_ringcap("-i", self.net.cap_if, "--workers", 2, "-w", self.path("f.pcap"))
