@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -99,23 +100,28 @@ Ends run_until(StopSource& all, StopToken user, Check done, const std::function<
     return ends;
 }
 
-// Each worker writes its own file (its number in the name), on its own thread.
-int per_worker_files(const CliOptions& o, CaptureGroup& g, StopToken user,
-                     CaptureAttribution* process) {
+// Each worker writes its own output (a file with its number in the name, or its printed lines),
+// on its own thread.
+int per_worker_outputs(const CliOptions& o, CaptureGroup& g, StopToken user,
+                       CaptureAttribution* process) {
     std::vector<std::unique_ptr<Sink>> sinks;
+    std::mutex stdout_lock;
     for (std::size_t w = 0; w < g.size(); ++w) {
         CliOptions mine = o;
-        mine.write_path = worker_file_name(o.write_path, w);
+        if (!o.write_path.empty()) mine.write_path = worker_file_name(o.write_path, w);
         const CaptureInfo& info = g.capture(w).info();
-        sinks.push_back(open_output(mine, {.link = info.link_type,
-                                           .snaplen = info.snaplen,
-                                           .interface_name = info.interface,
-                                           .interface_description = interface_alias(info.interface),
-                                           .process = process,
-                                           .before_close = [&g, w](PcapngWriter& file) {
-                                               const CaptureStats st = g.capture(w).stats();
-                                               file.write_statistics(0, st.packets, st.drops);
-                                           }}));
+        sinks.push_back(open_output(mine,
+                                    {.link = info.link_type,
+                                     .snaplen = info.snaplen,
+                                     .interface_name = info.interface,
+                                     .interface_description = interface_alias(info.interface),
+                                     .process = process,
+                                     .before_close =
+                                         [&g, w](PcapngWriter& file) {
+                                             const CaptureStats st = g.capture(w).stats();
+                                             file.write_statistics(0, st.packets, st.drops);
+                                         }},
+                                    &stdout_lock));
     }
     say_listening(o, g);
     PacketBudget budget(process ? process->loop_limit(o.count) : o.count);
@@ -263,11 +269,11 @@ int group_capture_cmd(const CliOptions& o, StopToken stop) {
     if (process) process->set_capture_socket(g.capture(0).fd());
     for (const std::string& note : g.notes()) say("ringcap: note: " + note);
     for (const std::string& note : g.capture(0).info().notes) say("ringcap: note: " + note);
-    // A file per worker only when asked for files of one interface without --merge: printed
-    // lines, standard output and several interfaces are one stream in time order.
-    const bool per_worker =
-        !o.write_path.empty() && o.write_path != "-" && !o.merge && o.interfaces.size() == 1;
-    const int status = per_worker ? per_worker_files(o, g, stop, process.get())
+    // Workers of one interface each write their own output unless --merge: a file each, or
+    // printed lines (whole lines, in the order the workers' batches come); one file on standard
+    // output, and several interfaces, are always one stream in time order.
+    const bool per_worker = !o.merge && o.interfaces.size() == 1 && o.write_path != "-";
+    const int status = per_worker ? per_worker_outputs(o, g, stop, process.get())
                                   : merged(o, g, stop, process.get());
     if (process) process->report();
     return status;

@@ -51,7 +51,8 @@ std::unique_ptr<Sink> open_file(const CliOptions& o, OutputSource source) {
 
 }  // namespace
 
-std::unique_ptr<Sink> open_output(const CliOptions& o, OutputSource source) {
+std::unique_ptr<Sink> open_output(const CliOptions& o, OutputSource source,
+                                  std::mutex* shared_stdout) {
     CaptureAttribution* process = source.process;
     const LinkType link = source.link;
     std::unique_ptr<Sink> out;
@@ -60,7 +61,7 @@ std::unique_ptr<Sink> open_output(const CliOptions& o, OutputSource source) {
     else if (o.count_only)
         out = std::make_unique<CountingSink>();
     else
-        out = std::make_unique<LinePrinter>(sys::kStdout, link, o);
+        out = std::make_unique<LinePrinter>(sys::kStdout, link, o, shared_stdout);
     return process ? process->wrap(std::move(out), link) : std::move(out);
 }
 

@@ -5,6 +5,7 @@
 // known), or the ECS process fields in JSON; without --process the lines are tcpdump's.
 #include <fmt/format.h>
 
+#include <mutex>
 #include <ringcap/decode.hpp>
 #include <ringcap/packet.hpp>
 #include <ringcap/packet_owner.hpp>
@@ -21,7 +22,9 @@ namespace ringcap::cli {
 
 class LinePrinter final : public Sink {
   public:
-    LinePrinter(int fd, LinkType link, const CliOptions& o);
+    // `shared`: the lock of an fd that other printers (the workers of a group capture) write
+    // too; each flush writes whole lines under it, so lines never interleave mid-way.
+    LinePrinter(int fd, LinkType link, const CliOptions& o, std::mutex* shared = nullptr);
     LinePrinter(const LinePrinter&) = delete;  // the decoder's name lookup points here
     LinePrinter& operator=(const LinePrinter&) = delete;
 
@@ -51,6 +54,7 @@ class LinePrinter final : public Sink {
     void add_owner(std::size_t start, const PacketOwner* owner, TimestampFormat stamps);
 
     int fd_;
+    std::mutex* shared_;
     bool json_;
     Decoder decoder_;
     std::vector<Decoder> others_;  // for the other link types met, same options
