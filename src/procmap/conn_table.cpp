@@ -54,6 +54,17 @@ void ConnTable::apply(ConnEvent& e) {
     }
 }
 
+void ConnTable::provisional(const ConnEvent& e) {
+    auto it = sockets_.find(e.cookie);
+    if (e.action == ConnAction::closed) {
+        if (it != sockets_.end() && it->second.provisional) forget(e.cookie);
+        return;
+    }
+    const bool known = it != sockets_.end();
+    open(e);
+    if (!known) sockets_[e.cookie].provisional = true;
+}
+
 void ConnTable::expire(std::int64_t now_ns) {
     while (!closed_.empty() && now_ns - closed_.front().second > linger_ns_) {
         const auto [cookie, when] = closed_.front();
@@ -68,6 +79,7 @@ void ConnTable::open(const ConnEvent& e) {
     auto [it, fresh] = sockets_.try_emplace(e.cookie);
     Socket& s = it->second;
     s.closed_ns = 0;
+    s.provisional = false;
     s.owner = owner_of(e);
     s.direction = e.direction;
     const FlowKey key = e.flow.canonical();

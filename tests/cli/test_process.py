@@ -26,7 +26,8 @@ import netns_fixture as nf
 TOOLS = ("curl", "dig", "dnsmasq", "cc", "ss", "tshark", "nsenter", "capsh")
 SRV = nf.NetPair.SND_IP  # servers on the far side
 CAP = nf.NetPair.CAP_IP  # the capture's side
-HTTP, DNS, HOLD, SHORT, NOBODY = 80, 53, 9000, 9001, 7777
+HTTP, DNS, HOLD, SHORT, UDP_SHORT, NOBODY = 80, 53, 9000, 9001, 9003, 7777
+UDP_CLIENTS = 30
 ZONE = "ringcap.test"
 RING = ["-B", "4096"]  # KiB: many captures run at once
 
@@ -143,6 +144,11 @@ class ProcessScenario(cf.ScenarioCase):
                                  f"--host-record=www.{ZONE},{SRV}"]), net.snd_ns, "-lnu", DNS),
             ("short_server", net.snd(cf.tcp_holder_server("0.0.0.0", SHORT)), net.snd_ns, "-lnt",
              SHORT),
+            ("udp_sink", net.snd(cf.py(
+                "import socket\n"
+                "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                f"s.bind(('0.0.0.0', {UDP_SHORT}))\n"
+                "while True: s.recv(100)\n")), net.snd_ns, "-lnu", UDP_SHORT),
             # The accepting server is in the capture's namespace: its packets are its own.
             ("holder", net.cap(cf.tcp_holder_server("0.0.0.0", HOLD)), net.cap_ns, "-lnt",
              HOLD),
@@ -162,6 +168,9 @@ class ProcessScenario(cf.ScenarioCase):
                                              f"@{SRV}", f"www.{ZONE}", "A"]))
         cls.pids["peer"] = cf.run_ok(net.snd(cf.tcp_hold_client(CAP, HOLD, 0.3)))
         cls.pids["short"] = cf.run_ok(net.cap([cls.short_client, SRV, str(SHORT)]))
+        # Connected UDP: connect(), one datagram at once, exit.
+        cls.udp_pids = [cf.run_ok(net.cap([cls.short_client, SRV, str(UDP_SHORT), "udp"]))
+                        for _ in range(UDP_CLIENTS)]
         frame = nf.udp_frame(net.cap_mac, net.snd_mac, 100, dport=NOBODY, sport=40000)
         net.send([frame] * 3)
 
@@ -209,6 +218,13 @@ class ProcessScenario(cf.ScenarioCase):
         for r in rows:  # every packet says something
             self.assertTrue(r[0], r)
 
+    def test_connected_udp_first_datagrams_are_named(self):
+        """A connected UDP socket's first datagram: its owner is known at connect()'s return
+        (the udp_flow record comes only after that datagram left)."""
+        got = self.owners_by_port(self.flows(self.files["full"]), UDP_SHORT)
+        self.assertEqual(len(got), UDP_CLIENTS)
+        self.assertEqual(set(got), {(pid, self.short_name) for pid in self.udp_pids})
+
     def test_pcapng_has_the_process_id_option(self):
         """epb_processid_threadid (code 8) follows each owned packet's flags: read from the
         file's bytes (tshark 4.0 neither shows nor minds it)."""
@@ -235,7 +251,7 @@ class ProcessScenario(cf.ScenarioCase):
                     opt += 4 + (olen + 3) // 4 * 4
                 found += pid is not None
                 if pid is not None:
-                    self.assertIn(pid, self.pids.values())
+                    self.assertIn(pid, list(self.pids.values()) + self.udp_pids)
             pos += blen
         self.assertGreater(found, 0)
         self.assertEqual(found, owned)
