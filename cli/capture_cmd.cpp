@@ -11,6 +11,7 @@
 
 #include "group_cmd.hpp"
 #include "output.hpp"
+#include "process_sink.hpp"
 #include "report.hpp"
 
 namespace ringcap::cli {
@@ -70,7 +71,9 @@ int dump_filter_cmd(const CliOptions& o) {
 
 int capture_cmd(const CliOptions& o, StopToken stop) {
     if (wants_group(o)) return group_capture_cmd(o, stop);
+    const auto process = CaptureAttribution::start(o, stop);  // before the socket: see all
     Capture cap = Capture::open(o.capture);
+    if (process) process->set_capture_socket(cap.fd());
     const CaptureInfo& info = cap.info();
     for (const std::string& note : info.notes) say("ringcap: note: " + note);
 
@@ -79,6 +82,7 @@ int capture_cmd(const CliOptions& o, StopToken stop) {
                         .snaplen = info.snaplen,
                         .interface_name = info.interface,
                         .interface_description = interface_alias(info.interface),
+                        .process = process.get(),
                         .before_close = [&cap](PcapngWriter& w) {
                             const CaptureStats st = cap.stats();
                             w.write_statistics(0, st.packets, st.drops);
@@ -90,13 +94,15 @@ int capture_cmd(const CliOptions& o, StopToken stop) {
     std::uint64_t captured = 0;
     int status = 0;
     try {
-        capture_into(cap, *out, o.count, stop, captured);
+        capture_into(cap, *out, process ? process->loop_limit(o.count) : o.count,
+                     process ? process->stop_token(stop) : stop, captured);
     } catch (const Error& e) {
         report(e);
         status = 1;
     }
     // The same ending for -c, SIGINT, SIGTERM and errors: counts on stderr, as tcpdump prints them.
     report_capture_summary(captured, cap.stats(), info);
+    if (process) process->report();
     return status;
 }
 

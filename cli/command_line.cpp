@@ -65,6 +65,7 @@ class Parser {
         add_printing();
         add_ring();
         add_transmit();
+        add_process_options(app_, o_.process, attribution_);
     }
 
     ParseResult parse(int argc, const char* const* argv) {
@@ -77,8 +78,8 @@ class Parser {
                     .message = std::string(e.what()) + "\nRun with --help for usage."};
         }
         if (replay_->parsed() || gen_->parsed()) return transmit();
-        for (const auto step :
-             {&Parser::files, &Parser::sockets, &Parser::capture, &Parser::printing})
+        for (const auto step : {&Parser::files, &Parser::sockets, &Parser::capture,
+                                &Parser::printing, &Parser::process})
             if (std::string error = (this->*step)(); !error.empty())
                 return {.exit_status = 1, .message = std::move(error)};
         return {.options = std::move(o_)};
@@ -373,6 +374,8 @@ class Parser {
         return {};
     }
 
+    std::string process() { return check_process_options(o_, attribution_); }
+
     CLI::App app_;
     CliOptions o_;
     TxCliOptions t_;
@@ -391,6 +394,7 @@ class Parser {
     std::string src_mac_, dst_mac_, src_ip_, dst_ip_;
     std::string fanout_, cpus_;
     std::optional<unsigned> fanout_group_;
+    std::string attribution_ = "auto";
 };
 
 }  // namespace

@@ -10,6 +10,8 @@
 #include <ringcap/options.hpp>
 #include <ringcap/pcap_writer.hpp>
 
+#include "process_options.hpp"
+
 namespace ringcap::cli {
 
 struct CliOptions {
@@ -39,6 +41,8 @@ struct CliOptions {
     std::vector<int> cpus;    // --cpus LIST
     bool merge = false;       // --merge: one time-ordered output for every worker
     bool stats = false;       // --stats: a line per worker (and stage) at the end
+    // --process (-k), --pid, --comm, --attribution: packets with their processes.
+    ProcessCliOptions process;
 };
 
 // ringcap gen / ringcap replay.

@@ -3,7 +3,10 @@
 // Description Block per interface (if_name, if_description, if_tsresol = nanoseconds, link type,
 // snaplen), Enhanced Packet Blocks with epb_flags (direction and reception type from the packet
 // type; no epb_flags when the direction is not known, e.g. packets read from a pcap file) and an
-// optional comment, and Interface Statistics Blocks on request.
+// optional comment, and Interface Statistics Blocks on request. Packets with their owning
+// process (write_owned) get it as a comment ("pid=1234 tid=1234 comm=curl uid=0", which
+// Wireshark shows as frame.comment) and as epb_processid_threadid (draft-ietf-opsawg-pcapng).
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -12,6 +15,7 @@
 
 #include <ringcap/file_writer.hpp>
 #include <ringcap/packet.hpp>
+#include <ringcap/packet_owner.hpp>
 #include <ringcap/types.hpp>
 
 namespace ringcap {
@@ -33,6 +37,11 @@ class PcapngWriter final : public FileWriter {
     // Sink: on interface 0, or once the source has declared interfaces (add_interface(const
     // FileInterface&)) on the interface numbered by the packet's ifindex().
     void write(std::span<const PacketView> packets) override;
+    // A packet and the process that owns it (nullptr: none known, said in the comment).
+    void write_owned(const PacketView& packet, std::uint32_t interface, const PacketOwner* owner);
+    // Sink: as write(packets), each with its owner.
+    void write_owned(std::span<const PacketView> packets,
+                     std::span<const PacketOwner* const> owners) override;
 
     // Declares interface 1, 2, ... (an IDB); returns its id.
     std::uint32_t add_interface(LinkType link, std::uint32_t snaplen, const std::string& name,
@@ -50,6 +59,12 @@ class PcapngWriter final : public FileWriter {
                (has_direction(packet) ? kEpbFlagsOption : 0) +
                (packet.queue() != PacketView::kNoQueue ? kEpbQueueOption : 0);
     }
+    // Bytes an owner adds to a packet's block (write_owned).
+    static std::size_t owner_size(const PacketOwner* owner) noexcept {
+        const std::size_t comment = owner ? owner->comment.size() : kUnknownCommentSize;
+        return 4 + ((std::min<std::size_t>(comment, kMaxComment) + 3u) & ~std::size_t{3}) +
+               (owner && owner->pid != 0 ? kEpbProcessOption : 0);
+    }
     // The packet gets an epb_flags option (its direction is known).
     static bool has_direction(const PacketView& packet) noexcept {
         return packet.pkttype() != kPacketTypeUnknown;
@@ -61,7 +76,11 @@ class PcapngWriter final : public FileWriter {
     // packet's direction is known.
     static constexpr std::size_t kEnhancedOverhead = 36;
     static constexpr std::size_t kEpbFlagsOption = 8;
-    static constexpr std::size_t kEpbQueueOption = 8;  // epb_queue: the packet's worker
+    static constexpr std::size_t kEpbQueueOption = 8;     // epb_queue: the packet's worker
+    static constexpr std::size_t kEpbProcessOption = 12;  // epb_processid_threadid
+    static constexpr std::size_t kMaxComment = 65000;     // longer comments are cut
+    static constexpr std::size_t kUnknownCommentSize =
+        std::char_traits<char>::length(kUnknownOwnerComment);
     // What write_statistics() adds: an ISB with if_id, timestamp, isb_endtime, isb_ifrecv,
     // isb_ifdrop and opt_endofopt.
     static constexpr std::size_t kStatisticsBlock = 64;
@@ -70,6 +89,9 @@ class PcapngWriter final : public FileWriter {
     PcapngWriter(std::unique_ptr<detail::RecordBuffer> file, const FileWriterOptions& options);
     void put_interface(LinkType link, std::uint32_t snaplen, const std::string& name,
                        const std::string& description);
+    // One Enhanced Packet Block, with epb_processid_threadid when pid is not 0.
+    void put(const PacketView& packet, std::uint32_t interface, std::string_view comment,
+             std::uint32_t pid, std::uint32_t tid);
 
     std::uint32_t interfaces_ = 0;
     bool by_ifindex_ = false;  // the source declared its interfaces: ifindex() numbers them

@@ -112,7 +112,8 @@ std::vector<std::byte> interface_statistics(std::uint32_t interface, std::uint64
 }
 
 void put_enhanced_packet(std::byte* d, const PacketView& p, std::uint32_t interface,
-                         std::string_view comment, std::size_t size) noexcept {
+                         const EpbOptions& options, std::size_t size) noexcept {
+    const std::string_view comment = options.comment;
     const std::size_t data = pad4(p.caplen());
     const std::size_t note = comment.empty() ? 0 : 4 + pad4(comment.size());
     const std::uint32_t len = static_cast<std::uint32_t>(size);
@@ -137,6 +138,12 @@ void put_enhanced_packet(std::byte* d, const PacketView& p, std::uint32_t interf
         const std::uint32_t queue_opt[2] = {kEpbQueue | 4u << 16, p.queue()};
         std::memcpy(o, queue_opt, PcapngWriter::kEpbQueueOption);
         o += PcapngWriter::kEpbQueueOption;
+    }
+    if (options.pid != 0) {
+        const std::uint32_t process_opt[3] = {kEpbProcessIdThreadId | 8u << 16, options.pid,
+                                              options.tid};
+        std::memcpy(o, process_opt, PcapngWriter::kEpbProcessOption);
+        o += PcapngWriter::kEpbProcessOption;
     }
     if (note) {
         const std::uint32_t opt = kOptComment | static_cast<std::uint32_t>(comment.size()) << 16;
