@@ -58,6 +58,24 @@ std::size_t ring_size(std::size_t asked) {
     return n;
 }
 
+// The cgroup v2 root, where the socket hooks attach: where this mount namespace has it, or
+// else (ip netns exec makes a mount namespace whose /sys has no cgroup2) a private mount of it.
+sys::Fd open_cgroup2_root(std::vector<std::string>& notes) {
+    if (const auto mounted = sys::cgroup2_mount()) return sys::open_directory(*mounted);
+    try {
+        sys::Fd root = sys::open_cgroup2_privately("/run");
+        notes.push_back(
+            "cgroup v2 is not mounted in this mount namespace (ip netns exec mounts a /sys of its "
+            "own): mounted it privately for a moment to reach its root");
+        return root;
+    } catch (const Error& e) {
+        throw Error(ENOENT, "cgroup v2 is not mounted (no cgroup2 in /proc/self/mountinfo)",
+                    std::string("the socket hooks attach to the cgroup v2 root, and mounting it "
+                                "failed (") +
+                        e.what() + "): mount -t cgroup2 none /sys/fs/cgroup/unified");
+    }
+}
+
 // The accept() tracepoints are classic tracepoints: libbpf finds them through tracefs.
 bool tracefs_ready(std::vector<std::string>& notes) {
     const std::string probe = std::string(kTracefs) + "/events/syscalls/sys_exit_accept4/id";
@@ -118,13 +136,8 @@ std::unique_ptr<BpfSource> BpfSource::open(const ProcessMapOptions& options,
                                            std::vector<ConnEvent>& existing,
                                            std::vector<std::string>& notes) {
     libbpf_set_print(keep_libbpf_message);
-    const auto cgroup = sys::cgroup2_mount();
-    if (!cgroup)
-        throw Error(ENOENT, "cgroup v2 is not mounted (no cgroup2 in /proc/self/mountinfo)",
-                    "the socket hooks attach to the cgroup v2 root: mount -t cgroup2 none "
-                    "/sys/fs/cgroup/unified");
     auto parts = std::make_unique<Parts>();
-    parts->cgroup = sys::open_directory(*cgroup);
+    parts->cgroup = open_cgroup2_root(notes);
     const bool accept_hooks = tracefs_ready(notes);
 
     parts->skel.reset(ringcap_bpf__open());

@@ -163,6 +163,22 @@ Fd open_directory(const std::string& path) {
     return fd;
 }
 
+Fd open_cgroup2_privately(const std::string& parent) {
+    std::string dir = parent + "/ringcap-cgroup2-XXXXXX";
+    if (::mkdtemp(dir.data()) == nullptr) throw_errno("mkdtemp(" + dir + ")");
+    if (::mount("none", dir.c_str(), "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) == -1) {
+        const int err = errno;
+        ::rmdir(dir.c_str());
+        throw Error(err, "mount(cgroup2, " + dir + ")");
+    }
+    Fd fd = Fd::adopt(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    const int err = fd ? 0 : errno;
+    ::umount2(dir.c_str(), MNT_DETACH);
+    ::rmdir(dir.c_str());
+    if (!fd) throw Error(err, "open(" + dir + ")");
+    return fd;
+}
+
 void mount_tracefs(const std::string& where) {
     if (::mount("nodev", where.c_str(), "tracefs", 0, nullptr) == -1)
         throw_errno("mount(tracefs, " + where + ")");

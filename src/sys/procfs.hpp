@@ -51,6 +51,13 @@ std::optional<std::string> cgroup2_mount();
 // A directory opened for its fd (O_RDONLY | O_DIRECTORY): a cgroup, for attaching programs.
 Fd open_directory(const std::string& path);
 
+// The root of the cgroup v2 hierarchy, from a mount of our own: mounted on a fresh directory
+// under `parent`, opened, then detached and the directory removed, so nothing stays mounted
+// (the open directory keeps the hierarchy reachable). For a mount namespace that has no cgroup2
+// mount, such as the one `ip netns exec` makes (it mounts a /sys of its own). Throws
+// ringcap::Error when mounting fails (no CAP_SYS_ADMIN, no cgroup2 in the kernel).
+Fd open_cgroup2_privately(const std::string& parent);
+
 // mount -t tracefs nodev `where`. Throws ringcap::Error (EPERM without CAP_SYS_ADMIN).
 void mount_tracefs(const std::string& where);
 

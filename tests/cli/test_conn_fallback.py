@@ -141,11 +141,21 @@ class BadInput(unittest.TestCase):
     def test_no_cgroup2(self):
         cg = cf.cgroup2_mount()
         self.assertIsNotNone(cg)
+        # A mount namespace without cgroup2 (as `ip netns exec` makes): ringcap mounts it
+        # privately for a moment and attributes with BPF.
         unmounted = ["unshare", "-m", "--propagation", "private", "sh", "-c",
                      f'umount -l {cg} && exec "$0" conn "$@"', nf.RINGCAP]
         r = nf.run(unmounted + ["--attribution=bpf", "--duration", "0.5"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("mounted it privately", r.stderr)
+        self.assertIn("(bpf attribution)", r.stderr)
+        # And where it cannot mount it either (a read-only /run): a clear error, or the fallback.
+        unreachable = ["unshare", "-m", "--propagation", "private", "sh", "-c",
+                       f'umount -l {cg} && mount -t tmpfs -o ro none /run && '
+                       'exec "$0" conn "$@"', nf.RINGCAP]
+        r = nf.run(unreachable + ["--attribution=bpf", "--duration", "0.5"])
         self.assert_one_line_error(r, r"^ringcap conn: cgroup v2 is not mounted")
-        r = nf.run(unmounted + ["--duration", "0.5"])
+        r = nf.run(unreachable + ["--duration", "0.5"])
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertRegex(r.stderr, r"not available \(cgroup v2 is not mounted.*falling back")
 
