@@ -10,36 +10,71 @@
 #include <ringcap/sink.hpp>
 
 #include "group_cmd.hpp"
+#include "loss_watch.hpp"
 #include "output.hpp"
 #include "report.hpp"
 
 namespace ringcap::cli {
 namespace {
 
-// Every packet of each batch to `out`, in chunks, until `limit` packets (0: no limit) or a stop
-// request; `captured` counts them, also when a write throws.
-void capture_into(Capture& cap, Sink& out, std::uint64_t limit, StopToken stop,
-                  std::uint64_t& captured) {
+// The packets of one batch into `feed`, the first carrying `drops` (kMark), their bytes added
+// up for the live line (kBytes); at most `limit` in all (0: no limit).
+template <bool kMark, bool kBytes>
+void feed_batch(Batch& batch, SinkFeeder& feed, std::uint64_t limit, std::uint64_t& captured,
+                std::uint64_t& bytes, std::uint32_t drops) {
+    batch.for_each([&](const PacketView& p) {
+        if (limit != 0 && captured == limit) return false;
+        if constexpr (kBytes) bytes += p.wire_len();
+        if constexpr (kMark) {
+            feed.push(drops != 0 ? p.with_drops(drops) : p);
+            drops = 0;
+        } else {
+            feed.push(p);
+        }
+        ++captured;
+        return true;
+    });
+}
+
+// Every packet of each batch to `out`, in chunks, until `limit` packets (0: no limit), the
+// deadline (ns, CLOCK_REALTIME) or a stop request; `captured` counts them, also when a write
+// throws. One clock read per batch serves the delivery latency, -G and the live line.
+template <bool kBytes>
+void capture_into(Capture& cap, Sink& out, std::uint64_t limit, std::int64_t deadline_ns,
+                  StopToken stop, std::uint64_t& captured, LossWatch& watch) {
     SinkFeeder feed(out);
+    std::uint64_t bytes = 0;
     while (!stop.stop_requested() && (limit == 0 || captured < limit)) {
-        if (std::optional<Batch> batch = cap.next_batch(std::chrono::milliseconds(250))) {
-            batch->for_each([&](const PacketView& p) {
-                if (limit != 0 && captured == limit) return false;
-                feed.push(p);
-                ++captured;
-                return true;
-            });
+        std::optional<Batch> batch = cap.next_batch(std::chrono::milliseconds(250));
+        const auto now = std::chrono::system_clock::now();
+        const std::int64_t now_ns =
+            std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
+        if (batch) {
+            if (const std::uint32_t drops = watch.on_batch(*batch, now_ns); drops != 0)
+                feed_batch<true, kBytes>(*batch, feed, limit, captured, bytes, drops);
+            else
+                feed_batch<false, kBytes>(*batch, feed, limit, captured, bytes, 0);
             feed.drain();  // before the batch goes back to the kernel
             batch->release();
             out.end_batch();
         }
         // Now and then, with or without packets: with -G an idle period's file ends on time.
-        out.tick(std::chrono::system_clock::now());
+        out.tick(now);
+        watch.tick(now_ns, captured, bytes);
+        if (now_ns >= deadline_ns) break;
     }
     out.close();
 }
 
 }  // namespace
+
+std::int64_t duration_deadline(const CliOptions& o) {
+    if (o.duration == 0) return INT64_MAX;
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+               .count() +
+           std::int64_t(o.duration) * 1'000'000'000;
+}
 
 int list_interfaces_cmd() {
     for (const InterfaceEntry& e : list_interfaces()) {
@@ -74,29 +109,41 @@ int capture_cmd(const CliOptions& o, StopToken stop) {
     const CaptureInfo& info = cap.info();
     for (const std::string& note : info.notes) say("ringcap: note: " + note);
 
+    std::uint64_t captured = 0;
+    std::unique_ptr<LossWatch> watch;  // made once the output is open; the ISB asks it
     const std::unique_ptr<Sink> out =
         open_output(o, {.link = info.link_type,
                         .snaplen = info.snaplen,
                         .interface_name = info.interface,
                         .interface_description = interface_alias(info.interface),
-                        .before_close = [&cap](PcapngWriter& w) {
-                            const CaptureStats st = cap.stats();
-                            w.write_statistics(0, st.packets, st.drops);
+                        .before_close = [&](PcapngWriter& w) {
+                            if (watch) w.write_statistics(0, watch->file_statistics(captured));
                         }});
+    watch = std::make_unique<LossWatch>(
+        o, std::vector<std::string>{info.interface}, info,
+        LossWatch::RingSource{.counters = [&cap] { return std::vector{cap.stats()}; },
+                              .fill = [&cap] { return cap.ring_fill(); }},
+        *out);
     // Only once the output is open, as tcpdump: a failure is then the one line printed.
     say(fmt::format("listening on {}, link-type {}, snapshot length {} bytes, {}", info.interface,
                     link_type_name(info.link_type), info.snaplen, describe_ring(info)));
 
-    std::uint64_t captured = 0;
     int status = 0;
     try {
-        capture_into(cap, *out, o.count, stop, captured);
+        const std::int64_t deadline = duration_deadline(o);
+        if (watch->wants_bytes())
+            capture_into<true>(cap, *out, o.count, deadline, stop, captured, *watch);
+        else
+            capture_into<false>(cap, *out, o.count, deadline, stop, captured, *watch);
     } catch (const Error& e) {
+        watch->writer_failed(e.code().value());
         report(e);
         status = 1;
     }
-    // The same ending for -c, SIGINT, SIGTERM and errors: counts on stderr, as tcpdump prints them.
+    // The same ending for -c, SIGINT, SIGTERM and errors: counts on stderr, as tcpdump prints them,
+    // then where packets were lost (loss_watch.hpp).
     report_capture_summary(captured, cap.stats(), info);
+    watch->report_end(captured);
     return status;
 }
 

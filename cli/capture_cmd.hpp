@@ -12,6 +12,8 @@ namespace ringcap::cli {
 int capture_cmd(const CliOptions& o, StopToken stop);
 int list_interfaces_cmd();                 // -D
 int dump_filter_cmd(const CliOptions& o);  // -d
+// When --duration ends the capture (CLOCK_REALTIME ns), INT64_MAX without one.
+std::int64_t duration_deadline(const CliOptions& o);
 // tcpdump's choice when -i is missing: the first interface that is up, running and not loopback.
 std::string default_interface();
 

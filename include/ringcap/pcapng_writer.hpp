@@ -6,6 +6,7 @@
 // optional comment, and Interface Statistics Blocks on request.
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -43,12 +44,23 @@ class PcapngWriter final : public FileWriter {
     // An Interface Statistics Block for `interface`, stamped now: packets the kernel received
     // (isb_ifrecv) and dropped (isb_ifdrop) since the capture started.
     void write_statistics(std::uint32_t interface, std::uint64_t received, std::uint64_t dropped);
+    // The same with the options the loss ledger adds when known: isb_osdrop (what the operating
+    // system dropped: the socket ring's drops, so that, as the format says, isb_usrdeliv is
+    // about isb_ifrecv - isb_osdrop) and isb_usrdeliv (packets handed to the user).
+    struct Statistics {
+        std::uint64_t received = 0;
+        std::uint64_t dropped = 0;
+        std::optional<std::uint64_t> os_dropped;
+        std::optional<std::uint64_t> delivered;
+    };
+    void write_statistics(std::uint32_t interface, const Statistics& statistics);
 
     // Bytes the block of `packet` takes (without a comment).
     static std::size_t record_size(const PacketView& packet) noexcept {
         return kEnhancedOverhead + ((packet.caplen() + 3u) & ~std::size_t{3}) +
                (has_direction(packet) ? kEpbFlagsOption : 0) +
-               (packet.queue() != PacketView::kNoQueue ? kEpbQueueOption : 0);
+               (packet.queue() != PacketView::kNoQueue ? kEpbQueueOption : 0) +
+               (packet.drops() != 0 ? kEpbDropcountOption : 0);
     }
     // The packet gets an epb_flags option (its direction is known).
     static bool has_direction(const PacketView& packet) noexcept {
@@ -61,10 +73,11 @@ class PcapngWriter final : public FileWriter {
     // packet's direction is known.
     static constexpr std::size_t kEnhancedOverhead = 36;
     static constexpr std::size_t kEpbFlagsOption = 8;
-    static constexpr std::size_t kEpbQueueOption = 8;  // epb_queue: the packet's worker
-    // What write_statistics() adds: an ISB with if_id, timestamp, isb_endtime, isb_ifrecv,
-    // isb_ifdrop and opt_endofopt.
-    static constexpr std::size_t kStatisticsBlock = 64;
+    static constexpr std::size_t kEpbQueueOption = 8;       // epb_queue: the packet's worker
+    static constexpr std::size_t kEpbDropcountOption = 12;  // epb_dropcount: drops before it
+    // The most write_statistics() adds: an ISB with if_id, timestamp, isb_endtime, isb_ifrecv,
+    // isb_ifdrop, isb_osdrop, isb_usrdeliv and opt_endofopt (64 bytes without the last two).
+    static constexpr std::size_t kStatisticsBlock = 88;
 
   private:
     PcapngWriter(std::unique_ptr<detail::RecordBuffer> file, const FileWriterOptions& options);

@@ -26,9 +26,10 @@ std::vector<std::byte> interface_description(LinkType link, std::uint32_t snaple
                                              const std::string& name,
                                              const std::string& description);
 
-// Interface Statistics Block for `interface` at `now_ns`: isb_endtime, isb_ifrecv, isb_ifdrop.
+// Interface Statistics Block for `interface` at `now_ns`: isb_endtime, isb_ifrecv, isb_ifdrop,
+// and isb_osdrop, isb_usrdeliv when given.
 std::vector<std::byte> interface_statistics(std::uint32_t interface, std::uint64_t now_ns,
-                                            std::uint64_t received, std::uint64_t dropped);
+                                            const PcapngWriter::Statistics& statistics);
 
 // Bytes of the Enhanced Packet Block of `packet` with `comment` (empty: no opt_comment; at most
 // 65535 bytes).
@@ -38,7 +39,8 @@ inline std::size_t enhanced_packet_size(const PacketView& packet,
            (comment.empty() ? 0 : 4 + format::pad4(comment.size()));
 }
 // Builds that block, `size` (enhanced_packet_size()) bytes, at `out`: epb_flags when the
-// packet's direction is known, then the comment.
+// packet's direction is known, epb_queue, epb_dropcount when the packet has drops before it,
+// then the comment.
 void put_enhanced_packet(std::byte* out, const PacketView& packet, std::uint32_t interface,
                          std::string_view comment, std::size_t size) noexcept;
 

@@ -70,9 +70,13 @@ void PcapngWriter::write(std::span<const PacketView> packets) {
 
 void PcapngWriter::write_statistics(std::uint32_t interface, std::uint64_t received,
                                     std::uint64_t dropped) {
+    write_statistics(interface, Statistics{.received = received, .dropped = dropped});
+}
+
+void PcapngWriter::write_statistics(std::uint32_t interface, const Statistics& statistics) {
     const auto now = static_cast<std::uint64_t>(sys::realtime_ns());
-    detail::output_file(*buf_).append(
-        pcapng::interface_statistics(interface, now, received, dropped), /*joins_header=*/false);
+    detail::output_file(*buf_).append(pcapng::interface_statistics(interface, now, statistics),
+                                      /*joins_header=*/false);
 }
 
 }  // namespace ringcap

@@ -153,6 +153,24 @@ void RotatingWriter::rotate_for(const PacketView& p) {
 
 // Closes the open file and puts it in place: what went wrong is returned, not thrown, so that
 // the destructor can finish a file too.
+namespace {
+
+WriterCounters counters_of(const FileWriter& f) noexcept {
+    return {.short_writes = f.short_writes(),
+            .write_errors = f.write_errors(),
+            .blocked = std::chrono::nanoseconds(f.blocked_ns()),
+            .records_lost = f.records_lost()};
+}
+
+}  // namespace
+
+WriterCounters RotatingWriter::writer_counters() const noexcept {
+    WriterCounters c = finished_counters_;
+    if (pcap_) c += counters_of(*pcap_);
+    if (pcapng_) c += counters_of(*pcapng_);
+    return c;
+}
+
 std::optional<Error> RotatingWriter::finish() {
     if (!is_open()) return std::nullopt;
     std::optional<Error> failed;
@@ -162,6 +180,7 @@ std::optional<Error> RotatingWriter::finish() {
     } catch (const Error& e) {
         failed = e;  // the file is valid up to its last whole record: still put it in place
     }
+    finished_counters_ += pcap_ ? counters_of(*pcap_) : counters_of(*pcapng_);
     pcap_.reset();
     pcapng_.reset();
     if (!rotation_.rotates()) return failed;
