@@ -49,6 +49,8 @@ void capture_into(Capture& cap, Sink& out, std::uint64_t limit, std::int64_t dea
         const auto now = std::chrono::system_clock::now();
         const std::int64_t now_ns =
             std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
+        // Before the batch is handed on: the ring's fill then includes what it holds.
+        watch.tick(now_ns, captured, bytes);
         if (batch) {
             if (const std::uint32_t drops = watch.on_batch(*batch, now_ns); drops != 0)
                 feed_batch<true, kBytes>(*batch, feed, limit, captured, bytes, drops);
@@ -60,13 +62,23 @@ void capture_into(Capture& cap, Sink& out, std::uint64_t limit, std::int64_t dea
         }
         // Now and then, with or without packets: with -G an idle period's file ends on time.
         out.tick(now);
-        watch.tick(now_ns, captured, bytes);
         if (now_ns >= deadline_ns) break;
     }
     out.close();
 }
 
 }  // namespace
+
+std::uint64_t capture_loop(Capture& cap, Sink& out, const CliOptions& o, StopToken stop,
+                           LossWatch& watch) {
+    std::uint64_t captured = 0;
+    const std::int64_t deadline = duration_deadline(o);
+    if (watch.wants_bytes())
+        capture_into<true>(cap, out, o.count, deadline, stop, captured, watch);
+    else
+        capture_into<false>(cap, out, o.count, deadline, stop, captured, watch);
+    return captured;
+}
 
 std::int64_t duration_deadline(const CliOptions& o) {
     if (o.duration == 0) return INT64_MAX;

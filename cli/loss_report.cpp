@@ -89,9 +89,7 @@ std::string latency_line(const LossLedger& l) {
                        duration_text(h.max_ns), h.count, why);
 }
 
-std::string opt(const std::optional<std::uint64_t>& v) {
-    return v ? std::to_string(*v) : "null";
-}
+std::string opt(const std::optional<std::uint64_t>& v) { return v ? std::to_string(*v) : "null"; }
 
 std::string quoted(const std::string& s) {
     std::string out = "\"";
@@ -139,10 +137,11 @@ std::string stack_json(const StackCounters& s) {
     const bool readable = s.watched && s.unavailable.empty();
     std::string reasons;
     for (const StackCounters::Drop& d : s.drops)
-        reasons += fmt::format(",{{\"reason\":{},\"interface\":{},\"count\":{}}}",
-                               quoted(d.reason), quoted(d.interface), d.count);
+        reasons += fmt::format(",{{\"reason\":{},\"interface\":{},\"count\":{}}}", quoted(d.reason),
+                               quoted(d.interface), d.count);
     return fmt::format("{{\"watched\":{},\"unavailable\":{},\"dropped\":{},\"reasons\":{}}}",
-                       s.watched, or_null(s.unavailable), readable ? std::to_string(s.lost()) : "null",
+                       s.watched, or_null(s.unavailable),
+                       readable ? std::to_string(s.lost()) : "null",
                        readable ? "[" + (reasons.empty() ? "" : reasons.substr(1)) + "]" : "null");
 }
 
@@ -220,8 +219,8 @@ std::string status_text(const StatusSample& s, const LossLedger& l) {
     const double secs = s.seconds > 0 ? s.seconds : 1;
     std::uint64_t nic = 0;
     for (const NicCounters& n : l.nic) nic += n.lost();
-    std::string drops = fmt::format("ring {}, NIC {}, backlog {}", l.ring_total().drops, nic,
-                                    l.backlog.lost());
+    std::string drops =
+        fmt::format("ring {}, NIC {}, backlog {}", l.ring_total().drops, nic, l.backlog.lost());
     if (l.stack.watched && l.stack.unavailable.empty())
         drops += fmt::format(", stack {}", l.stack.lost());
     if (l.writer) drops += fmt::format(", writer {}", l.writer->lost());

@@ -21,7 +21,7 @@ std::string duration_text(std::int64_t ns);
 
 // The live line: rates over the last interval, ring fill, drops per stage since the start.
 struct StatusSample {
-    double seconds = 0;  // the interval
+    double seconds = 0;                    // the interval
     std::uint64_t packets = 0, bytes = 0;  // captured during it
     double ring_fill = 0;                  // 0..1
 };

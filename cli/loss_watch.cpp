@@ -65,7 +65,8 @@ std::uint32_t LossWatch::take_drops() noexcept {
 PcapngWriter::Statistics LossWatch::file_statistics(std::uint64_t delivered) {
     RingCounters t;
     for (const RingCounters& c : ring_now()) t += c;
-    return {.received = t.packets, .dropped = t.drops, .os_dropped = t.drops, .delivered = delivered};
+    return {
+        .received = t.packets, .dropped = t.drops, .os_dropped = t.drops, .delivered = delivered};
 }
 
 LossLedger LossWatch::ledger() {

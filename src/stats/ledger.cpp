@@ -33,9 +33,7 @@ std::uint64_t sum_of(const std::vector<T>& items, Member member) noexcept {
 
 }  // namespace
 
-std::uint64_t BacklogCounters::dropped() const noexcept {
-    return sum_of(cpus, &Cpu::dropped);
-}
+std::uint64_t BacklogCounters::dropped() const noexcept { return sum_of(cpus, &Cpu::dropped); }
 std::uint64_t BacklogCounters::time_squeeze() const noexcept {
     return sum_of(cpus, &Cpu::time_squeeze);
 }

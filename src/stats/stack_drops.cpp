@@ -79,9 +79,10 @@ std::unique_ptr<StackDropCounter> StackDropCounter::open(
     if (!netns) throw Error(ENOENT, "reading /proc/self/ns/net");
     const bool all = std::find(interfaces.begin(), interfaces.end(), "any") != interfaces.end();
     if (!all && interfaces.size() > RC_DROP_MAX_INTERFACES)
-        throw Error(EINVAL, "counting the stack's drops on " + std::to_string(interfaces.size()) +
-                                " interfaces",
-                    "at most " + std::to_string(RC_DROP_MAX_INTERFACES));
+        throw Error(
+            EINVAL,
+            "counting the stack's drops on " + std::to_string(interfaces.size()) + " interfaces",
+            "at most " + std::to_string(RC_DROP_MAX_INTERFACES));
 
     parts->skel.reset(ringcap_drops__open());
     if (!parts->skel) throw_bpf(errno, "opening the kfree_skb BPF object");
@@ -124,10 +125,10 @@ std::vector<StackCounters::Drop> StackDropCounter::read() const {
         const std::string interface = parts_->slots.empty()
                                           ? sys::interface_name(static_cast<int>(key.slot))
                                           : parts_->slots.at(key.slot);
-        out.push_back({.reason = drop_reason_name(key.reason),
-                       .interface = interface.empty() ? "ifindex " + std::to_string(key.slot)
-                                                      : interface,
-                       .count = sum});
+        out.push_back(
+            {.reason = drop_reason_name(key.reason),
+             .interface = interface.empty() ? "ifindex " + std::to_string(key.slot) : interface,
+             .count = sum});
     }
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
         return a.count != b.count ? a.count > b.count : a.reason < b.reason;

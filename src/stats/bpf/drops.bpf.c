@@ -25,30 +25,22 @@ struct {
     __type(value, __u64);
 } drops SEC(".maps");
 
-static __always_inline int slot_of(__u32 ifindex)
-{
-    if (watch_all)
-        return (int)ifindex;
+static __always_inline int slot_of(__u32 ifindex) {
+    if (watch_all) return (int)ifindex;
     for (__u32 i = 0; i < RC_DROP_MAX_INTERFACES; i++) {
-        if (i >= n_ifindexes)
-            break;
-        if (ifindexes[i] == ifindex)
-            return (int)i;
+        if (i >= n_ifindexes) break;
+        if (ifindexes[i] == ifindex) return (int)i;
     }
     return -1;
 }
 
 SEC("tp_btf/kfree_skb")
-int BPF_PROG(rc_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_reason reason)
-{
+int BPF_PROG(rc_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_reason reason) {
     struct net_device *dev = BPF_CORE_READ(skb, dev);
-    if (!dev)
-        return 0;
-    if (BPF_CORE_READ(dev, nd_net.net, ns.inum) != netns_inum)
-        return 0;
+    if (!dev) return 0;
+    if (BPF_CORE_READ(dev, nd_net.net, ns.inum) != netns_inum) return 0;
     int slot = slot_of(BPF_CORE_READ(dev, ifindex));
-    if (slot < 0)
-        return 0;
+    if (slot < 0) return 0;
     struct rc_drop_key key = {.reason = (__u32)reason, .slot = (__u32)slot};
     __u64 *count = bpf_map_lookup_elem(&drops, &key);
     if (count) {
@@ -59,8 +51,7 @@ int BPF_PROG(rc_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_re
     if (bpf_map_update_elem(&drops, &key, &one, BPF_NOEXIST) != 0) {
         /* another CPU made the entry first (each CPU has its own value in it) */
         count = bpf_map_lookup_elem(&drops, &key);
-        if (count)
-            *count += 1;
+        if (count) *count += 1;
     }
     return 0;
 }
