@@ -148,7 +148,7 @@ int capture_cmd(const CliOptions& o, StopToken stop) {
         else
             capture_into<false>(cap, *out, o.count, deadline, stop, captured, *watch);
     } catch (const Error& e) {
-        watch->writer_failed(e.code().value());
+        watch->capture_failed(e.code().value(), captured);
         report(e);
         status = 1;
     }

@@ -28,21 +28,21 @@ std::string pct(double share) {
 void ring_advice(const DoctorFacts& f, std::vector<Advice>& out) {
     const RingCounters r = f.ledger.ring_total();
     if (r.drops == 0) return;
-    const std::string why =
-        fmt::format("the ring dropped {} packets ({} of what passed the filter; fullest {})",
-                    r.drops, pct(double(r.drops) / double(std::max<std::uint64_t>(r.packets, 1))),
-                    pct(f.ring_fill_max));
+    const std::string why = fmt::format(
+        "the ring dropped {} packets ({} of what passed the filter; fullest {})", r.drops,
+        pct(double(r.drops) / double(std::max<std::uint64_t>(r.packets, 1))), pct(f.ring_fill_max));
     if (f.cpu_share >= 0.8) {  // the reader could not keep up: more readers
-        out.push_back({90, why + fmt::format(" while the capture used {} of a CPU", pct(f.cpu_share)),
+        out.push_back({90,
+                       why + fmt::format(" while the capture used {} of a CPU", pct(f.cpu_share)),
                        fmt::format("more capture threads: --workers {}", f.workers * 2)});
         if (f.workers > 1 && !f.pinned)
-            out.push_back({60, "the workers were not pinned",
-                           "pin each worker to its own CPU: --cpus 0-" +
-                               std::to_string(f.workers * 2 - 1)});
+            out.push_back(
+                {60, "the workers were not pinned",
+                 "pin each worker to its own CPU: --cpus 0-" + std::to_string(f.workers * 2 - 1)});
     } else {  // the reader had time to spare: the ring was too small for the bursts
-        out.push_back({90, why + fmt::format(" while the capture used only {} of a CPU",
-                                             pct(f.cpu_share)),
-                       fmt::format("a bigger ring: -B {}", f.ring_kib * 4)});
+        out.push_back(
+            {90, why + fmt::format(" while the capture used only {} of a CPU", pct(f.cpu_share)),
+             fmt::format("a bigger ring: -B {}", f.ring_kib * 4)});
     }
     const double mean = f.captured ? double(f.captured_bytes) / double(f.captured) : 0;
     if (f.snaplen > 256 && mean > 256)
@@ -58,23 +58,21 @@ void host_advice(const DoctorFacts& f, std::vector<Advice>& out) {
     const BacklogCounters& b = f.ledger.backlog;
     if (b.dropped() != 0) {
         const std::uint64_t now = f.netdev_max_backlog.value_or(1000);
-        out.push_back({80,
-                       fmt::format("the per-CPU backlog dropped {} packets (whole host)",
-                                   b.dropped()),
-                       fmt::format("a longer backlog: sysctl -w net.core.netdev_max_backlog={}",
-                                   now * 4)});
+        out.push_back(
+            {80, fmt::format("the per-CPU backlog dropped {} packets (whole host)", b.dropped()),
+             fmt::format("a longer backlog: sysctl -w net.core.netdev_max_backlog={}", now * 4)});
         std::uint64_t top = 0;
         for (const BacklogCounters::Cpu& c : b.cpus) top = std::max(top, c.dropped);
         if (!f.rps && top * 10 >= b.dropped() * 9 && b.cpus.size() > 1)
-            out.push_back({70, "one CPU had nearly all the backlog drops and RPS is off",
-                           fmt::format("spread receive work over CPUs (RPS): echo {:x} > "
-                                       "/sys/class/net/{}/queues/rx-0/rps_cpus",
-                                       (1u << std::min<std::size_t>(b.cpus.size(), 31)) - 1,
-                                       f.interface)});
+            out.push_back(
+                {70, "one CPU had nearly all the backlog drops and RPS is off",
+                 fmt::format("spread receive work over CPUs (RPS): echo {:x} > "
+                             "/sys/class/net/{}/queues/rx-0/rps_cpus",
+                             (1u << std::min<std::size_t>(b.cpus.size(), 31)) - 1, f.interface)});
     }
     for (const NicCounters& n : f.ledger.nic) {
-        const std::uint64_t hw = n.rx_missed.value_or(0) + n.rx_fifo.value_or(0) +
-                                 n.rx_over.value_or(0);
+        const std::uint64_t hw =
+            n.rx_missed.value_or(0) + n.rx_fifo.value_or(0) + n.rx_over.value_or(0);
         if (hw != 0)
             out.push_back({85, fmt::format("the NIC of {} missed {} packets", n.interface, hw),
                            fmt::format("a bigger NIC ring: ethtool -G {} rx 4096", n.interface)});
@@ -90,8 +88,9 @@ void writer_advice(const DoctorFacts& f, std::vector<Advice>& out) {
     if (!f.ledger.writer) return;
     const WriterCounters& w = *f.ledger.writer;
     if (w.write_errors != 0)
-        out.push_back({95, fmt::format("{} writes failed, {} packets not in the file",
-                                       w.write_errors, w.records_lost),
+        out.push_back({95,
+                       fmt::format("{} writes failed, {} packets not in the file", w.write_errors,
+                                   w.records_lost),
                        "write where there is room (-w), or keep a ring of files: -C 100 -W 10"});
     const double blocked = f.seconds > 0 ? double(w.blocked.count()) / 1e9 / f.seconds : 0;
     if (blocked > 0.2)

@@ -26,7 +26,7 @@ struct DoctorFacts {
     std::size_t workers = 1;
     bool pinned = false;  // --cpus
     std::uint32_t snaplen = kDefaultSnaplen;
-    bool filtered = false;                           // a filter expression was given
+    bool filtered = false;                            // a filter expression was given
     std::optional<std::uint64_t> netdev_max_backlog;  // net.core.netdev_max_backlog
     bool rps = false;                                 // RPS on for the interface's rx queue 0
     std::uint64_t tx_dropped = 0;                     // the interface's tx_dropped meanwhile

@@ -74,7 +74,11 @@ LossLedger LossWatch::ledger() {
     l.ring = ring_now();
     if (file_) {
         l.writer = file_->writer_counters();
-        if (writer_error_ != 0) l.writer->last_error = writer_error_;
+        if (failure_ != 0 && l.writer->write_errors != 0) {
+            l.writer->last_error = failure_;
+            if (failed_at_ > l.writer->records)
+                l.writer->records_lost += failed_at_ - l.writer->records;
+        }
     }
     l.latency = latency_;
     for (const WorkerState& w : workers_) l.latency += w.latency;

@@ -68,8 +68,12 @@ class LossWatch {
     std::vector<RingCounters> ring_now();
     // An ISB's counts for the whole capture, `delivered` packets so far (pcapng).
     PcapngWriter::Statistics file_statistics(std::uint64_t delivered);
-    // What the writer failed with, when the loop caught it (its errno for the ledger).
-    void writer_failed(int err) noexcept { writer_error_ = err; }
+    // The loop ended on an error (the writer's, or the capture's) with `captured` packets handed
+    // to the output: a writer that failed lost, besides what it cut, what it never took.
+    void capture_failed(int err, std::uint64_t captured) noexcept {
+        failure_ = err;
+        failed_at_ = captured;
+    }
 
     // How full the rings were, looked at every `every` (doctor): the fullest seen, the mean,
     // and how many looks found them 90% full or more.
@@ -107,7 +111,8 @@ class LossWatch {
     std::vector<WorkerState> workers_;
     std::uint64_t seen_drops_ = 0;    // the ring's drops as last read
     std::uint64_t marked_drops_ = 0;  // of which packets already carry this many
-    int writer_error_ = 0;
+    int failure_ = 0;
+    std::uint64_t failed_at_ = 0;
     bool live_ = false;
     bool line_shown_ = false;
     std::int64_t next_due_ns_ = INT64_MAX;  // the next line or fill look

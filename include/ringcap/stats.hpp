@@ -55,6 +55,8 @@ struct WriterCounters {
     // Packets the writer took that never reached the file: cut off at a failed write (the file
     // ends with its last whole record) or still buffered when the final write failed.
     std::uint64_t records_lost = 0;
+    // Packets the writer took (records put into its buffer), lost ones included.
+    std::uint64_t records = 0;
     // A writer with a queue between capture and disk: times the capture found it full and
     // waited. The live capture writes on its own thread, with no queue: this stays 0 there.
     std::uint64_t queue_full = 0;
@@ -72,6 +74,7 @@ struct WriterCounters {
         if (o.last_error != 0) last_error = o.last_error;
         blocked += o.blocked;
         records_lost += o.records_lost;
+        records += o.records;
         queue_full += o.queue_full;
         return *this;
     }

@@ -159,7 +159,8 @@ WriterCounters counters_of(const FileWriter& f) noexcept {
     return {.short_writes = f.short_writes(),
             .write_errors = f.write_errors(),
             .blocked = std::chrono::nanoseconds(f.blocked_ns()),
-            .records_lost = f.records_lost()};
+            .records_lost = f.records_lost(),
+            .records = f.records()};
 }
 
 }  // namespace

@@ -129,16 +129,23 @@ TEST(StatsOption, WordsAndPlainFlag) {
 // ---- the doctor's rules
 
 cli::DoctorFacts facts() {
-    cli::DoctorFacts f{.ledger = quiet_ledger(), .interface = "veth0", .seconds = 5,
-                       .captured = 1000, .captured_bytes = 64'000, .cpu_share = 0.2,
-                       .ring_kib = 1024, .snaplen = kDefaultSnaplen, .filtered = true};
+    cli::DoctorFacts f{.ledger = quiet_ledger(),
+                       .interface = "veth0",
+                       .seconds = 5,
+                       .captured = 1000,
+                       .captured_bytes = 64'000,
+                       .cpu_share = 0.2,
+                       .ring_kib = 1024,
+                       .snaplen = kDefaultSnaplen,
+                       .filtered = true};
     f.netdev_max_backlog = 1000;
     return f;
 }
 
 bool advises(const std::vector<cli::Advice>& a, const std::string& flag) {
-    return std::any_of(a.begin(), a.end(),
-                       [&](const cli::Advice& x) { return x.what.find(flag) != std::string::npos; });
+    return std::any_of(a.begin(), a.end(), [&](const cli::Advice& x) {
+        return x.what.find(flag) != std::string::npos;
+    });
 }
 
 TEST(DoctorAdvice, NothingLostNothingAdvised) { EXPECT_TRUE(cli::advise(facts()).empty()); }
