@@ -135,7 +135,7 @@ int capture_cmd(const CliOptions& o, StopToken stop) {
         o, std::vector<std::string>{info.interface}, info,
         LossWatch::RingSource{.counters = [&cap] { return std::vector{cap.stats()}; },
                               .fill = [&cap] { return cap.ring_fill(); }},
-        *out);
+        std::vector<Sink*>{out.get()});
     // Only once the output is open, as tcpdump: a failure is then the one line printed.
     say(fmt::format("listening on {}, link-type {}, snapshot length {} bytes, {}", info.interface,
                     link_type_name(info.link_type), info.snaplen, describe_ring(info)));

@@ -191,7 +191,7 @@ int doctor_cmd(int argc, const char* const* argv, StopToken stop) {
     LossWatch watch(o, {info.interface}, info,
                     {.counters = [&cap] { return std::vector{cap.stats()}; },
                      .fill = [&cap] { return cap.ring_fill(); }},
-                    out);
+                    {&out});
     watch.trace_fill(std::chrono::milliseconds(100));
     const auto tx0 = sys::interface_statistic(info.interface, "tx_dropped");
     say(fmt::format("doctor: watching {} for {} s ...", info.interface, o.duration));

@@ -13,6 +13,8 @@
 #include <ringcap/group.hpp>
 #include <ringcap/sink.hpp>
 
+#include "capture_cmd.hpp"
+#include "loss_watch.hpp"
 #include "output.hpp"
 #include "report.hpp"
 
@@ -57,11 +59,13 @@ void say_listening(const CliOptions& o, CaptureGroup& g) {
 
 // The end: tcpdump's three lines over all workers, then with --stats one line per worker, and
 // why a worker ended early. Returns the exit status those endings call for.
-int summarize(const CliOptions& o, CaptureGroup& g, std::uint64_t captured, const Ends& ends) {
+int summarize(const CliOptions& o, CaptureGroup& g, std::uint64_t captured, const Ends& ends,
+              LossWatch& watch) {
     const std::vector<CaptureStats> per = g.stats();
     CaptureStats total;
     for (const CaptureStats& s : per) total += s;
     report_capture_summary(captured, total, g.capture(0).info());
+    watch.report_end(captured);
     if (o.stats)
         for (std::size_t w = 0; w < per.size(); ++w) {
             const WorkerInfo& i = g.worker(w);
@@ -79,6 +83,26 @@ int summarize(const CliOptions& o, CaptureGroup& g, std::uint64_t captured, cons
             status = 1;
         }
     return status;
+}
+
+// The loss ledger over every socket of the group and every output (loss_watch.hpp).
+LossWatch watch_group(const CliOptions& o, CaptureGroup& g, const std::vector<Sink*>& outputs) {
+    return LossWatch(o, o.interfaces, g.capture(0).info(),
+                     {.counters = [&g] { return g.stats(); },
+                      .fill =
+                          [&g] {
+                              double fullest = 0;
+                              for (std::size_t w = 0; w < g.size(); ++w)
+                                  fullest = std::max(fullest, g.capture(w).ring_fill());
+                              return fullest;
+                          }},
+                     outputs);
+}
+
+std::int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
 }
 
 // Runs the group on a thread of its own until the user or -c stops it, or every worker ended.
@@ -115,6 +139,10 @@ int per_worker_files(const CliOptions& o, CaptureGroup& g, StopToken user) {
                                            }}));
     }
     say_listening(o, g);
+    std::vector<Sink*> outputs;
+    for (auto& s : sinks) outputs.push_back(s.get());
+    LossWatch watch = watch_group(o, g, outputs);
+    const std::int64_t deadline = duration_deadline(o);
     PacketBudget budget(o.count);
     std::atomic<std::uint64_t> captured{0};
     std::atomic<bool> write_failed{false};
@@ -132,7 +160,12 @@ int per_worker_files(const CliOptions& o, CaptureGroup& g, StopToken user) {
             feed.drain();
             captured += n;
             sinks[w]->end_batch();
-            sinks[w]->tick(std::chrono::system_clock::now());
+            const auto now = std::chrono::system_clock::now();
+            watch.on_worker_batch(
+                w, b,
+                std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch())
+                    .count());
+            sinks[w]->tick(now);
         } catch (const Error&) {
             write_failed = true;  // a full disk ends every worker, as it ends tcpdump
             throw;
@@ -142,7 +175,12 @@ int per_worker_files(const CliOptions& o, CaptureGroup& g, StopToken user) {
         sinks[w]->tick(std::chrono::system_clock::now());
     };
     Ends ends = run_until(
-        all, user, [&] { return budget.spent() || write_failed; },
+        all, user,
+        [&] {
+            const std::int64_t now = now_ns();
+            watch.tick(now, captured, 0);
+            return budget.spent() || write_failed || now >= deadline;
+        },
         [&] { return g.run(batch, all, idle); });
     int status = 0;
     for (auto& s : sinks) try {
@@ -151,7 +189,7 @@ int per_worker_files(const CliOptions& o, CaptureGroup& g, StopToken user) {
             report(e);
             status = 1;
         }
-    return std::max(status, summarize(o, g, captured, ends));
+    return std::max(status, summarize(o, g, captured, ends, watch));
 }
 
 // Every worker's packets into one output in timestamp order: the workers push their batches into
@@ -186,6 +224,8 @@ int merged(const CliOptions& o, CaptureGroup& g, StopToken user) {
         numbered = true;
     }
     say_listening(o, g);
+    LossWatch watch = watch_group(o, g, {out.get()});
+    const std::int64_t deadline = duration_deadline(o);
     TimeMerge merge(g.size());
     PacketBudget budget(o.count);
     StopSource all;
@@ -211,7 +251,9 @@ int merged(const CliOptions& o, CaptureGroup& g, StopToken user) {
                 captured += n;
             }
             out->tick(std::chrono::system_clock::now());
-            if (budget.spent()) break;
+            const std::int64_t now = now_ns();
+            watch.tick(now, captured, 0);
+            if (budget.spent() || now >= deadline) break;
         }
     } catch (const Error& e) {
         report(e);
@@ -226,7 +268,7 @@ int merged(const CliOptions& o, CaptureGroup& g, StopToken user) {
         report(e);
         status = 1;
     }
-    return std::max(status, summarize(o, g, captured, ends));
+    return std::max(status, summarize(o, g, captured, ends, watch));
 }
 
 }  // namespace

@@ -28,11 +28,10 @@ bool live_line(const CliOptions& o) {
 }  // namespace
 
 LossWatch::LossWatch(const CliOptions& o, const std::vector<std::string>& interfaces,
-                     const CaptureInfo& info, RingSource ring, Sink& out)
+                     const CaptureInfo& info, RingSource ring, const std::vector<Sink*>& outputs)
     : o_(o),
       info_(info),
       ring_(std::move(ring)),
-      file_(dynamic_cast<RotatingWriter*>(&out)),
       monitor_(LossMonitor::open({.interfaces = interfaces, .watch_stack = o.stats_drops})),
       version_(info.layout.version),
       block_timeout_(info.layout.block_timeout),
@@ -40,6 +39,8 @@ LossWatch::LossWatch(const CliOptions& o, const std::vector<std::string>& interf
       live_(live_line(o)) {
     last_line_ns_ = sys::realtime_ns();
     if (live_) next_line_ns_ = last_line_ns_ + kLineEveryNs;
+    for (Sink* out : outputs)
+        if (auto* file = dynamic_cast<RotatingWriter*>(out)) files_.push_back(file);
     schedule(0);
 }
 
@@ -72,8 +73,9 @@ PcapngWriter::Statistics LossWatch::file_statistics(std::uint64_t delivered) {
 LossLedger LossWatch::ledger() {
     LossLedger l = monitor_.sample();
     l.ring = ring_now();
-    if (file_) {
-        l.writer = file_->writer_counters();
+    if (!files_.empty()) {
+        l.writer = WriterCounters{};
+        for (const RotatingWriter* f : files_) *l.writer += f->writer_counters();
         if (failure_ != 0 && l.writer->write_errors != 0) {
             l.writer->last_error = failure_;
             if (failed_at_ > l.writer->records)

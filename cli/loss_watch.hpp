@@ -37,10 +37,10 @@ class LossWatch {
         std::function<std::vector<RingCounters>()> counters;
         std::function<double()> fill;
     };
-    // `interfaces` captured, `info` of the first socket (ring version and timeout), `out` the
-    // output (its writer counters when it is a file).
+    // `interfaces` captured, `info` of the first socket (ring version and timeout), `outputs`
+    // (their writer counters, summed, for those that are files).
     LossWatch(const CliOptions& o, const std::vector<std::string>& interfaces,
-              const CaptureInfo& info, RingSource ring, Sink& out);
+              const CaptureInfo& info, RingSource ring, const std::vector<Sink*>& outputs);
 
     // Per batch, before its packets are handed on. Returns the ring's drops since the last
     // batch that carried them, when the kernel marked this batch as losing (or a counter read
@@ -103,7 +103,7 @@ class LossWatch {
     const CliOptions& o_;
     CaptureInfo info_;
     RingSource ring_;
-    RotatingWriter* file_ = nullptr;
+    std::vector<RotatingWriter*> files_;
     LossMonitor monitor_;
     TpacketVersion version_;
     std::chrono::milliseconds block_timeout_;
