@@ -36,6 +36,13 @@ import time
 THROUGHPUT_TOOLS = [
     ("ringcap -w /dev/null", ["{RINGCAP}", "-i", "{IF}", "-w", "/dev/null"], 0.3),
     ("ringcap -w FILE", ["{RINGCAP}", "-i", "{IF}", "-w", "{FILE}"], 0.3),
+    # The loss ledger's cost (issue 13): the same capture with --stats (sampled at the end and
+    # on SIGUSR1: nothing per packet) and with the kfree_skb BPF program on (--stats=drops). The
+    # program runs in the softirq of whichever CPU frees a packet (on veth: the generator's,
+    # CPU 0), so its cost shows in CPU 0's busy time, not in the capture process's CPU.
+    ("ringcap -w FILE --stats", ["{RINGCAP}", "-i", "{IF}", "-w", "{FILE}", "--stats"], 0.3),
+    ("ringcap -w FILE --stats=drops",
+     ["{RINGCAP}", "-i", "{IF}", "-w", "{FILE}", "--stats=drops"], 0.3),
     ("ringcap --immediate-mode -w /dev/null",
      ["{RINGCAP}", "-i", "{IF}", "--immediate-mode", "-w", "/dev/null"], 0.3),
     # V2 frames as small as the minimal V2 reader's: the default frames hold 64 KiB + (GRO'd
