@@ -115,8 +115,15 @@ class LossTest(nf.NetTestCase):
     # -- the ring
 
     def test_ring_overflow_is_exactly_sent_minus_captured(self):
+        self.ring_overflow("-B", 512)
+
+    def test_ring_overflow_v2_frames(self):
+        """V2 marks each frame after the drops with TP_STATUS_LOSING, V3 the block."""
+        self.ring_overflow("--immediate-mode", "-s", 128, "-B", 512)
+
+    def ring_overflow(self, *ring):
         out = self.path("small.pcapng")
-        p = self.start_ringcap("-i", self.net.cap_if, "-B", 512, "-w", out, "--stats=json")
+        p = self.start_ringcap("-i", self.net.cap_if, *ring, "-w", out, "--stats=json")
         p.send_signal(signal.SIGSTOP)
         try:
             sent = self.gen("-c", 20000, "-r", 100000)

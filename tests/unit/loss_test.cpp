@@ -11,7 +11,10 @@
 #include "command_line.hpp"
 #include "doctor_cmd.hpp"
 #include "loss_report.hpp"
+#include "ring/rx_ring.hpp"
+#include "stats/ring_stats.hpp"
 #include "stats/softnet.hpp"
+#include "synthetic_ring.hpp"
 
 namespace ringcap {
 namespace {
@@ -72,6 +75,52 @@ TEST(LatencyHistogram, QuantilesWithinAQuarter) {
     EXPECT_EQ(none.quantile_ns(0.5), 0);
     for (std::uint64_t v : {0ull, 1ull, 3ull, 4ull, 7ull, 1000ull, 1ull << 40})
         EXPECT_LT(v, LatencyHistogram::bucket_end(LatencyHistogram::bucket_of(v))) << v;
+}
+
+// ---- what a batch says about loss and latency, and how full the ring is
+
+test::PacketSpec at(std::int64_t ts_ns, std::uint32_t flags = 0) {
+    return {.bytes = test::numbered_frame(1, 60), .flags = flags, .ts_ns = ts_ns};
+}
+
+TEST(BatchLoss, V3OldestPacketAndTheBlocksLosingMark) {
+    test::SyntheticRing ring(8192, 4, 8192);
+    test::fill_v3_block(ring.block(0), {at(1'000'000'500), at(1'000'000'900)});
+    test::fill_v3_block(ring.block(1), {at(2'000'000'000)}, TP_STATUS_USER | TP_STATUS_LOSING);
+    EXPECT_DOUBLE_EQ(detail::ring_fill(ring.map(), TpacketVersion::v3), 0.5);
+    detail::RxRing rx(TpacketVersion::v3, ring.map(), {});
+    std::optional<Batch> a = rx.take();
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->oldest_ts_ns(), 1'000'000'500);
+    EXPECT_FALSE(a->ring_was_losing());
+    std::optional<Batch> b = rx.take();
+    ASSERT_TRUE(b);
+    EXPECT_EQ(b->oldest_ts_ns(), 2'000'000'000);
+    EXPECT_TRUE(b->ring_was_losing()) << "TP_STATUS_LOSING on the block (prb_close_block)";
+    EXPECT_DOUBLE_EQ(detail::ring_fill(ring.map(), TpacketVersion::v3), 0.5)
+        << "blocks held by a batch are still full";
+    a.reset();
+    EXPECT_DOUBLE_EQ(detail::ring_fill(ring.map(), TpacketVersion::v3), 0.25);
+    EXPECT_EQ(Batch().oldest_ts_ns(), 0);
+    EXPECT_FALSE(Batch().ring_was_losing());
+}
+
+TEST(BatchLoss, V2FirstFrameSaysLosing) {
+    test::SyntheticRing ring(4096, 2, 1024);  // 8 frames
+    test::fill_v2_frame(ring.frame(0, 0), at(5'000));
+    test::fill_v2_frame(ring.frame(0, 1), at(6'000));
+    EXPECT_DOUBLE_EQ(detail::ring_fill(ring.map(), TpacketVersion::v2), 0.25);
+    detail::RxRing rx(TpacketVersion::v2, ring.map(), {});
+    std::optional<Batch> a = rx.take();
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->size(), 2u);
+    EXPECT_EQ(a->oldest_ts_ns(), 5'000);
+    EXPECT_FALSE(a->ring_was_losing());
+    a.reset();
+    test::fill_v2_frame(ring.frame(0, 2), at(7'000, TP_STATUS_LOSING));
+    std::optional<Batch> b = rx.take();
+    ASSERT_TRUE(b);
+    EXPECT_TRUE(b->ring_was_losing());
 }
 
 LossLedger quiet_ledger() {
