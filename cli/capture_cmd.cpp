@@ -7,6 +7,7 @@
 
 #include <ringcap/capture.hpp>
 #include <ringcap/filter.hpp>
+#include <ringcap/rotating_writer.hpp>
 #include <ringcap/sink.hpp>
 
 #include "group_cmd.hpp"
@@ -17,20 +18,35 @@
 namespace ringcap::cli {
 namespace {
 
-// The packets of one batch into `feed`, the first carrying `drops` (kMark), their bytes added
-// up for the live line (kBytes); at most `limit` in all (0: no limit).
-template <bool kMark, bool kBytes>
+// The packets of one batch into `feed`, their bytes added up for the live line (kBytes); at
+// most `limit` in all (0: no limit).
+template <bool kBytes>
 void feed_batch(Batch& batch, SinkFeeder& feed, std::uint64_t limit, std::uint64_t& captured,
-                std::uint64_t& bytes, std::uint32_t drops) {
+                std::uint64_t& bytes) {
     batch.for_each([&](const PacketView& p) {
         if (limit != 0 && captured == limit) return false;
         if constexpr (kBytes) bytes += p.wire_len();
-        if constexpr (kMark) {
-            feed.push(drops != 0 ? p.with_drops(drops) : p);
-            drops = 0;
+        feed.push(p);
+        ++captured;
+        return true;
+    });
+}
+
+// A batch the kernel marked as losing: its first packet goes to the file on its own, carrying
+// the drops (pcapng epb_dropcount), then the rest as usual. Rare: only after the ring was full.
+template <bool kBytes>
+void feed_marked_batch(Batch& batch, SinkFeeder& feed, RotatingWriter* file, std::uint64_t limit,
+                       std::uint64_t& captured, std::uint64_t& bytes, std::uint32_t drops) {
+    batch.for_each([&](const PacketView& p) {
+        if (limit != 0 && captured == limit) return false;
+        if constexpr (kBytes) bytes += p.wire_len();
+        if (drops != 0 && file != nullptr) {
+            feed.drain();
+            file->write_with_drops(p, drops);
         } else {
             feed.push(p);
         }
+        drops = 0;
         ++captured;
         return true;
     });
@@ -53,9 +69,10 @@ void capture_into(Capture& cap, Sink& out, std::uint64_t limit, std::int64_t dea
         watch.tick(now_ns, captured, bytes);
         if (batch) {
             if (const std::uint32_t drops = watch.on_batch(*batch, now_ns); drops != 0)
-                feed_batch<true, kBytes>(*batch, feed, limit, captured, bytes, drops);
+                feed_marked_batch<kBytes>(*batch, feed, watch.file(), limit, captured, bytes,
+                                          drops);
             else
-                feed_batch<false, kBytes>(*batch, feed, limit, captured, bytes, 0);
+                feed_batch<kBytes>(*batch, feed, limit, captured, bytes);
             feed.drain();  // before the batch goes back to the kernel
             batch->release();
             out.end_batch();

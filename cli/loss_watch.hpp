@@ -61,6 +61,8 @@ class LossWatch {
         if (asked || now_ns >= next_due_ns_) [[unlikely]]
             slow_tick(now_ns, captured, bytes, asked);
     }
+    // The file that takes epb_dropcount (the output when it is a file), or nullptr.
+    RotatingWriter* file() const noexcept { return files_.size() == 1 ? files_[0] : nullptr; }
     // The live line is on: the loop should count bytes for it.
     bool wants_bytes() const noexcept { return live_; }
 

@@ -73,15 +73,6 @@ class PacketView {
         p.ifindex_ = ifindex;
         return p;
     }
-    // Packets the kernel dropped between the one before this and this one, as far as the
-    // capture knows (the ring's drops, counted once a batch says the kernel was losing; 0 when
-    // none or not known). pcapng writes it as epb_dropcount.
-    std::uint32_t drops() const noexcept { return drops_; }
-    PacketView with_drops(std::uint32_t drops) const noexcept {
-        PacketView p = *this;
-        p.drops_ = drops;
-        return p;
-    }
 
     OwnedPacket to_owned() const;
 
@@ -97,7 +88,6 @@ class PacketView {
     std::uint16_t vlan_tpid_ = 0;
     std::uint16_t queue_ = kNoQueue;
     std::uint8_t pkttype_ = 0;
-    std::uint32_t drops_ = 0;
 };
 
 static_assert(sizeof(PacketView) <= 48, "a PacketView is copied per packet into sink chunks");

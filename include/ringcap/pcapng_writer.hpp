@@ -34,6 +34,9 @@ class PcapngWriter final : public FileWriter {
     // Sink: on interface 0, or once the source has declared interfaces (add_interface(const
     // FileInterface&)) on the interface numbered by the packet's ifindex().
     void write(std::span<const PacketView> packets) override;
+    // One packet as write(span) puts it, with epb_dropcount: `drops` packets were lost between
+    // the one before it and it (kEpbDropcountOption more bytes than record_size()).
+    void write_with_drops(const PacketView& packet, std::uint64_t drops);
 
     // Declares interface 1, 2, ... (an IDB); returns its id.
     std::uint32_t add_interface(LinkType link, std::uint32_t snaplen, const std::string& name,
@@ -59,8 +62,7 @@ class PcapngWriter final : public FileWriter {
     static std::size_t record_size(const PacketView& packet) noexcept {
         return kEnhancedOverhead + ((packet.caplen() + 3u) & ~std::size_t{3}) +
                (has_direction(packet) ? kEpbFlagsOption : 0) +
-               (packet.queue() != PacketView::kNoQueue ? kEpbQueueOption : 0) +
-               (packet.drops() != 0 ? kEpbDropcountOption : 0);
+               (packet.queue() != PacketView::kNoQueue ? kEpbQueueOption : 0);
     }
     // The packet gets an epb_flags option (its direction is known).
     static bool has_direction(const PacketView& packet) noexcept {

@@ -55,6 +55,9 @@ class RotatingWriter final : public Sink {
 
     // Sink: each packet into the file its time and size say, rotating as needed.
     void write(std::span<const PacketView> packets) override;
+    // One packet with epb_dropcount (pcapng; a pcap file has no place for it and gets the plain
+    // record), rotating first if it would not fit.
+    void write_with_drops(const PacketView& packet, std::uint64_t drops);
     // Sink: pcapng declares the interface in this file and in every file after it (true); pcap
     // says whether it has the files' link type.
     bool add_interface(const FileInterface& interface) override;

@@ -115,7 +115,7 @@ std::vector<std::byte> interface_statistics(std::uint32_t interface, std::uint64
 }
 
 void put_enhanced_packet(std::byte* d, const PacketView& p, std::uint32_t interface,
-                         std::string_view comment, std::size_t size) noexcept {
+                         std::string_view comment, std::size_t size, std::uint64_t drops) noexcept {
     const std::size_t data = pad4(p.caplen());
     const std::size_t note = comment.empty() ? 0 : 4 + pad4(comment.size());
     const std::uint32_t len = static_cast<std::uint32_t>(size);
@@ -141,11 +141,10 @@ void put_enhanced_packet(std::byte* d, const PacketView& p, std::uint32_t interf
         std::memcpy(o, queue_opt, PcapngWriter::kEpbQueueOption);
         o += PcapngWriter::kEpbQueueOption;
     }
-    if (p.drops() != 0) [[unlikely]] {
+    if (drops != 0) [[unlikely]] {
         const std::uint32_t head = kEpbDropcount | 8u << 16;
-        const std::uint64_t count = p.drops();
         std::memcpy(o, &head, 4);
-        std::memcpy(o + 4, &count, 8);
+        std::memcpy(o + 4, &drops, 8);
         o += PcapngWriter::kEpbDropcountOption;
     }
     if (note) {

@@ -39,9 +39,10 @@ inline std::size_t enhanced_packet_size(const PacketView& packet,
            (comment.empty() ? 0 : 4 + format::pad4(comment.size()));
 }
 // Builds that block, `size` (enhanced_packet_size()) bytes, at `out`: epb_flags when the
-// packet's direction is known, epb_queue, epb_dropcount when the packet has drops before it,
-// then the comment.
+// packet's direction is known, epb_queue, epb_dropcount when given, then the comment.
+// `drops` != 0 adds epb_dropcount (PcapngWriter::kEpbDropcountOption bytes more).
 void put_enhanced_packet(std::byte* out, const PacketView& packet, std::uint32_t interface,
-                         std::string_view comment, std::size_t size) noexcept;
+                         std::string_view comment, std::size_t size,
+                         std::uint64_t drops = 0) noexcept;
 
 }  // namespace ringcap::pcapng

@@ -60,6 +60,15 @@ void PcapngWriter::write(const PacketView& packet, std::uint32_t interface,
     commit(size);
 }
 
+void PcapngWriter::write_with_drops(const PacketView& packet, std::uint64_t drops) {
+    const auto interface = by_ifindex_ ? static_cast<std::uint32_t>(packet.ifindex()) : 0u;
+    if (interface >= interfaces_)
+        throw Error(EINVAL, "interface " + std::to_string(interface) + " was not declared");
+    const std::size_t size = pcapng::enhanced_packet_size(packet, {}) + kEpbDropcountOption;
+    pcapng::put_enhanced_packet(room(size), packet, interface, {}, size, drops);
+    commit(size);
+}
+
 void PcapngWriter::write(std::span<const PacketView> packets) {
     if (by_ifindex_) {
         for (const PacketView& p : packets) write(p, static_cast<std::uint32_t>(p.ifindex()));

@@ -135,6 +135,17 @@ void RotatingWriter::write(std::span<const PacketView> packets) {
         write_to(pcapng_, packets);
 }
 
+void RotatingWriter::write_with_drops(const PacketView& packet, std::uint64_t drops) {
+    if (format_ == FileFormat::pcap) return write({&packet, 1});
+    if (!pcapng_ ||
+        (rotation_.rotates() && (packet.ts_ns() >= period_end_ ||
+                                 pcapng_->file_size() + PcapngWriter::record_size(packet) +
+                                         PcapngWriter::kEpbDropcountOption >
+                                     size_limit_)))
+        rotate_for(packet);
+    pcapng_->write_with_drops(packet, drops);
+}
+
 std::uint64_t RotatingWriter::records_in_file() const noexcept {
     return pcap_ ? pcap_->records() : pcapng_ ? pcapng_->records() : 0;
 }
