@@ -147,8 +147,10 @@ void print(const DoctorFacts& f, const CaptureInfo& info) {
                     describe_ring(info), f.captured));
     say(f.ledger.lost_any() ? "lost, by stage:" : "nothing was lost at any stage:");
     for (const std::string& line : ledger_lines(f.ledger, true)) say("  " + line);
-    say(fmt::format("  ring fill: fullest {}, mean {}; capture CPU {} of one core",
-                    pct(f.ring_fill_max), pct(f.ring_fill_mean), pct(f.cpu_share)));
+    std::string seconds;
+    for (const double fill : f.ring_fill_per_second) seconds += " " + pct(fill);
+    say(fmt::format("  ring fill: fullest {}, mean {}, by second{}; capture CPU {} of one core",
+                    pct(f.ring_fill_max), pct(f.ring_fill_mean), seconds, pct(f.cpu_share)));
     const std::vector<Advice> advice = advise(f);
     if (advice.empty()) {
         say("advice: none (no counter calls for a change)");
@@ -205,6 +207,7 @@ int doctor_cmd(int argc, const char* const* argv, StopToken stop) {
     f.captured_bytes = out.bytes();
     f.ring_fill_max = watch.fill_trace().max;
     f.ring_fill_mean = watch.fill_trace().mean();
+    f.ring_fill_per_second = watch.fill_trace().per_second;
     f.ring_kib = info.layout.total_bytes() >> 10;
     f.workers = o.workers;
     f.pinned = !o.cpus.empty();

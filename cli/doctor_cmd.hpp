@@ -22,6 +22,7 @@ struct DoctorFacts {
     std::uint64_t captured_bytes = 0;  // caplen summed
     double cpu_share = 0;              // the capture's CPU time over the wall time (0..1+)
     double ring_fill_max = 0, ring_fill_mean = 0;  // 0..1, looked at ten times a second
+    std::vector<double> ring_fill_per_second;      // the fullest look of each second
     std::size_t ring_kib = 0;
     std::size_t workers = 1;
     bool pinned = false;  // --cpus

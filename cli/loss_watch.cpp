@@ -105,7 +105,7 @@ void LossWatch::schedule(std::int64_t now_ns) {
 
 void LossWatch::trace_fill(std::chrono::milliseconds every) {
     fill_every_ns_ = std::chrono::nanoseconds(every).count();
-    next_fill_ns_ = sys::realtime_ns();
+    next_fill_ns_ = fill_start_ns_ = sys::realtime_ns();
     schedule(0);
 }
 
@@ -138,6 +138,12 @@ void LossWatch::slow_tick(std::int64_t now_ns, std::uint64_t captured, std::uint
         fill_.sum += f;
         ++fill_.looks;
         fill_.nearly_full += f >= 0.9;
+        const auto second = static_cast<std::size_t>(
+            std::max<std::int64_t>(0, (now_ns - fill_start_ns_) / 1'000'000'000));
+        if (second < 3600) {  // an hour of seconds at most
+            if (fill_.per_second.size() <= second) fill_.per_second.resize(second + 1, 0.0);
+            fill_.per_second[second] = std::max(fill_.per_second[second], f);
+        }
     }
     if (live_ && now_ns >= next_line_ns_) show_line(now_ns, captured, bytes);
     schedule(now_ns);

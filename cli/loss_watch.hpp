@@ -82,6 +82,7 @@ class LossWatch {
     struct FillTrace {
         double max = 0, sum = 0;
         std::uint64_t looks = 0, nearly_full = 0;
+        std::vector<double> per_second;  // the fullest look of each second since trace_fill()
         double mean() const noexcept { return looks ? sum / double(looks) : 0; }
     };
     void trace_fill(std::chrono::milliseconds every);
@@ -121,6 +122,7 @@ class LossWatch {
     std::int64_t next_line_ns_ = INT64_MAX;
     std::int64_t fill_every_ns_ = 0;  // 0: no fill trace
     std::int64_t next_fill_ns_ = INT64_MAX;
+    std::int64_t fill_start_ns_ = 0;
     FillTrace fill_;
     std::int64_t last_line_ns_ = 0;
     std::uint64_t last_packets_ = 0, last_bytes_ = 0;
