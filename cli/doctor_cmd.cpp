@@ -186,6 +186,10 @@ int doctor_cmd(int argc, const char* const* argv, StopToken stop) {
     o.stats_drops = true;
     o.write_path.clear();
     if (o.duration == 0) o.duration = 5;
+    if (o.workers > 1 || o.interfaces.size() > 1)
+        say("ringcap: note: doctor watches one socket on the first interface; --workers and "
+            "further -i are left out");
+    o.workers = 1;
 
     Capture cap = Capture::open(o.capture);
     const CaptureInfo& info = cap.info();

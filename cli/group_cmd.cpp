@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -86,9 +87,15 @@ int summarize(const CliOptions& o, CaptureGroup& g, std::uint64_t captured, cons
 }
 
 // The loss ledger over every socket of the group and every output (loss_watch.hpp).
-LossWatch watch_group(const CliOptions& o, CaptureGroup& g, const std::vector<Sink*>& outputs) {
+LossWatch watch_group(const CliOptions& o, CaptureGroup& g, const std::vector<Sink*>& outputs,
+                      std::mutex* counters = nullptr) {
     return LossWatch(o, o.interfaces, g.capture(0).info(),
-                     {.counters = [&g] { return g.stats(); },
+                     {.counters =
+                          [&g, counters] {
+                              if (counters == nullptr) return g.stats();
+                              const std::lock_guard lock(*counters);
+                              return g.stats();
+                          },
                       .fill =
                           [&g] {
                               double fullest = 0;
@@ -124,6 +131,10 @@ Ends run_until(StopSource& all, StopToken user, Check done, const std::function<
 
 // Each worker writes its own file (its number in the name), on its own thread.
 int per_worker_files(const CliOptions& o, CaptureGroup& g, StopToken user) {
+    // A worker's file reads its socket's counters when it rotates, on the worker's thread, while
+    // the ledger may read every socket's from this one (live line, SIGUSR1): one at a time.
+    std::mutex counters;
+    std::vector<std::atomic<std::uint64_t>> delivered(g.size());
     std::vector<std::unique_ptr<Sink>> sinks;
     for (std::size_t w = 0; w < g.size(); ++w) {
         CliOptions mine = o;
@@ -133,15 +144,20 @@ int per_worker_files(const CliOptions& o, CaptureGroup& g, StopToken user) {
                                            .snaplen = info.snaplen,
                                            .interface_name = info.interface,
                                            .interface_description = interface_alias(info.interface),
-                                           .before_close = [&g, w](PcapngWriter& file) {
+                                           .before_close = [&, w](PcapngWriter& file) {
+                                               const std::lock_guard lock(counters);
                                                const CaptureStats st = g.capture(w).stats();
-                                               file.write_statistics(0, st.packets, st.drops);
+                                               file.write_statistics(
+                                                   0, {.received = st.packets,
+                                                       .dropped = st.drops,
+                                                       .os_dropped = st.drops,
+                                                       .delivered = delivered[w].load()});
                                            }}));
     }
     say_listening(o, g);
     std::vector<Sink*> outputs;
     for (auto& s : sinks) outputs.push_back(s.get());
-    LossWatch watch = watch_group(o, g, outputs);
+    LossWatch watch = watch_group(o, g, outputs, &counters);
     const std::int64_t deadline = duration_deadline(o);
     PacketBudget budget(o.count);
     std::atomic<std::uint64_t> captured{0};
@@ -159,6 +175,7 @@ int per_worker_files(const CliOptions& o, CaptureGroup& g, StopToken user) {
             });
             feed.drain();
             captured += n;
+            delivered[w] += n;
             sinks[w]->end_batch();
             const auto now = std::chrono::system_clock::now();
             watch.on_worker_batch(
@@ -178,7 +195,7 @@ int per_worker_files(const CliOptions& o, CaptureGroup& g, StopToken user) {
         all, user,
         [&] {
             const std::int64_t now = now_ns();
-            watch.tick(now, captured, 0);
+            watch.tick(now, captured, LossWatch::kBytesUnknown);
             return budget.spent() || write_failed || now >= deadline;
         },
         [&] { return g.run(batch, all, idle); });
@@ -197,6 +214,7 @@ int per_worker_files(const CliOptions& o, CaptureGroup& g, StopToken user) {
 int merged(const CliOptions& o, CaptureGroup& g, StopToken user) {
     const CaptureInfo& first = g.capture(0).info();
     const std::size_t per_interface = o.workers;
+    std::uint64_t captured = 0;  // written out; the ISB's isb_usrdeliv (one interface)
     const std::unique_ptr<Sink> out = open_output(
         o, {.link = first.link_type,
             .snaplen = first.snaplen,
@@ -208,7 +226,13 @@ int merged(const CliOptions& o, CaptureGroup& g, StopToken user) {
                     CaptureStats sum;
                     for (std::size_t w = 0; w < per_interface; ++w)
                         sum += per[k * per_interface + w];
-                    file.write_statistics(static_cast<std::uint32_t>(k), sum.packets, sum.drops);
+                    file.write_statistics(
+                        static_cast<std::uint32_t>(k),
+                        {.received = sum.packets,
+                         .dropped = sum.drops,
+                         .os_dropped = sum.drops,
+                         .delivered =
+                             o.interfaces.size() == 1 ? std::optional(captured) : std::nullopt});
                 }
             }});
     // A file of several interfaces numbers them: each packet says which is its own.
@@ -231,7 +255,6 @@ int merged(const CliOptions& o, CaptureGroup& g, StopToken user) {
     StopSource all;
     Ends ends;
     std::thread runner([&] { ends = g.run_merged(merge, all); });
-    std::uint64_t captured = 0;
     int status = 0;
     PacketView views[SinkFeeder::kChunk];
     std::uint32_t from[SinkFeeder::kChunk];
@@ -252,7 +275,7 @@ int merged(const CliOptions& o, CaptureGroup& g, StopToken user) {
             }
             out->tick(std::chrono::system_clock::now());
             const std::int64_t now = now_ns();
-            watch.tick(now, captured, 0);
+            watch.tick(now, captured, LossWatch::kBytesUnknown);
             if (budget.spent() || now >= deadline) break;
         }
     } catch (const Error& e) {

@@ -224,9 +224,11 @@ std::string status_text(const StatusSample& s, const LossLedger& l) {
     if (l.stack.watched && l.stack.unavailable.empty())
         drops += fmt::format(", stack {}", l.stack.lost());
     if (l.writer) drops += fmt::format(", writer {}", l.writer->lost());
-    return fmt::format("{:.0f} pkt/s, {:.1f} Mbit/s, ring {:.0f}% full, drops: {}",
-                       double(s.packets) / secs, double(s.bytes) * 8 / secs / 1e6,
-                       s.ring_fill * 100, drops);
+    const std::string rate = s.bytes == StatusSample::kUnknown
+                                 ? ""
+                                 : fmt::format(", {:.1f} Mbit/s", double(s.bytes) * 8 / secs / 1e6);
+    return fmt::format("{:.0f} pkt/s{}, ring {:.0f}% full, drops: {}", double(s.packets) / secs,
+                       rate, s.ring_fill * 100, drops);
 }
 
 }  // namespace ringcap::cli

@@ -21,8 +21,9 @@ std::string duration_text(std::int64_t ns);
 
 // The live line: rates over the last interval, ring fill, drops per stage since the start.
 struct StatusSample {
-    double seconds = 0;                    // the interval
-    std::uint64_t packets = 0, bytes = 0;  // captured during it
+    double seconds = 0;  // the interval
+    static constexpr std::uint64_t kUnknown = UINT64_MAX;
+    std::uint64_t packets = 0, bytes = 0;  // captured during it (bytes may be kUnknown)
     double ring_fill = 0;                  // 0..1
 };
 std::string status_text(const StatusSample& s, const LossLedger& ledger);

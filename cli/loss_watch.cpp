@@ -111,10 +111,11 @@ void LossWatch::trace_fill(std::chrono::milliseconds every) {
 
 void LossWatch::show_line(std::int64_t now_ns, std::uint64_t captured, std::uint64_t bytes) {
     const LossLedger l = ledger();
-    const StatusSample s{.seconds = double(now_ns - last_line_ns_) / 1e9,
-                         .packets = captured - last_packets_,
-                         .bytes = bytes - last_bytes_,
-                         .ring_fill = ring_.fill()};
+    const StatusSample s{
+        .seconds = double(now_ns - last_line_ns_) / 1e9,
+        .packets = captured - last_packets_,
+        .bytes = bytes == kBytesUnknown ? StatusSample::kUnknown : bytes - last_bytes_,
+        .ring_fill = ring_.fill()};
     fmt::print(stderr, "\r{}\x1b[K", status_text(s, l));
     std::fflush(stderr);
     line_shown_ = true;

@@ -55,7 +55,9 @@ class LossWatch {
     void on_worker_batch(std::size_t worker, const Batch& batch, std::int64_t now_ns) noexcept {
         workers_[worker].latency.record(now_ns - batch.oldest_ts_ns());
     }
-    // Per turn of the loop: the status line and SIGUSR1. `captured` and `bytes` so far.
+    // Per turn of the loop: the status line and SIGUSR1. `captured` and `bytes` so far
+    // (kBytesUnknown: the loop does not count them, and the line shows no Mbit/s).
+    static constexpr std::uint64_t kBytesUnknown = UINT64_MAX;
     void tick(std::int64_t now_ns, std::uint64_t captured, std::uint64_t bytes) {
         const bool asked = status_requested();
         if (asked || now_ns >= next_due_ns_) [[unlikely]]

@@ -153,6 +153,32 @@ class LossTest(nf.NetTestCase):
         status, fields, werr = nf.capinfos(out)
         self.assertEqual(status, 0, werr)
 
+    def test_workers_ledger_counts_each_rings_drops(self):
+        """Two fanout workers with tiny rings, both stopped: each worker's drops in the JSON
+        ledger, their sum exactly sent - captured; each worker's pcapng file has its ISB."""
+        pattern = self.path("w-%w.pcapng")
+        p = self.start_ringcap("-i", self.net.cap_if, "--workers", 2, "-B", 512, "-w", pattern,
+                               "--stats=json")
+        p.send_signal(signal.SIGSTOP)
+        try:
+            sent = self.gen("-c", 20000, "-r", 100000, "--flows", 16)
+        finally:
+            p.send_signal(signal.SIGCONT)
+        time.sleep(0.5)
+        _, err = self.stop(p)
+        captured, _, dropped = self.assert_summary(err)
+        ring = ledger_json(err)["ring"]
+        self.assertEqual(len(ring["workers"]), 2)
+        self.assertEqual(sum(w["dropped"] for w in ring["workers"]), dropped)
+        self.assertGreater(dropped, 0)
+        self.assertEqual(dropped, sent - captured, err)
+        delivered = 0
+        for w in (0, 1):
+            isb = last_isb(self.path(f"w-{w}.pcapng"))
+            self.assertEqual(isb[7], ring["workers"][w]["dropped"], "isb_osdrop")
+            delivered += isb[8]
+        self.assertEqual(delivered, captured, "isb_usrdeliv over the workers")
+
     def test_doctor_names_the_ring_and_advises_a_bigger_ring_or_workers(self):
         p = nf.Proc(self.net.ringcap("doctor", "-i", self.net.cap_if, "-B", 512,
                                      "--duration", 4))
