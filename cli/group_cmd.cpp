@@ -129,30 +129,35 @@ Ends run_until(StopSource& all, StopToken user, Check done, const std::function<
     return ends;
 }
 
-// Each worker writes its own file (its number in the name), on its own thread.
-int per_worker_files(const CliOptions& o, CaptureGroup& g, StopToken user) {
+// Each worker writes its own output (a file with its number in the name, or its printed lines),
+// on its own thread.
+int per_worker_outputs(const CliOptions& o, CaptureGroup& g, StopToken user) {
     // A worker's file reads its socket's counters when it rotates, on the worker's thread, while
     // the ledger may read every socket's from this one (live line, SIGUSR1): one at a time.
     std::mutex counters;
     std::vector<std::atomic<std::uint64_t>> delivered(g.size());
     std::vector<std::unique_ptr<Sink>> sinks;
+    std::mutex stdout_lock;
     for (std::size_t w = 0; w < g.size(); ++w) {
         CliOptions mine = o;
-        mine.write_path = worker_file_name(o.write_path, w);
+        if (!o.write_path.empty()) mine.write_path = worker_file_name(o.write_path, w);
         const CaptureInfo& info = g.capture(w).info();
-        sinks.push_back(open_output(mine, {.link = info.link_type,
-                                           .snaplen = info.snaplen,
-                                           .interface_name = info.interface,
-                                           .interface_description = interface_alias(info.interface),
-                                           .before_close = [&, w](PcapngWriter& file) {
-                                               const std::lock_guard lock(counters);
-                                               const CaptureStats st = g.capture(w).stats();
-                                               file.write_statistics(
-                                                   0, {.received = st.packets,
-                                                       .dropped = st.drops,
-                                                       .os_dropped = st.drops,
-                                                       .delivered = delivered[w].load()});
-                                           }}));
+        sinks.push_back(open_output(mine,
+                                    {.link = info.link_type,
+                                     .snaplen = info.snaplen,
+                                     .interface_name = info.interface,
+                                     .interface_description = interface_alias(info.interface),
+                                     .before_close =
+                                         [&, w](PcapngWriter& file) {
+                                             const std::lock_guard lock(counters);
+                                             const CaptureStats st = g.capture(w).stats();
+                                             file.write_statistics(
+                                                 0, {.received = st.packets,
+                                                     .dropped = st.drops,
+                                                     .os_dropped = st.drops,
+                                                     .delivered = delivered[w].load()});
+                                         }},
+                                    &stdout_lock));
     }
     say_listening(o, g);
     std::vector<Sink*> outputs;
@@ -320,11 +325,11 @@ int group_capture_cmd(const CliOptions& o, StopToken stop) {
     CaptureGroup g = CaptureGroup::open(go);
     for (const std::string& note : g.notes()) say("ringcap: note: " + note);
     for (const std::string& note : g.capture(0).info().notes) say("ringcap: note: " + note);
-    // A file per worker only when asked for files of one interface without --merge: printed
-    // lines, standard output and several interfaces are one stream in time order.
-    const bool per_worker =
-        !o.write_path.empty() && o.write_path != "-" && !o.merge && o.interfaces.size() == 1;
-    return per_worker ? per_worker_files(o, g, stop) : merged(o, g, stop);
+    // Workers of one interface each write their own output unless --merge: a file each, or
+    // printed lines (whole lines, in the order the workers' batches come); one file on standard
+    // output, and several interfaces, are always one stream in time order.
+    const bool per_worker = !o.merge && o.interfaces.size() == 1 && o.write_path != "-";
+    return per_worker ? per_worker_outputs(o, g, stop) : merged(o, g, stop);
 }
 
 }  // namespace ringcap::cli

@@ -50,10 +50,11 @@ std::unique_ptr<Sink> open_file(const CliOptions& o, OutputSource source) {
 
 }  // namespace
 
-std::unique_ptr<Sink> open_output(const CliOptions& o, OutputSource source) {
+std::unique_ptr<Sink> open_output(const CliOptions& o, OutputSource source,
+                                  std::mutex* shared_stdout) {
     if (!o.write_path.empty()) return open_file(o, std::move(source));
     if (o.count_only) return std::make_unique<CountingSink>();
-    return std::make_unique<LinePrinter>(sys::kStdout, source.link, o);
+    return std::make_unique<LinePrinter>(sys::kStdout, source.link, o, shared_stdout);
 }
 
 }  // namespace ringcap::cli

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include <ringcap/pcapng_writer.hpp>
@@ -28,6 +29,8 @@ struct OutputSource {
     bool open_first_file = true;
 };
 
-std::unique_ptr<Sink> open_output(const CliOptions& o, OutputSource source);
+// `shared_stdout`: for printers of several threads writing standard output (LinePrinter).
+std::unique_ptr<Sink> open_output(const CliOptions& o, OutputSource source,
+                                  std::mutex* shared_stdout = nullptr);
 
 }  // namespace ringcap::cli

@@ -5,8 +5,8 @@
 
 namespace ringcap::cli {
 
-LinePrinter::LinePrinter(int fd, LinkType link, const CliOptions& o)
-    : fd_(fd), json_(o.json), decoder_(link, [&] {
+LinePrinter::LinePrinter(int fd, LinkType link, const CliOptions& o, std::mutex* shared)
+    : fd_(fd), shared_(shared), json_(o.json), decoder_(link, [&] {
           DecodeOptions d = o.decode;
           d.precision = o.precision;
           d.interface_name = [this](int ifindex) { return interface_name(ifindex); };
@@ -49,6 +49,9 @@ Decoder& LinePrinter::decoder_for(LinkType link) {
 }
 
 void LinePrinter::flush() {
+    if (out_.size() == 0) return;
+    std::unique_lock<std::mutex> lock;
+    if (shared_ != nullptr) lock = std::unique_lock(*shared_);
     const char* data = out_.data();
     std::size_t left = out_.size();
     while (left > 0) {

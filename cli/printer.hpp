@@ -3,6 +3,7 @@
 // --json). Lines collect in one buffer, written with one write(2) per batch.
 #include <fmt/format.h>
 
+#include <mutex>
 #include <ringcap/decode.hpp>
 #include <ringcap/packet.hpp>
 #include <ringcap/sink.hpp>
@@ -18,7 +19,9 @@ namespace ringcap::cli {
 
 class LinePrinter final : public Sink {
   public:
-    LinePrinter(int fd, LinkType link, const CliOptions& o);
+    // `shared`: the lock of an fd that other printers (the workers of a group capture) write
+    // too; each flush writes whole lines under it, so lines never interleave mid-way.
+    LinePrinter(int fd, LinkType link, const CliOptions& o, std::mutex* shared = nullptr);
     LinePrinter(const LinePrinter&) = delete;  // the decoder's name lookup points here
     LinePrinter& operator=(const LinePrinter&) = delete;
 
@@ -43,6 +46,7 @@ class LinePrinter final : public Sink {
     Decoder& decoder_for(LinkType link);
 
     int fd_;
+    std::mutex* shared_;
     bool json_;
     Decoder decoder_;
     std::vector<Decoder> others_;  // for the other link types met, same options

@@ -113,6 +113,9 @@ class CaptureGroup {
 struct MergeOptions {
     std::chrono::milliseconds max_delay{500};
     std::size_t queue_batches = 64;
+    // How long pop() gathers packets before it returns a chunk that is not full: one pop then
+    // serves many batches, and the threads are not woken for every batch.
+    std::chrono::milliseconds linger{2};
 };
 
 class TimeMerge {
@@ -129,16 +132,15 @@ class TimeMerge {
     void advance(std::size_t source, std::int64_t watermark_ns);
     // The source ends: nothing more will come from it.
     void finish(std::size_t source);
-    // A source whose ring looked empty should wait here rather than poll while the merge still
-    // holds one of its batches: the kernel reports a ring readable as long as its newest block
-    // is held. Returns when one of its batches was released, or after `at_most`.
-    void wait_for_release(std::size_t source, std::chrono::microseconds at_most);
+    // Whether the merge still holds batches of `source`. While it holds a ring's newest block
+    // the kernel reports that ring readable, so a source whose ring looked empty should sleep a
+    // little rather than poll again at once.
     bool holds_batches(std::size_t source) const;
 
     // Consumer side (one thread). Fills `out` with packets in timestamp order, as many as may
-    // go out now, and `from` (same length, or empty) with each one's source; waits up to
-    // `wait` for the first. The views stay valid until the next call. 0 with done() true: every
-    // source has finished and everything went out.
+    // go out, and `from` (same length, or empty) with each one's source: returns when `out` is
+    // full, or `linger` after the first packet, or after `wait` with none. The views stay valid
+    // until the next call. 0 with done() true: every source has finished and everything went out.
     std::size_t pop(std::span<PacketView> out, std::span<std::uint32_t> from,
                     std::chrono::milliseconds wait);
     bool done() const;
@@ -156,8 +158,12 @@ class TimeMerge {
 
     MergeOptions options_;
     mutable std::mutex mutex_;
-    std::condition_variable arrived_;   // consumer waits for batches
+    // Each side is woken only when the other is waiting (a wake-up costs microseconds; one per
+    // batch and per pop would cost more than the merge itself).
+    std::condition_variable arrived_;   // the consumer waits for batches
     std::condition_variable released_;  // sources wait for room
+    bool consumer_waiting_ = false;
+    std::size_t sources_waiting_ = 0;
     std::vector<std::unique_ptr<Source>> sources_;
     struct Spent {
         std::size_t source;

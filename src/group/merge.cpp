@@ -30,35 +30,29 @@ TimeMerge::~TimeMerge() { close(); }
 bool TimeMerge::push(std::size_t source, Batch&& batch) {
     std::unique_lock lock(mutex_);
     Source& s = *sources_[source];
-    released_.wait(lock, [&] { return closed_ || s.queue.size() < options_.queue_batches; });
+    if (!closed_ && s.queue.size() >= options_.queue_batches) {
+        ++sources_waiting_;
+        released_.wait(lock, [&] { return closed_ || s.queue.size() < options_.queue_batches; });
+        --sources_waiting_;
+    }
     if (closed_) return false;
     s.queue.push_back(std::move(batch));
     ++s.held;
-    arrived_.notify_one();
+    // The consumer lingers anyway; it is woken early only when this queue is filling up.
+    if (consumer_waiting_ && s.queue.size() * 2 >= options_.queue_batches) arrived_.notify_one();
     return true;
 }
 
 void TimeMerge::advance(std::size_t source, std::int64_t watermark_ns) {
     std::lock_guard lock(mutex_);
     Source& s = *sources_[source];
-    if (watermark_ns > s.watermark) {
-        s.watermark = watermark_ns;
-        arrived_.notify_one();
-    }
+    if (watermark_ns > s.watermark) s.watermark = watermark_ns;
 }
 
 void TimeMerge::finish(std::size_t source) {
     std::lock_guard lock(mutex_);
     sources_[source]->finished = true;
     arrived_.notify_one();
-}
-
-void TimeMerge::wait_for_release(std::size_t source, std::chrono::microseconds at_most) {
-    std::unique_lock lock(mutex_);
-    Source& s = *sources_[source];
-    const std::size_t held = s.held;
-    if (held == 0) return;
-    released_.wait_for(lock, at_most, [&] { return closed_ || s.held < held; });
 }
 
 bool TimeMerge::holds_batches(std::size_t source) const {
@@ -127,14 +121,23 @@ std::size_t TimeMerge::pop(std::span<PacketView> out, std::span<std::uint32_t> f
             --sources_[source]->held;
         }
         spent_.clear();
-        released_.notify_all();
+        if (sources_waiting_ != 0) released_.notify_all();
     }
-    const auto deadline = std::chrono::steady_clock::now() + wait;
+    const auto start = std::chrono::steady_clock::now();
+    const auto deadline = start + wait;
+    const auto linger_end = start + std::min<std::chrono::nanoseconds>(options_.linger, wait);
+    std::size_t n = 0;
     for (;;) {
-        const std::size_t n = take_ready(out, from, sys::realtime_ns());
-        if (n != 0 || closed_ || done()) return n;
-        // Wake for a batch or a watermark, or when the oldest packet held reaches max_delay.
-        auto until = deadline;
+        n += take_ready(out.subspan(n), from.empty() ? from : from.subspan(n), sys::realtime_ns());
+        const auto now = std::chrono::steady_clock::now();
+        // A full chunk, or whatever there is once the linger is over: one pop serves many
+        // batches, and neither side is woken per batch.
+        if (n == out.size() || closed_ || done() || (n != 0 && now >= linger_end) ||
+            now >= deadline)
+            return n;
+        // Look again after a linger (sources do not wake this thread for every batch), or when
+        // the oldest packet held reaches max_delay.
+        auto until = std::min(deadline, n != 0 ? linger_end : now + options_.linger);
         std::int64_t oldest = INT64_MAX;
         for (const auto& s : sources_)
             if (s->has_head()) oldest = std::min(oldest, s->head_ts());
@@ -144,9 +147,9 @@ std::size_t TimeMerge::pop(std::span<PacketView> out, std::span<std::uint32_t> f
             until = std::min(until, std::chrono::steady_clock::now() +
                                         std::chrono::nanoseconds(std::max<std::int64_t>(left, 0)));
         }
+        consumer_waiting_ = true;
         arrived_.wait_until(lock, until);
-        if (std::chrono::steady_clock::now() >= deadline)
-            return take_ready(out, from, sys::realtime_ns());
+        consumer_waiting_ = false;
     }
 }
 

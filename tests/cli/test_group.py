@@ -10,7 +10,10 @@
 - Two veth pairs captured with -i a -i b into one pcapng: two interfaces, every packet under the
   one it arrived on, times in order, statistics for both.
 - --stats: a line per worker whose counts add up to the total.
-- SIGINT under a flood with workers: every file valid, the summary printed.
+- Printing with workers: every line whole (each worker writes whole lines); with --merge in
+  time order.
+- SIGINT under a flood with workers: every file valid, the summary printed. -C rotation per
+  worker and merged: every file under the limit and valid, every packet once.
 - Bad input: --workers 0, an unknown --fanout mode or flag, a group id in use with another mode,
   an interface given twice, more workers than CPUs (a note), one interface of several going
   down (the other goes on, the end status is 1 and names the worker).
@@ -184,6 +187,57 @@ class GroupCase(nf.NetTestCase):
         self.assertIn(f"worker 1 ({other.cap_if})", err)
         r = nf.run(["tshark", "-n", "-r", self.path("two.pcapng"), "-q", "-z", "io,stat,0"])
         self.assertEqual(r.returncode, 0)
+
+    def printed(self, *args):
+        out_path = self.path("lines.txt")
+        with open(out_path, "wb") as out:
+            p = self.start_ringcap("-i", self.net.cap_if, "--workers", 2, "-n", "-tt", *args,
+                                   "udp", stdout=out)
+            self.gen("--flows", 64, "-c", 2000, "-r", 50000)
+            time.sleep(0.5)
+            self.stop(p)
+        with open(out_path) as f:
+            return f.read().splitlines()
+
+    def test_printing_with_workers_keeps_lines_whole(self):
+        line = re.compile(r"^(\d+\.\d{6}) IP 198\.18\.0\.1\.\d+ > 198\.18\.0\.2\.9: UDP, "
+                          r"length 22$")
+        for args in ((), ("--merge",)):
+            lines = self.printed(*args)
+            self.assertEqual(len(lines), 2000, args)
+            stamps = []
+            for text in lines:
+                m = line.match(text)
+                self.assertIsNotNone(m, f"{args}: a broken line: {text!r}")
+                stamps.append(float(m.group(1)))
+            if args:  # merged: in time order
+                self.assertEqual(stamps, sorted(stamps))
+
+    def test_rotation_with_workers_and_merged(self):
+        # -C 100k: every worker's files (and the merged ones) stay under the limit, are valid,
+        # and together hold every packet once.
+        n = 6000
+        split = self.start_ringcap("-i", self.net.cap_if, "--workers", 2, "-C", "100k", "-w",
+                                   self.path("r-%w.pcap"), "udp")
+        merged = self.start_ringcap("-i", self.net.cap_if, "--workers", 2, "--merge", "-C",
+                                    "100k", "-w", self.path("rm.pcap"), "udp")
+        self.gen("--flows", 64, "-c", n, "-r", 50000)
+        time.sleep(0.5)
+        for p in (split, merged):
+            self.stop(p)
+        for prefix in ("r-0.pcap", "r-1.pcap", "rm.pcap"):
+            files = sorted(f for f in os.listdir(self.tmp.name) if f.startswith(prefix))
+            self.assertGreater(len(files), 1, f"{prefix} did not rotate: {files}")
+            for f in files:
+                self.assertLessEqual(os.path.getsize(self.path(f)), 100 * 1024, f)
+                status, _, err = nf.capinfos(self.path(f))
+                self.assertEqual((status, err), (0, ""), f)
+        def seqs(prefix):
+            return collections.Counter(seq for f in os.listdir(self.tmp.name) if f.startswith(prefix)
+                                       for _, seq in self.gen_records(self.path(f)))
+        both = seqs("r-0.pcap") + seqs("r-1.pcap")
+        self.assertEqual(both, collections.Counter(range(n)))
+        self.assertEqual(seqs("rm.pcap"), collections.Counter(range(n)))
 
     def test_sigint_under_flood_leaves_valid_files(self):
         p = self.start_ringcap("-i", self.net.cap_if, "--workers", 2, "-w", self.path("f.pcap"))

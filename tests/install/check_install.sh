@@ -20,8 +20,10 @@ for exe in minimal_capture epoll_capture; do
   out=$(LD_LIBRARY_PATH="$work/prefix/lib" "$work/cmake/$exe" 2>&1 || true)
   grep -q "usage" <<<"$out" || { echo "$exe (find_package) printed: $out"; exit 1; }
   # It links the installed shared library, not something from the build tree.
-  LD_LIBRARY_PATH="$work/prefix/lib" ldd "$work/cmake/$exe" | grep -q "$work/prefix/lib/libringcap.so" ||
-    { echo "$exe does not use the installed libringcap.so"; exit 1; }
+  # (ldd's output in a variable first: grep -q leaving early would fail the pipe, pipefail)
+  libs=$(LD_LIBRARY_PATH="$work/prefix/lib" ldd "$work/cmake/$exe")
+  grep -q "$work/prefix/lib/libringcap.so" <<<"$libs" ||
+    { echo "$exe does not use the installed libringcap.so: $libs"; exit 1; }
 done
 
 # pkg-config.
