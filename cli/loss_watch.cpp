@@ -131,7 +131,10 @@ void LossWatch::slow_tick(std::int64_t now_ns, std::uint64_t captured, std::uint
         RingCounters t;
         for (const RingCounters& c : ring_now()) t += c;
         report_capture_summary(captured, t, info_);
-        for (const std::string& line : ledger_lines(ledger(), o_.stats)) say(line);
+        if (o_.stats_json)
+            say(ledger_json(ledger(), captured));
+        else
+            for (const std::string& line : ledger_lines(ledger(), o_.stats)) say(line);
     }
     if (fill_every_ns_ != 0 && now_ns >= next_fill_ns_) {
         const double f = ring_.fill();
