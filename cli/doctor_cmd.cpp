@@ -199,7 +199,7 @@ int doctor_cmd(int argc, const char* const* argv, StopToken stop) {
                      .fill = [&cap] { return cap.ring_fill(); }},
                     {&out});
     watch.trace_fill(std::chrono::milliseconds(100));
-    const auto tx0 = sys::interface_statistic(info.interface, "tx_dropped");
+    const auto link0 = sys::link_counters(info.interface);
     say(fmt::format("doctor: watching {} for {} s ...", info.interface, o.duration));
     const double cpu0 = cpu_seconds();
     const std::int64_t t0 = sys::monotonic_ns();
@@ -219,8 +219,9 @@ int doctor_cmd(int argc, const char* const* argv, StopToken stop) {
     f.filtered = !o.capture.filter.empty();
     f.netdev_max_backlog = sysctl_number("/proc/sys/net/core/netdev_max_backlog");
     f.rps = rps_on(info.interface);
-    const auto tx1 = sys::interface_statistic(info.interface, "tx_dropped");
-    if (tx0 && tx1 && *tx1 > *tx0) f.tx_dropped = *tx1 - *tx0;
+    const auto link1 = sys::link_counters(info.interface);
+    if (link0 && link1 && link1->tx_dropped > link0->tx_dropped)
+        f.tx_dropped = link1->tx_dropped - link0->tx_dropped;
     print(f, info);
     return 0;
 }

@@ -132,7 +132,8 @@ struct NamedCount {
     std::uint64_t count = 0;
 };
 
-// One interface's own counters (/sys/class/net/IF/statistics, the kernel's rtnl_link_stats64)
+// One interface's own counters (the kernel's rtnl_link_stats64, what
+// /sys/class/net/IF/statistics shows, read over rtnetlink in the caller's network namespace)
 // and its driver's (ethtool -S: the ETHTOOL_GSTATS ioctl).
 struct NicCounters {
     std::string interface;
@@ -140,8 +141,8 @@ struct NicCounters {
     // (e.g. no protocol handler, a full backlog on that device's path). Every device has it.
     std::optional<std::uint64_t> rx_dropped;
     // The hardware's receive counters: missed (no room in the NIC's ring), FIFO overruns,
-    // ring overruns. nullopt on a device without hardware (no /sys/class/net/IF/device: veth,
-    // bridges, tun), whose driver never counts them.
+    // ring overruns. nullopt on a device without hardware (no parent device, as
+    // /sys/class/net/IF/device shows it: veth, bridges, tun, lo), whose driver never counts them.
     std::optional<std::uint64_t> rx_missed, rx_fifo, rx_over;
     // Driver counters whose names speak of loss (drop, miss, discard, fifo, overrun, no_buf,
     // error), each as a delta; `driver_unavailable` says why there are none (the driver has no

@@ -24,32 +24,20 @@ bool speaks_of_loss(std::string_view name) {
     return false;
 }
 
-std::uint64_t since(std::optional<std::uint64_t> start, std::optional<std::uint64_t> now) {
-    if (!start || !now) return 0;
-    return *now >= *start ? *now - *start : *now;  // went down: the device was reset
+std::uint64_t since(std::uint64_t start, std::uint64_t now) {
+    return now >= start ? now - start : now;  // went down: the device was reset
 }
 
 // One interface's counters, at start and at each sample.
 struct InterfaceWatch {
     std::string name;
-    bool hardware = false;
-    std::optional<std::uint64_t> dropped, missed, fifo, over;  // at start
-    std::vector<std::string> driver_names;                     // the loss-named ones
+    std::optional<sys::LinkCounters> link;  // at start; nullopt: not found then
+    std::vector<std::string> driver_names;  // the loss-named ones
     std::vector<std::uint64_t> driver_start;
     std::string driver_unavailable;
 
-    static std::optional<std::uint64_t> stat(const std::string& name, const char* counter) {
-        return sys::interface_statistic(name, counter);
-    }
-
     void start() {
-        hardware = sys::has_hardware(name);
-        dropped = stat(name, "rx_dropped");
-        if (hardware) {
-            missed = stat(name, "rx_missed_errors");
-            fifo = stat(name, "rx_fifo_errors");
-            over = stat(name, "rx_over_errors");
-        }
+        link = sys::link_counters(name);
         sys::DriverCounters d;
         if (const int err = sys::read_driver_counters(name, d); err != 0) {
             driver_unavailable = err == EOPNOTSUPP ? "the driver has no ethtool statistics"
@@ -65,10 +53,16 @@ struct InterfaceWatch {
 
     NicCounters sample() const {
         NicCounters n{.interface = name, .driver_unavailable = driver_unavailable};
-        if (dropped) n.rx_dropped = since(dropped, stat(name, "rx_dropped"));
-        if (missed) n.rx_missed = since(missed, stat(name, "rx_missed_errors"));
-        if (fifo) n.rx_fifo = since(fifo, stat(name, "rx_fifo_errors"));
-        if (over) n.rx_over = since(over, stat(name, "rx_over_errors"));
+        if (link) {
+            const std::optional<sys::LinkCounters> now = sys::link_counters(name);
+            const sys::LinkCounters& c = now ? *now : *link;
+            n.rx_dropped = since(link->rx_dropped, c.rx_dropped);
+            if (link->has_hardware) {
+                n.rx_missed = since(link->rx_missed, c.rx_missed);
+                n.rx_fifo = since(link->rx_fifo, c.rx_fifo);
+                n.rx_over = since(link->rx_over, c.rx_over);
+            }
+        }
         if (!driver_unavailable.empty()) return n;
         sys::DriverCounters d;
         if (sys::read_driver_counters(name, d) != 0) return n;

@@ -1,6 +1,9 @@
 #include "sys/net_counters.hpp"
 
 #include <linux/ethtool.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/sockios.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
@@ -16,8 +19,6 @@
 
 namespace ringcap::sys {
 namespace {
-
-constexpr const char* kClassNet = "/sys/class/net/";
 
 // One SIOCETHTOOL request on `fd` for `interface`; 0 or errno.
 int ethtool(const Fd& fd, const std::string& interface, void* request) {
@@ -35,18 +36,44 @@ std::unique_ptr<std::uint64_t[]> trailing(std::size_t header, std::size_t tail) 
 
 }  // namespace
 
-std::optional<std::uint64_t> interface_statistic(const std::string& interface, const char* name) {
-    const std::optional<std::string> text =
-        read_small_file(kClassNet + interface + "/statistics/" + name, 64);
-    if (!text) return std::nullopt;
-    std::uint64_t v = 0;
-    const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
-    if (ec != std::errc()) return std::nullopt;
-    return v;
-}
-
-bool has_hardware(const std::string& interface) {
-    return path_exists(kClassNet + interface + "/device");
+std::optional<LinkCounters> link_counters(const std::string& interface) {
+    const int index = interface_index(interface);
+    if (index == 0) return std::nullopt;
+    Fd fd = Fd::adopt(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_ROUTE));
+    if (!fd) throw_errno("socket(AF_NETLINK, NETLINK_ROUTE)");
+    struct {
+        nlmsghdr h;
+        ifinfomsg i;
+    } req{};
+    req.h.nlmsg_len = sizeof req;
+    req.h.nlmsg_type = RTM_GETLINK;
+    req.h.nlmsg_flags = NLM_F_REQUEST;
+    req.i.ifi_family = AF_UNSPEC;
+    req.i.ifi_index = index;
+    if (::send(fd.get(), &req, sizeof req, 0) == -1) throw_errno("send(RTM_GETLINK)");
+    alignas(nlmsghdr) char buf[65536];
+    ssize_t n;
+    do n = ::recv(fd.get(), buf, sizeof buf, 0);
+    while (n == -1 && errno == EINTR);
+    if (n == -1) throw_errno("recv(RTM_GETLINK)");
+    const auto* h = reinterpret_cast<const nlmsghdr*>(buf);
+    if (!NLMSG_OK(h, static_cast<unsigned>(n)) || h->nlmsg_type != RTM_NEWLINK)
+        return std::nullopt;  // NLMSG_ERROR: gone meanwhile
+    LinkCounters c;
+    const auto* info = static_cast<const ifinfomsg*>(NLMSG_DATA(h));
+    int len = static_cast<int>(h->nlmsg_len - NLMSG_LENGTH(sizeof *info));
+    for (auto* a = IFLA_RTA(info); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+        if (a->rta_type == IFLA_PARENT_DEV_NAME) c.has_hardware = true;
+        if (a->rta_type != IFLA_STATS64 || RTA_PAYLOAD(a) < sizeof(rtnl_link_stats64)) continue;
+        rtnl_link_stats64 st{};
+        std::memcpy(&st, RTA_DATA(a), sizeof st);
+        c.rx_dropped = st.rx_dropped;
+        c.rx_missed = st.rx_missed_errors;
+        c.rx_fifo = st.rx_fifo_errors;
+        c.rx_over = st.rx_over_errors;
+        c.tx_dropped = st.tx_dropped;
+    }
+    return c;
 }
 
 int interface_index(const std::string& interface) {
