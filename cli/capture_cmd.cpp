@@ -86,15 +86,13 @@ void capture_into(Capture& cap, Sink& out, std::uint64_t limit, std::int64_t dea
 
 }  // namespace
 
-std::uint64_t capture_loop(Capture& cap, Sink& out, const CliOptions& o, StopToken stop,
-                           LossWatch& watch) {
-    std::uint64_t captured = 0;
+void capture_loop(Capture& cap, Sink& out, const CliOptions& o, StopToken stop, LossWatch& watch,
+                  std::uint64_t& captured) {
     const std::int64_t deadline = duration_deadline(o);
     if (watch.wants_bytes())
         capture_into<true>(cap, out, o.count, deadline, stop, captured, watch);
     else
         capture_into<false>(cap, out, o.count, deadline, stop, captured, watch);
-    return captured;
 }
 
 std::int64_t duration_deadline(const CliOptions& o) {
@@ -159,11 +157,7 @@ int capture_cmd(const CliOptions& o, StopToken stop) {
 
     int status = 0;
     try {
-        const std::int64_t deadline = duration_deadline(o);
-        if (watch->wants_bytes())
-            capture_into<true>(cap, *out, o.count, deadline, stop, captured, *watch);
-        else
-            capture_into<false>(cap, *out, o.count, deadline, stop, captured, *watch);
+        capture_loop(cap, *out, o, stop, *watch, captured);
     } catch (const Error& e) {
         watch->capture_failed(e.code().value(), captured);
         report(e);

@@ -17,8 +17,7 @@ TEST(LossMonitorLive, CountsTheWatchedInterfacesDropsByReasonOnly) {
     std::optional<LossMonitor> monitor;
     {
         NetnsGuard in(pair.cap_ns());
-        monitor.emplace(
-            LossMonitor::open({.interfaces = {pair.cap_if()}, .watch_stack = true}));
+        monitor.emplace(LossMonitor::open({.interfaces = {pair.cap_if()}, .watch_stack = true}));
     }
     LossLedger before = monitor->sample();
     if (!before.stack.unavailable.empty()) GTEST_SKIP() << before.stack.unavailable;
