@@ -12,6 +12,7 @@
 
 #include <ringcap/filter.hpp>
 #include <ringcap/group.hpp>
+#include <ringcap/rotating_writer.hpp>
 #include <ringcap/sink.hpp>
 
 #include "capture_cmd.hpp"
@@ -173,11 +174,30 @@ int per_worker_outputs(const CliOptions& o, CaptureGroup& g, StopToken user) {
             SinkFeeder feed(*sinks[w]);
             const std::uint64_t n = budget.claim(b.size());
             std::uint64_t i = 0;
-            b.for_each([&](const PacketView& p) {
-                if (i++ == n) return false;
-                feed.push(p);
-                return true;
-            });
+            if (b.ring_was_losing()) [[unlikely]] {
+                // The kernel dropped packets before this batch: its first packet says how many
+                // (epb_dropcount), written on its own; then the rest as usual.
+                std::uint64_t drops = 0;
+                {
+                    const std::lock_guard lock(counters);
+                    drops = watch.worker_drops(w, g.capture(w).stats().drops);
+                }
+                auto* file = dynamic_cast<RotatingWriter*>(sinks[w].get());
+                b.for_each([&](const PacketView& p) {
+                    if (i++ == n) return false;
+                    if (file != nullptr && drops != 0 && i == 1)
+                        file->write_with_drops(p, drops);
+                    else
+                        feed.push(p);
+                    return true;
+                });
+            } else {
+                b.for_each([&](const PacketView& p) {
+                    if (i++ == n) return false;
+                    feed.push(p);
+                    return true;
+                });
+            }
             feed.drain();
             captured += n;
             delivered[w] += n;

@@ -51,9 +51,16 @@ class LossWatch {
             return take_drops();
         return 0;
     }
-    // Worker w's batch of a group (its own histogram; no drop marks).
+    // Worker w's batch of a group (its own histogram), from its thread.
     void on_worker_batch(std::size_t worker, const Batch& batch, std::int64_t now_ns) noexcept {
         workers_[worker].latency.record(now_ns - batch.oldest_ts_ns());
+    }
+    // Worker w's batch was marked losing and its socket's drops are now `drops_now`: how many
+    // its next packet carries (those not carried by an earlier one).
+    std::uint64_t worker_drops(std::size_t worker, std::uint64_t drops_now) noexcept {
+        const std::uint64_t n = drops_now - workers_[worker].marked_drops;
+        workers_[worker].marked_drops = drops_now;
+        return n;
     }
     // Per turn of the loop: the status line and SIGUSR1. `captured` and `bytes` so far
     // (kBytesUnknown: the loop does not count them, and the line shows no Mbit/s).
@@ -98,6 +105,7 @@ class LossWatch {
   private:
     struct alignas(64) WorkerState {
         LatencyHistogram latency;
+        std::uint64_t marked_drops = 0;
     };
     std::uint32_t take_drops() noexcept;
     void slow_tick(std::int64_t now_ns, std::uint64_t captured, std::uint64_t bytes, bool asked);

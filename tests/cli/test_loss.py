@@ -155,7 +155,8 @@ class LossTest(nf.NetTestCase):
 
     def test_workers_ledger_counts_each_rings_drops(self):
         """Two fanout workers with tiny rings, both stopped: each worker's drops in the JSON
-        ledger, their sum exactly sent - captured; each worker's pcapng file has its ISB."""
+        ledger, their sum exactly sent - captured; each worker's pcapng file has its ISB and
+        one epb_dropcount with its drops."""
         pattern = self.path("w-%w.pcapng")
         p = self.start_ringcap("-i", self.net.cap_if, "--workers", 2, "-B", 512, "-w", pattern,
                                "--stats=json")
@@ -165,6 +166,8 @@ class LossTest(nf.NetTestCase):
         finally:
             p.send_signal(signal.SIGCONT)
         time.sleep(0.5)
+        sent += self.gen("-c", 400, "--flows", 16, "--src-port", 30000)  # marks the next blocks
+        time.sleep(0.3)
         _, err = self.stop(p)
         captured, _, dropped = self.assert_summary(err)
         ring = ledger_json(err)["ring"]
@@ -177,6 +180,10 @@ class LossTest(nf.NetTestCase):
             isb = last_isb(self.path(f"w-{w}.pcapng"))
             self.assertEqual(isb[7], ring["workers"][w]["dropped"], "isb_osdrop")
             delivered += isb[8]
+            _, marked_total, marked = epb_dropcounts(self.path(f"w-{w}.pcapng"))
+            if ring["workers"][w]["dropped"]:
+                self.assertEqual((marked, marked_total), (1, ring["workers"][w]["dropped"]),
+                                 f"worker {w}'s epb_dropcount")
         self.assertEqual(delivered, captured, "isb_usrdeliv over the workers")
 
     def test_doctor_names_the_ring_and_advises_a_bigger_ring_or_workers(self):
