@@ -211,9 +211,11 @@ def stop(proc, timeout=20):
 SENT = re.compile(r"sent (\d+) packets, (\d+) bytes in ([\d.]+) s")
 
 
-def run_gen(cfg, size, rate, dur):
+def run_gen(cfg, size, rate, dur, extra=()):
+    """ringcap gen in cfg.ns out of cfg.tx (extra: more of its options); returns (packets, bytes,
+    seconds) as it reports them."""
     cmd = ["ip", "netns", "exec", cfg.ns, "taskset", "-c", "0", "timeout", "-s", "INT", "-k", "5",
-           str(dur), cfg.ringcap, "gen", "-i", cfg.tx, "--size", str(size)]
+           str(dur), cfg.ringcap, "gen", "-i", cfg.tx, "--size", str(size)] + list(extra)
     if rate:
         cmd += ["--rate", str(rate)]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=dur + 30)

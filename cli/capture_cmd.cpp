@@ -13,6 +13,7 @@
 #include "group_cmd.hpp"
 #include "loss_watch.hpp"
 #include "output.hpp"
+#include "process_sink.hpp"
 #include "report.hpp"
 
 namespace ringcap::cli {
@@ -86,13 +87,13 @@ void capture_into(Capture& cap, Sink& out, std::uint64_t limit, std::int64_t dea
 
 }  // namespace
 
-void capture_loop(Capture& cap, Sink& out, const CliOptions& o, StopToken stop, LossWatch& watch,
-                  std::uint64_t& captured) {
+void capture_loop(Capture& cap, Sink& out, std::uint64_t limit, const CliOptions& o, StopToken stop,
+                  LossWatch& watch, std::uint64_t& captured) {
     const std::int64_t deadline = duration_deadline(o);
     if (watch.wants_bytes())
-        capture_into<true>(cap, out, o.count, deadline, stop, captured, watch);
+        capture_into<true>(cap, out, limit, deadline, stop, captured, watch);
     else
-        capture_into<false>(cap, out, o.count, deadline, stop, captured, watch);
+        capture_into<false>(cap, out, limit, deadline, stop, captured, watch);
 }
 
 std::int64_t duration_deadline(const CliOptions& o) {
@@ -132,7 +133,9 @@ int dump_filter_cmd(const CliOptions& o) {
 
 int capture_cmd(const CliOptions& o, StopToken stop) {
     if (wants_group(o)) return group_capture_cmd(o, stop);
+    const auto process = CaptureAttribution::start(o, stop);  // before the socket: see all
     Capture cap = Capture::open(o.capture);
+    if (process) process->set_capture_socket(cap.fd());
     const CaptureInfo& info = cap.info();
     for (const std::string& note : info.notes) say("ringcap: note: " + note);
 
@@ -143,6 +146,7 @@ int capture_cmd(const CliOptions& o, StopToken stop) {
                         .snaplen = info.snaplen,
                         .interface_name = info.interface,
                         .interface_description = interface_alias(info.interface),
+                        .process = process.get(),
                         .before_close = [&](PcapngWriter& w) {
                             if (watch) w.write_statistics(0, watch->file_statistics(captured));
                         }});
@@ -157,7 +161,8 @@ int capture_cmd(const CliOptions& o, StopToken stop) {
 
     int status = 0;
     try {
-        capture_loop(cap, *out, o, stop, *watch, captured);
+        capture_loop(cap, *out, process ? process->loop_limit(o.count) : o.count, o,
+                     process ? process->stop_token(stop) : stop, *watch, captured);
     } catch (const Error& e) {
         watch->capture_failed(e.code().value(), captured);
         report(e);
@@ -167,6 +172,7 @@ int capture_cmd(const CliOptions& o, StopToken stop) {
     // then where packets were lost (loss_watch.hpp).
     report_capture_summary(captured, cap.stats(), info);
     watch->report_end(captured);
+    if (process) process->report();
     return status;
 }
 

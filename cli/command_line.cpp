@@ -65,6 +65,7 @@ class Parser {
         add_printing();
         add_ring();
         add_transmit();
+        add_process_options(app_, o_.process, attribution_);
     }
 
     ParseResult parse(int argc, const char* const* argv) {
@@ -77,8 +78,8 @@ class Parser {
                     .message = std::string(e.what()) + "\nRun with --help for usage."};
         }
         if (replay_->parsed() || gen_->parsed()) return transmit();
-        for (const auto step :
-             {&Parser::files, &Parser::sockets, &Parser::capture, &Parser::printing, &Parser::loss})
+        for (const auto step : {&Parser::files, &Parser::sockets, &Parser::capture,
+                                &Parser::printing, &Parser::process, &Parser::loss})
             if (std::string error = (this->*step)(); !error.empty())
                 return {.exit_status = 1, .message = std::move(error)};
         return {.options = std::move(o_)};
@@ -404,6 +405,8 @@ class Parser {
         return {};
     }
 
+    std::string process() { return check_process_options(o_, attribution_); }
+
     CLI::App app_;
     CliOptions o_;
     TxCliOptions t_;
@@ -422,6 +425,7 @@ class Parser {
     std::string src_mac_, dst_mac_, src_ip_, dst_ip_;
     std::string fanout_, cpus_;
     std::optional<unsigned> fanout_group_;
+    std::string attribution_ = "auto";
     CLI::Option* stats_ = nullptr;  // --stats[=json][,drops]
     std::string stats_value_;
 };

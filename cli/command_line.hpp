@@ -10,6 +10,8 @@
 #include <ringcap/options.hpp>
 #include <ringcap/pcap_writer.hpp>
 
+#include "process_options.hpp"
+
 namespace ringcap::cli {
 
 struct CliOptions {
@@ -45,6 +47,8 @@ struct CliOptions {
     bool stats_drops = false;    // --stats=drops: count the stack's drops (BPF, kfree_skb)
     std::uint32_t duration = 0;  // --duration SEC: stop after SEC seconds (0: no limit)
     bool quiet_status = false;   // -q: no live status line
+    // --process (-k), --pid, --comm, --attribution: packets with their processes.
+    ProcessCliOptions process;
 };
 
 // ringcap gen / ringcap replay.

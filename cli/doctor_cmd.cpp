@@ -204,7 +204,7 @@ int doctor_cmd(int argc, const char* const* argv, StopToken stop) {
     const double cpu0 = cpu_seconds();
     const std::int64_t t0 = sys::monotonic_ns();
     DoctorFacts f{.interface = info.interface};
-    capture_loop(cap, out, o, stop, watch, f.captured);
+    capture_loop(cap, out, o.count, o, stop, watch, f.captured);
     f.seconds = double(sys::monotonic_ns() - t0) / 1e9;
     f.cpu_share = f.seconds > 0 ? (cpu_seconds() - cpu0) / f.seconds : 0;
     f.ledger = watch.ledger();

@@ -18,6 +18,7 @@
 #include "capture_cmd.hpp"
 #include "loss_watch.hpp"
 #include "output.hpp"
+#include "process_sink.hpp"
 #include "report.hpp"
 
 namespace ringcap::cli {
@@ -132,7 +133,8 @@ Ends run_until(StopSource& all, StopToken user, Check done, const std::function<
 
 // Each worker writes its own output (a file with its number in the name, or its printed lines),
 // on its own thread.
-int per_worker_outputs(const CliOptions& o, CaptureGroup& g, StopToken user) {
+int per_worker_outputs(const CliOptions& o, CaptureGroup& g, StopToken user,
+                       CaptureAttribution* process) {
     // A worker's file reads its socket's counters when it rotates, on the worker's thread, while
     // the ledger may read every socket's from this one (live line, SIGUSR1): one at a time.
     std::mutex counters;
@@ -148,6 +150,7 @@ int per_worker_outputs(const CliOptions& o, CaptureGroup& g, StopToken user) {
                                      .snaplen = info.snaplen,
                                      .interface_name = info.interface,
                                      .interface_description = interface_alias(info.interface),
+                                     .process = process,
                                      .before_close =
                                          [&, w](PcapngWriter& file) {
                                              const std::lock_guard lock(counters);
@@ -165,7 +168,8 @@ int per_worker_outputs(const CliOptions& o, CaptureGroup& g, StopToken user) {
     for (auto& s : sinks) outputs.push_back(s.get());
     LossWatch watch = watch_group(o, g, outputs, &counters);
     const std::int64_t deadline = duration_deadline(o);
-    PacketBudget budget(o.count);
+    PacketBudget budget(process ? process->loop_limit(o.count) : o.count);
+    if (process) user = process->stop_token(user);
     std::atomic<std::uint64_t> captured{0};
     std::atomic<bool> write_failed{false};
     StopSource all;
@@ -236,7 +240,7 @@ int per_worker_outputs(const CliOptions& o, CaptureGroup& g, StopToken user) {
 
 // Every worker's packets into one output in timestamp order: the workers push their batches into
 // a TimeMerge, this thread pops them in order and writes them.
-int merged(const CliOptions& o, CaptureGroup& g, StopToken user) {
+int merged(const CliOptions& o, CaptureGroup& g, StopToken user, CaptureAttribution* process) {
     const CaptureInfo& first = g.capture(0).info();
     const std::size_t per_interface = o.workers;
     std::uint64_t captured = 0;  // written out; the ISB's isb_usrdeliv (one interface)
@@ -245,6 +249,7 @@ int merged(const CliOptions& o, CaptureGroup& g, StopToken user) {
             .snaplen = first.snaplen,
             .interface_name = first.interface,
             .interface_description = interface_alias(first.interface),
+            .process = process,
             .before_close = [&](PcapngWriter& file) {
                 const std::vector<CaptureStats> per = g.stats();
                 for (std::size_t k = 0; k < o.interfaces.size() && k < file.interfaces(); ++k) {
@@ -276,7 +281,8 @@ int merged(const CliOptions& o, CaptureGroup& g, StopToken user) {
     LossWatch watch = watch_group(o, g, {out.get()});
     const std::int64_t deadline = duration_deadline(o);
     TimeMerge merge(g.size());
-    PacketBudget budget(o.count);
+    PacketBudget budget(process ? process->loop_limit(o.count) : o.count);
+    if (process) user = process->stop_token(user);
     StopSource all;
     Ends ends;
     std::thread runner([&] { ends = g.run_merged(merge, all); });
@@ -342,14 +348,19 @@ int group_capture_cmd(const CliOptions& o, StopToken stop) {
                     .capture = o.capture,
                     .fanout = o.fanout,
                     .cpus = o.cpus};
+    const auto process = CaptureAttribution::start(o, stop);  // before the sockets: see all
     CaptureGroup g = CaptureGroup::open(go);
+    if (process) process->set_capture_socket(g.capture(0).fd());
     for (const std::string& note : g.notes()) say("ringcap: note: " + note);
     for (const std::string& note : g.capture(0).info().notes) say("ringcap: note: " + note);
     // Workers of one interface each write their own output unless --merge: a file each, or
     // printed lines (whole lines, in the order the workers' batches come); one file on standard
     // output, and several interfaces, are always one stream in time order.
     const bool per_worker = !o.merge && o.interfaces.size() == 1 && o.write_path != "-";
-    return per_worker ? per_worker_outputs(o, g, stop) : merged(o, g, stop);
+    const int status = per_worker ? per_worker_outputs(o, g, stop, process.get())
+                                  : merged(o, g, stop, process.get());
+    if (process) process->report();
+    return status;
 }
 
 }  // namespace ringcap::cli

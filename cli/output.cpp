@@ -8,6 +8,7 @@
 #include <ringcap/rotating_writer.hpp>
 
 #include "printer.hpp"
+#include "process_sink.hpp"
 #include "report.hpp"
 #include "sys/file.hpp"
 #include "sys/process.hpp"
@@ -52,9 +53,16 @@ std::unique_ptr<Sink> open_file(const CliOptions& o, OutputSource source) {
 
 std::unique_ptr<Sink> open_output(const CliOptions& o, OutputSource source,
                                   std::mutex* shared_stdout) {
-    if (!o.write_path.empty()) return open_file(o, std::move(source));
-    if (o.count_only) return std::make_unique<CountingSink>();
-    return std::make_unique<LinePrinter>(sys::kStdout, source.link, o, shared_stdout);
+    CaptureAttribution* process = source.process;
+    const LinkType link = source.link;
+    std::unique_ptr<Sink> out;
+    if (!o.write_path.empty())
+        out = open_file(o, std::move(source));
+    else if (o.count_only)
+        out = std::make_unique<CountingSink>();
+    else
+        out = std::make_unique<LinePrinter>(sys::kStdout, link, o, shared_stdout);
+    return process ? process->wrap(std::move(out), link) : std::move(out);
 }
 
 }  // namespace ringcap::cli

@@ -1,6 +1,7 @@
 #pragma once
 // Where packets go, from the options: a capture file (-w, rotating with -C/-G/-W/-z, -U), printed
-// lines, or nowhere but a count (--count). The same for a live capture and -r, so both honour
+// lines, or nowhere but a count (--count); with --process/--pid/--comm behind the sink that gives
+// each packet its owner (process_sink.hpp). The same for a live capture and -r, so both honour
 // -w, -U, -l and --count alike.
 #include <cstdint>
 #include <functional>
@@ -16,12 +17,16 @@
 
 namespace ringcap::cli {
 
+class CaptureAttribution;
+
 // What the source is: interface 0 of the files written, and what to add to each file at close.
 struct OutputSource {
     LinkType link = LinkType::ethernet;
     std::uint32_t snaplen = kDefaultSnaplen;
     std::string interface_name;
     std::string interface_description;
+    // --process, --pid, --comm: each packet with its owner, and the filter by process.
+    CaptureAttribution* process = nullptr;
     std::function<void(PcapngWriter&)> before_close;  // e.g. the ISB with the kernel's counts
     // The first file now: errors (permissions, a bad directory) before anything else, and a run
     // without packets still leaves a valid file, as tcpdump's. false: the first packet names it

@@ -1,5 +1,7 @@
 #include "printer.hpp"
 
+#include <algorithm>
+
 #include "sys/file.hpp"
 #include "sys/names.hpp"
 
@@ -19,6 +21,42 @@ void LinePrinter::write(std::span<const PacketView> packets) {
         return;
     }
     for (const PacketView& p : packets) print(p, links_[static_cast<std::size_t>(p.ifindex())]);
+}
+
+void LinePrinter::write_owned(std::span<const PacketView> packets,
+                              std::span<const PacketOwner* const> owners) {
+    for (std::size_t i = 0; i < packets.size(); ++i) {
+        const PacketView& p = packets[i];
+        const LinkType link =
+            links_.empty() ? decoder_.link() : links_[static_cast<std::size_t>(p.ifindex())];
+        Decoder& d = link == decoder_.link() ? decoder_ : decoder_for(link);
+        const std::size_t start = out_.size();
+        print_with(d, p);
+        add_owner(start, owners[i], d.options().timestamps);
+    }
+}
+
+void LinePrinter::add_owner(std::size_t start, const PacketOwner* owner, TimestampFormat stamps) {
+    if (json_) {  // the object ends with "}\n": the fields go before it
+        if (owner == nullptr || out_.size() < start + 2) return;
+        out_.resize(out_.size() - 2);
+        out_.append(owner->json);
+        out_.append(std::string_view("}\n"));
+        return;
+    }
+    // After the timestamp: it has no space in it, but -tttt's has one between date and time,
+    // and -ttt's and -ttttt's deltas are padded in front.
+    int spaces = stamps == TimestampFormat::none         ? 0
+                 : stamps == TimestampFormat::date_clock ? 2
+                                                         : 1;
+    std::size_t at = start;
+    while (spaces > 0 && at < out_.size() && out_[at] == ' ') ++at;
+    while (spaces > 0 && at < out_.size())
+        if (out_[at++] == ' ') --spaces;
+    const std::size_t end = out_.size();
+    out_.append(std::string_view(owner ? owner->label : kUnknownOwnerLabel));
+    out_.push_back(' ');
+    std::rotate(out_.data() + at, out_.data() + end, out_.data() + out_.size());
 }
 
 bool LinePrinter::add_interface(const FileInterface& interface) {

@@ -1,11 +1,14 @@
 #pragma once
 // Printed packets: a thin layer over ringcap::Decoder (tcpdump-style lines, or JSON lines with
-// --json). Lines collect in one buffer, written with one write(2) per batch.
+// --json). Lines collect in one buffer, written with one write(2) per batch. Packets with their
+// owning process (--process) get a "pid/comm" column after the timestamp ("?" when no owner is
+// known), or the ECS process fields in JSON; without --process the lines are tcpdump's.
 #include <fmt/format.h>
 
 #include <mutex>
 #include <ringcap/decode.hpp>
 #include <ringcap/packet.hpp>
+#include <ringcap/packet_owner.hpp>
 #include <ringcap/sink.hpp>
 #include <ringcap/types.hpp>
 #include <span>
@@ -27,6 +30,9 @@ class LinePrinter final : public Sink {
 
     // Sink: each packet decoded for its interface's link type (a pcapng file may mix them).
     void write(std::span<const PacketView> packets) override;
+    // Sink: the same, each line with its packet's owner.
+    void write_owned(std::span<const PacketView> packets,
+                     std::span<const PacketOwner* const> owners) override;
     bool add_interface(const FileInterface& interface) override;
     void end_batch() override { flush(); }
     void close() override { flush(); }
@@ -44,6 +50,8 @@ class LinePrinter final : public Sink {
         json_ ? d.append_json(p, out_) : d.append_text(p, out_);
     }
     Decoder& decoder_for(LinkType link);
+    // The owner into the line (or object) printed from `start` on.
+    void add_owner(std::size_t start, const PacketOwner* owner, TimestampFormat stamps);
 
     int fd_;
     std::mutex* shared_;

@@ -3,7 +3,10 @@
 // Description Block per interface (if_name, if_description, if_tsresol = nanoseconds, link type,
 // snaplen), Enhanced Packet Blocks with epb_flags (direction and reception type from the packet
 // type; no epb_flags when the direction is not known, e.g. packets read from a pcap file) and an
-// optional comment, and Interface Statistics Blocks on request.
+// optional comment, and Interface Statistics Blocks on request. Packets with their owning
+// process (write_owned) get it as a comment ("pid=1234 tid=1234 comm=curl uid=0", which
+// Wireshark shows as frame.comment) and as epb_processid_threadid (draft-ietf-opsawg-pcapng).
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -13,6 +16,7 @@
 
 #include <ringcap/file_writer.hpp>
 #include <ringcap/packet.hpp>
+#include <ringcap/packet_owner.hpp>
 #include <ringcap/types.hpp>
 
 namespace ringcap {
@@ -37,6 +41,11 @@ class PcapngWriter final : public FileWriter {
     // One packet as write(span) puts it, with epb_dropcount: `drops` packets were lost between
     // the one before it and it (kEpbDropcountOption more bytes than record_size()).
     void write_with_drops(const PacketView& packet, std::uint64_t drops);
+    // A packet and the process that owns it (nullptr: none known, said in the comment).
+    void write_owned(const PacketView& packet, std::uint32_t interface, const PacketOwner* owner);
+    // Sink: as write(packets), each with its owner.
+    void write_owned(std::span<const PacketView> packets,
+                     std::span<const PacketOwner* const> owners) override;
 
     // Declares interface 1, 2, ... (an IDB); returns its id.
     std::uint32_t add_interface(LinkType link, std::uint32_t snaplen, const std::string& name,
@@ -64,6 +73,12 @@ class PcapngWriter final : public FileWriter {
                (has_direction(packet) ? kEpbFlagsOption : 0) +
                (packet.queue() != PacketView::kNoQueue ? kEpbQueueOption : 0);
     }
+    // Bytes an owner adds to a packet's block (write_owned).
+    static std::size_t owner_size(const PacketOwner* owner) noexcept {
+        const std::size_t comment = owner ? owner->comment.size() : kUnknownCommentSize;
+        return 4 + ((std::min<std::size_t>(comment, kMaxComment) + 3u) & ~std::size_t{3}) +
+               (owner && owner->pid != 0 ? kEpbProcessOption : 0);
+    }
     // The packet gets an epb_flags option (its direction is known).
     static bool has_direction(const PacketView& packet) noexcept {
         return packet.pkttype() != kPacketTypeUnknown;
@@ -76,7 +91,11 @@ class PcapngWriter final : public FileWriter {
     static constexpr std::size_t kEnhancedOverhead = 36;
     static constexpr std::size_t kEpbFlagsOption = 8;
     static constexpr std::size_t kEpbQueueOption = 8;       // epb_queue: the packet's worker
+    static constexpr std::size_t kEpbProcessOption = 12;    // epb_processid_threadid
     static constexpr std::size_t kEpbDropcountOption = 12;  // epb_dropcount: drops before it
+    static constexpr std::size_t kMaxComment = 65000;       // longer comments are cut
+    static constexpr std::size_t kUnknownCommentSize =
+        std::char_traits<char>::length(kUnknownOwnerComment);
     // The most write_statistics() adds: an ISB with if_id, timestamp, isb_endtime, isb_ifrecv,
     // isb_ifdrop, isb_osdrop, isb_usrdeliv and opt_endofopt (64 bytes without the last two).
     static constexpr std::size_t kStatisticsBlock = 88;
@@ -85,6 +104,9 @@ class PcapngWriter final : public FileWriter {
     PcapngWriter(std::unique_ptr<detail::RecordBuffer> file, const FileWriterOptions& options);
     void put_interface(LinkType link, std::uint32_t snaplen, const std::string& name,
                        const std::string& description);
+    // One Enhanced Packet Block, with epb_processid_threadid when pid is not 0.
+    void put(const PacketView& packet, std::uint32_t interface, std::string_view comment,
+             std::uint32_t pid, std::uint32_t tid);
 
     std::uint32_t interfaces_ = 0;
     bool by_ifindex_ = false;  // the source declared its interfaces: ifindex() numbers them

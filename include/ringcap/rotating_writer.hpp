@@ -58,6 +58,10 @@ class RotatingWriter final : public Sink {
     // One packet with epb_dropcount (pcapng; a pcap file has no place for it and gets the plain
     // record), rotating first if it would not fit.
     void write_with_drops(const PacketView& packet, std::uint64_t drops);
+    // Sink: pcapng keeps each packet's owner (PcapngWriter::write_owned), counted in the sizes
+    // -C compares; pcap has no room for them and writes the packets alone.
+    void write_owned(std::span<const PacketView> packets,
+                     std::span<const PacketOwner* const> owners) override;
     // Sink: pcapng declares the interface in this file and in every file after it (true); pcap
     // says whether it has the files' link type.
     bool add_interface(const FileInterface& interface) override;
@@ -82,7 +86,8 @@ class RotatingWriter final : public Sink {
 
   private:
     template <class W>
-    void write_to(std::optional<W>& file, std::span<const PacketView> packets);
+    void write_to(std::optional<W>& file, std::span<const PacketView> packets,
+                  std::span<const PacketOwner* const> owners = {});
     template <class W>
     bool due(const std::optional<W>& file, const PacketView& p) const noexcept {
         return !file || p.ts_ns() >= period_end_ ||

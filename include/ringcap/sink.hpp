@@ -24,6 +24,7 @@ namespace ringcap {
 
 class PcapWriter;
 class RecordCopy;
+struct PacketOwner;
 
 class Sink {
   public:
@@ -33,6 +34,15 @@ class Sink {
     // Packets in order. The views are valid during the call only (they borrow a ring batch or
     // a reader's buffer). Throws ringcap::Error when the packets cannot be kept (a write error).
     virtual void write(std::span<const PacketView> packets) = 0;
+    // Packets with the process that owns each (owners[i] is packets[i]'s, nullptr when none is
+    // known; the same length), as process attribution hands them on (annotate.hpp). A sink that
+    // can show owners overrides it (pcapng: a comment and the process id option; printed lines:
+    // a column); the others keep the packets alone. Owners are valid during the call only.
+    virtual void write_owned(std::span<const PacketView> packets,
+                             std::span<const PacketOwner* const> owners) {
+        static_cast<void>(owners);
+        write(packets);
+    }
 
     // One more interface of the source, numbered 1, 2, ... in the order of the calls (interface
     // 0 is the one the sink was made for). A source with several interfaces (a pcapng file)

@@ -30,6 +30,8 @@ inline constexpr std::uint16_t kShbHardware = 2, kShbOs = 3, kShbUserappl = 4;
 inline constexpr std::uint16_t kIfName = 2, kIfDescription = 3, kIfTsresol = 9, kIfTsoffset = 14;
 inline constexpr std::uint16_t kEpbFlags = 2;  // also pack_flags in the obsolete packet block
 inline constexpr std::uint16_t kEpbDropcount = 4, kEpbQueue = 6;
+// Two 32-bit values, process id and thread id (draft-ietf-opsawg-pcapng, section 4.3).
+inline constexpr std::uint16_t kEpbProcessIdThreadId = 8;
 inline constexpr std::uint16_t kIsbStarttime = 2, kIsbEndtime = 3, kIsbIfrecv = 4, kIsbIfdrop = 5;
 inline constexpr std::uint16_t kIsbFilteraccept = 6, kIsbOsdrop = 7, kIsbUsrdeliv = 8;
 

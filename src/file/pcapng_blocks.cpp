@@ -115,7 +115,8 @@ std::vector<std::byte> interface_statistics(std::uint32_t interface, std::uint64
 }
 
 void put_enhanced_packet(std::byte* d, const PacketView& p, std::uint32_t interface,
-                         std::string_view comment, std::size_t size, std::uint64_t drops) noexcept {
+                         const EpbOptions& options, std::size_t size) noexcept {
+    const std::string_view comment = options.comment;
     const std::size_t data = pad4(p.caplen());
     const std::size_t note = comment.empty() ? 0 : 4 + pad4(comment.size());
     const std::uint32_t len = static_cast<std::uint32_t>(size);
@@ -141,10 +142,16 @@ void put_enhanced_packet(std::byte* d, const PacketView& p, std::uint32_t interf
         std::memcpy(o, queue_opt, PcapngWriter::kEpbQueueOption);
         o += PcapngWriter::kEpbQueueOption;
     }
-    if (drops != 0) [[unlikely]] {
+    if (options.pid != 0) {
+        const std::uint32_t process_opt[3] = {kEpbProcessIdThreadId | 8u << 16, options.pid,
+                                              options.tid};
+        std::memcpy(o, process_opt, PcapngWriter::kEpbProcessOption);
+        o += PcapngWriter::kEpbProcessOption;
+    }
+    if (options.drops != 0) [[unlikely]] {
         const std::uint32_t head = kEpbDropcount | 8u << 16;
         std::memcpy(o, &head, 4);
-        std::memcpy(o + 4, &drops, 8);
+        std::memcpy(o + 4, &options.drops, 8);
         o += PcapngWriter::kEpbDropcountOption;
     }
     if (note) {

@@ -31,18 +31,27 @@ std::vector<std::byte> interface_description(LinkType link, std::uint32_t snaple
 std::vector<std::byte> interface_statistics(std::uint32_t interface, std::uint64_t now_ns,
                                             const PcapngWriter::Statistics& statistics);
 
-// Bytes of the Enhanced Packet Block of `packet` with `comment` (empty: no opt_comment; at most
-// 65535 bytes).
+// What an Enhanced Packet Block carries besides the packet (whose direction and worker give
+// epb_flags and epb_queue).
+struct EpbOptions {
+    std::string_view comment;  // opt_comment; empty: none (at most 65535 bytes)
+    std::uint32_t pid = 0;     // epb_processid_threadid when not 0
+    std::uint32_t tid = 0;
+    std::uint64_t drops = 0;  // epb_dropcount when not 0: packets lost just before this one
+};
+
+// Bytes of the Enhanced Packet Block of `packet` with `options`.
 inline std::size_t enhanced_packet_size(const PacketView& packet,
-                                        std::string_view comment) noexcept {
+                                        const EpbOptions& options) noexcept {
     return PcapngWriter::record_size(packet) +
-           (comment.empty() ? 0 : 4 + format::pad4(comment.size()));
+           (options.comment.empty() ? 0 : 4 + format::pad4(options.comment.size())) +
+           (options.pid != 0 ? PcapngWriter::kEpbProcessOption : 0) +
+           (options.drops != 0 ? PcapngWriter::kEpbDropcountOption : 0);
 }
 // Builds that block, `size` (enhanced_packet_size()) bytes, at `out`: epb_flags when the
-// packet's direction is known, epb_queue, epb_dropcount when given, then the comment.
-// `drops` != 0 adds epb_dropcount (PcapngWriter::kEpbDropcountOption bytes more).
+// packet's direction is known, epb_queue when its worker is, epb_processid_threadid,
+// epb_dropcount, then the comment.
 void put_enhanced_packet(std::byte* out, const PacketView& packet, std::uint32_t interface,
-                         std::string_view comment, std::size_t size,
-                         std::uint64_t drops = 0) noexcept;
+                         const EpbOptions& options, std::size_t size) noexcept;
 
 }  // namespace ringcap::pcapng

@@ -52,11 +52,25 @@ bool PcapngWriter::add_interface(const FileInterface& interface) {
 
 void PcapngWriter::write(const PacketView& packet, std::uint32_t interface,
                          std::string_view comment) {
+    put(packet, interface, comment, 0, 0);
+}
+
+void PcapngWriter::write_owned(const PacketView& packet, std::uint32_t interface,
+                               const PacketOwner* owner) {
+    if (owner == nullptr)
+        put(packet, interface, kUnknownOwnerComment, 0, 0);
+    else
+        put(packet, interface, owner->comment, owner->pid, owner->tid);
+}
+
+void PcapngWriter::put(const PacketView& packet, std::uint32_t interface, std::string_view comment,
+                       std::uint32_t pid, std::uint32_t tid) {
     if (interface >= interfaces_)
         throw Error(EINVAL, "interface " + std::to_string(interface) + " was not declared");
-    if (comment.size() > 65000) comment = comment.substr(0, 65000);
-    const std::size_t size = pcapng::enhanced_packet_size(packet, comment);
-    pcapng::put_enhanced_packet(room(size), packet, interface, comment, size);
+    const pcapng::EpbOptions options{
+        .comment = comment.substr(0, kMaxComment), .pid = pid, .tid = tid};
+    const std::size_t size = pcapng::enhanced_packet_size(packet, options);
+    pcapng::put_enhanced_packet(room(size), packet, interface, options, size);
     commit(size);
 }
 
@@ -64,8 +78,9 @@ void PcapngWriter::write_with_drops(const PacketView& packet, std::uint64_t drop
     const auto interface = by_ifindex_ ? static_cast<std::uint32_t>(packet.ifindex()) : 0u;
     if (interface >= interfaces_)
         throw Error(EINVAL, "interface " + std::to_string(interface) + " was not declared");
-    const std::size_t size = pcapng::enhanced_packet_size(packet, {}) + kEpbDropcountOption;
-    pcapng::put_enhanced_packet(room(size), packet, interface, {}, size, drops);
+    const pcapng::EpbOptions options{.drops = drops};
+    const std::size_t size = pcapng::enhanced_packet_size(packet, options);
+    pcapng::put_enhanced_packet(room(size), packet, interface, options, size);
     commit(size);
 }
 
@@ -75,6 +90,13 @@ void PcapngWriter::write(std::span<const PacketView> packets) {
     } else {
         for (const PacketView& p : packets) write(p, 0);
     }
+}
+
+void PcapngWriter::write_owned(std::span<const PacketView> packets,
+                               std::span<const PacketOwner* const> owners) {
+    for (std::size_t i = 0; i < packets.size(); ++i)
+        write_owned(packets[i], by_ifindex_ ? static_cast<std::uint32_t>(packets[i].ifindex()) : 0,
+                    owners[i]);
 }
 
 void PcapngWriter::write_statistics(std::uint32_t interface, std::uint64_t received,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <ctime>
+#include <type_traits>
 #include <utility>
 
 #include "sys/clock.hpp"
@@ -109,22 +110,32 @@ bool RotatingWriter::add_interface(const FileInterface& interface) {
 }
 
 template <class W>
-void RotatingWriter::write_to(std::optional<W>& file, std::span<const PacketView> packets) {
-    if (file && !rotation_.rotates()) return file->write(packets);
+void RotatingWriter::write_to(std::optional<W>& file, std::span<const PacketView> packets,
+                              std::span<const PacketOwner* const> owners) {
+    const auto put = [&](std::size_t from, std::size_t n) {
+        if constexpr (std::is_same_v<W, PcapngWriter>)
+            if (!owners.empty())
+                return file->write_owned(packets.subspan(from, n), owners.subspan(from, n));
+        file->write(packets.subspan(from, n));
+    };
+    if (file && !rotation_.rotates()) return put(0, packets.size());
     // Runs of packets that go to the same file, each written at once.
     std::size_t from = 0;
     std::uint64_t size = file ? file->file_size() : 0;
     for (std::size_t i = 0; i < packets.size(); ++i) {
         const PacketView& p = packets[i];
-        if (!file || p.ts_ns() >= period_end_ || size + W::record_size(p) > size_limit_) {
-            if (file && i > from) file->write(packets.subspan(from, i - from));
+        std::size_t record = W::record_size(p);
+        if constexpr (std::is_same_v<W, PcapngWriter>)
+            if (!owners.empty()) record += PcapngWriter::owner_size(owners[i]);
+        if (!file || p.ts_ns() >= period_end_ || size + record > size_limit_) {
+            if (file && i > from) put(from, i - from);
             rotate_for(p);
             from = i;
             size = file->file_size();
         }
-        size += W::record_size(p);
+        size += record;
     }
-    file->write(packets.subspan(from));
+    put(from, packets.size() - from);
 }
 
 void RotatingWriter::write(std::span<const PacketView> packets) {
@@ -144,6 +155,15 @@ void RotatingWriter::write_with_drops(const PacketView& packet, std::uint64_t dr
                                      size_limit_)))
         rotate_for(packet);
     pcapng_->write_with_drops(packet, drops);
+}
+
+void RotatingWriter::write_owned(std::span<const PacketView> packets,
+                                 std::span<const PacketOwner* const> owners) {
+    if (packets.empty()) return;
+    if (format_ == FileFormat::pcap)
+        write_to(pcap_, packets);
+    else
+        write_to(pcapng_, packets, owners);
 }
 
 std::uint64_t RotatingWriter::records_in_file() const noexcept {

@@ -110,6 +110,8 @@ std::unique_ptr<BpfSource> BpfSource::open(const ProcessMapOptions& options,
     skel.rodata->wakeup_bytes = std::min<std::size_t>(ring / 8, 256 * 1024);
     bpf_program__set_autoload(skel.progs.rc_accept, accept_hooks);
     bpf_program__set_autoload(skel.progs.rc_accept4, accept_hooks);
+    bpf_program__set_autoload(skel.progs.rc_connect_enter, accept_hooks);
+    bpf_program__set_autoload(skel.progs.rc_connect_exit, accept_hooks);
     if (const int err = ringcap_bpf__load(&skel)) throw_bpf(-err, "loading the BPF programs");
     parts->udp_peer_capacity = bpf_map__max_entries(skel.maps.udp_peers);
 
@@ -135,6 +137,15 @@ std::unique_ptr<BpfSource> BpfSource::open(const ProcessMapOptions& options,
         } catch (const Error& e) {
             notes.push_back(std::string("the accept() tracepoints did not attach (") + e.what() +
                             "): accepted connections are attributed to the listening process");
+        }
+        try {
+            parts->attach(skel.progs.rc_connect_enter, false);
+            parts->attach(skel.progs.rc_connect_exit, false);
+            skel.bss->connect_hooked = 1;
+        } catch (const Error& e) {
+            notes.push_back(std::string("the connect() tracepoints did not attach (") + e.what() +
+                            "): a connected UDP socket's first datagram may be captured before "
+                            "its owner is known");
         }
     }
 
@@ -163,8 +174,12 @@ int BpfSource::on_record(void* self, void* data, std::size_t size) {
         if (kind == RC_KIND_CONN && size >= sizeof(rc_conn_event)) {
             rc_conn_event e;
             std::memcpy(&e, data, sizeof e);
-            src->out_->push_back(
-                to_conn_event(e, src->state_->processes, src->state_->boot_offset));
+            ConnEvent c = to_conn_event(e, src->state_->processes, src->state_->boot_offset);
+            // A UDP socket connected, not yet used: an owner for lookups, no record of its own.
+            if (e.sock.flags & RC_F_PROVISIONAL)
+                src->state_->connections.provisional(c);
+            else
+                src->out_->push_back(std::move(c));
         } else {
             apply_process_record(record, src->state_->processes);
         }
@@ -183,7 +198,10 @@ void BpfSource::read(std::chrono::milliseconds timeout, AttributionState& state,
     state.processes.set_boot_offset(state.boot_offset);
     // Records are batched (the programs wake the reader only when much is waiting), so the
     // wait may end without a wake-up: consume whatever is there either way.
-    int n = ring_buffer__poll(parts_->ring.get(), static_cast<int>(timeout.count()));
+    // Without a wait (a capture taking in records per batch) no poll: consuming reads memory.
+    int n = timeout.count() > 0
+                ? ring_buffer__poll(parts_->ring.get(), static_cast<int>(timeout.count()))
+                : 0;
     if (n >= 0 || n == -EINTR) n = ring_buffer__consume(parts_->ring.get());
     if (parts_->failure) std::rethrow_exception(std::exchange(parts_->failure, nullptr));
     if (n < 0 && n != -EINTR) throw Error(-n, "reading the BPF ring buffer");

@@ -1,6 +1,7 @@
 #include "procmap/conn_table.hpp"
 
 #include <algorithm>
+#include <array>
 
 namespace ringcap::detail {
 
@@ -53,6 +54,17 @@ void ConnTable::apply(ConnEvent& e) {
     }
 }
 
+void ConnTable::provisional(const ConnEvent& e) {
+    auto it = sockets_.find(e.cookie);
+    if (e.action == ConnAction::closed) {
+        if (it != sockets_.end() && it->second.provisional) forget(e.cookie);
+        return;
+    }
+    const bool known = it != sockets_.end();
+    open(e);
+    if (!known) sockets_[e.cookie].provisional = true;
+}
+
 void ConnTable::expire(std::int64_t now_ns) {
     while (!closed_.empty() && now_ns - closed_.front().second > linger_ns_) {
         const auto [cookie, when] = closed_.front();
@@ -67,6 +79,7 @@ void ConnTable::open(const ConnEvent& e) {
     auto [it, fresh] = sockets_.try_emplace(e.cookie);
     Socket& s = it->second;
     s.closed_ns = 0;
+    s.provisional = false;
     s.owner = owner_of(e);
     s.direction = e.direction;
     const FlowKey key = e.flow.canonical();
@@ -128,21 +141,26 @@ std::optional<SocketOwner> ConnTable::by_flow(std::uint32_t netns, const FlowKey
     FlowKey f = flow;
     f.vlan_id = 0;
     const std::array<std::uint8_t, 16> any{};
-    std::vector<FlowKey> candidates = {f, with_src_addr(f, any), with_src_addr(f.reversed(), any)};
+    // (A fixed array: packets' flows are looked up here, so nothing is allocated.)
+    std::array<FlowKey, 9> candidates;
+    std::size_t n = 0;
+    candidates[n++] = f;
+    candidates[n++] = with_src_addr(f, any);
+    candidates[n++] = with_src_addr(f.reversed(), any);
     for (const FlowKey& side : {f, f.reversed()}) {  // side.dst = the listening end
         FlowKey l = side;
         l.src_ip = any;
         l.src_port = 0;
-        candidates.push_back(l);
+        candidates[n++] = l;
         l.dst_ip = any;
-        candidates.push_back(l);
+        candidates[n++] = l;
         if (l.ip_version == 4) {
             l.ip_version = 6;
-            candidates.push_back(l);
+            candidates[n++] = l;
         }
     }
-    for (const FlowKey& c : candidates)
-        if (const Socket* s = find_flow(netns, c)) return s->owner;
+    for (std::size_t i = 0; i < n; ++i)
+        if (const Socket* s = find_flow(netns, candidates[i])) return s->owner;
     return std::nullopt;
 }
 

@@ -24,6 +24,10 @@ class ConnTable {
     // record takes the owner of the socket's start record (the accepting process of an
     // accepted socket, whose kernel record still names the listener) and ends the socket.
     void apply(ConnEvent& e);
+    // A UDP socket's flow at connect(), before its first datagram (whose udp_flow record then
+    // comes through apply()): known to by_flow() from now on, never reported. Its end without
+    // a datagram (a closed event) forgets it again.
+    void provisional(const ConnEvent& e);
 
     std::optional<SocketOwner> by_cookie(std::uint64_t cookie) const;
     std::optional<SocketOwner> by_flow(std::uint32_t netns, const FlowKey& flow) const;
@@ -51,6 +55,7 @@ class ConnTable {
         std::vector<FlowKey> flows;  // canonical keys in the flow index
         std::uint64_t seq = 0;
         std::int64_t closed_ns = 0;  // when its end record came; 0 while open
+        bool provisional = false;    // known from provisional() only
     };
 
     void open(const ConnEvent& e);

@@ -159,6 +159,12 @@ void ProcfsSource::poll(AttributionState& state, std::vector<ConnEvent>& out, bo
 
 void ProcfsSource::read(std::chrono::milliseconds timeout, AttributionState& state,
                         std::vector<ConnEvent>& out) {
+    // Asked without a wait (a capture, per batch): look at the timer at most once a millisecond.
+    if (timeout.count() == 0) {
+        const std::int64_t now = sys::monotonic_ns();
+        if (now - last_look_ns_ < 1'000'000) return;
+        last_look_ns_ = now;
+    }
     const sys::PollResult r = sys::poll_one(timer_, POLLIN, timeout);
     if (r.error != 0 && r.error != EINTR) throw Error(r.error, "poll(procfs poll timer)");
     if (!(r.revents & POLLIN)) return;

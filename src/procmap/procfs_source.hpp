@@ -49,6 +49,7 @@ class ProcfsSource final : public Source {
     std::uint32_t netns_ = 0;
     std::int64_t interval_ns_ = 0;
     std::int64_t last_scan_ns_ = 0;
+    std::int64_t last_look_ns_ = 0;  // CLOCK_MONOTONIC of the last look at the timer
     std::uint64_t scans_ = 0;
     std::unordered_map<std::uint64_t, Known> known_;           // by socket cookie
     std::unordered_map<std::uint64_t, std::uint32_t> inodes_;  // socket inode -> pid

@@ -4,7 +4,9 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -115,6 +117,14 @@ std::optional<std::uint32_t> netns_inode(std::uint32_t pid) {
         pid == 0 ? "/proc/self/ns/net" : "/proc/" + std::to_string(pid) + "/ns/net";
     struct stat st {};
     if (::stat(path.c_str(), &st) == -1) return std::nullopt;
+    return static_cast<std::uint32_t>(st.st_ino);
+}
+
+std::optional<std::uint32_t> socket_netns_inode(int socket_fd) {
+    const Fd ns = Fd::adopt(::ioctl(socket_fd, SIOCGSKNS));
+    if (!ns) return std::nullopt;
+    struct stat st {};
+    if (::fstat(ns.get(), &st) == -1) return std::nullopt;
     return static_cast<std::uint32_t>(st.st_ino);
 }
 

@@ -34,6 +34,10 @@ std::vector<std::uint64_t> socket_inodes(std::uint32_t pid);
 // nullopt when the process is gone.
 std::optional<std::uint32_t> netns_inode(std::uint32_t pid = 0);
 
+// Inode of the network namespace socket `socket_fd` belongs to (ioctl SIOCGSKNS); nullopt when
+// the kernel does not say (it needs CAP_NET_ADMIN over that namespace).
+std::optional<std::uint32_t> socket_netns_inode(int socket_fd);
+
 // Moves the calling thread into the network namespace of `pid` (setns; root). The other
 // threads stay where they are. Throws on failure.
 void enter_netns_of(std::uint32_t pid);

@@ -216,6 +216,18 @@ def scratch():
     return tempfile.TemporaryDirectory(prefix="ringcap-conn-")
 
 
+def scratch_pair(case):
+    """For one test: a scratch directory and a NetPair with IPv4 addresses, both removed (and
+    every process started killed) when the test ends. Returns (tmp, net)."""
+    tmp = scratch()
+    case.addCleanup(tmp.cleanup)
+    net = nf.NetPair()
+    case.addCleanup(net.close)
+    case.addCleanup(nf._kill_all_procs)
+    net.add_addresses()
+    return tmp, net
+
+
 class ScenarioCase(unittest.TestCase):
     """Test classes that record one scenario in setUpClass (self.records) and check parts of it:
     make_scenario() gives the class a scratch directory (tmp), a NetPair with IPv4 and IPv6

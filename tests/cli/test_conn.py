@@ -294,12 +294,7 @@ class ShortLived(unittest.TestCase):
     COUNT = 200
 
     def test_short_lived_processes(self):
-        tmp = cf.scratch()
-        self.addCleanup(tmp.cleanup)
-        net = nf.NetPair()
-        self.addCleanup(net.close)
-        self.addCleanup(nf._kill_all_procs)
-        net.add_addresses()
+        tmp, net = cf.scratch_pair(self)
         name = f"rcshort{os.getpid() % 100000}"
         client = cf.build_client(tmp.name, name)
         server = nf.Proc(net.snd(cf.tcp_holder_server("0.0.0.0", HOLD)))

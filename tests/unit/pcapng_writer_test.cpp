@@ -23,6 +23,7 @@
 #include <ringcap/pcap_reader.hpp>
 #include <ringcap/pcap_writer.hpp>
 #include <ringcap/pcapng_writer.hpp>
+#include <ringcap/rotating_writer.hpp>
 
 #include "temp_files.hpp"
 
@@ -363,6 +364,73 @@ TEST(PcapngWriterBlocks, PcapKeepsItsRecordSizeAndIgnoresDirection) {
     w.write(packet(d, kT0, PACKET_OUTGOING));
     w.close();
     EXPECT_EQ(std::filesystem::file_size(dir.file("x.pcap")), 24u + 16u + 61u);
+}
+
+// Packets with their owning process: opt_comment and epb_processid_threadid (code 8: pid, tid);
+// a packet without one says so in its comment and has no process option. owner_size() is what
+// each adds to the block.
+TEST(PcapngWriterBlocks, OwnersGoIntoACommentAndTheProcessIdOption) {
+    TempDir dir;
+    const std::string path = dir.file("owned.pcapng");
+    PacketOwner curl{.pid = 1234, .tid = 1240, .uid = 0, .comm = "curl"};
+    curl.comment = "pid=1234 tid=1240 comm=curl uid=0";
+    const Bytes data(60, 0xab);
+    const std::vector<PacketView> sent = {packet(data, kT0, PACKET_OUTGOING),
+                                          packet(data, kT0 + 1, PACKET_HOST)};
+    const std::vector<const PacketOwner*> owners = {&curl, nullptr};
+    {
+        PcapngWriter w = PcapngWriter::create(path, {});
+        w.write_owned(std::span<const PacketView>(sent), owners);
+        w.close();
+    }
+    const std::vector<RawBlock> blocks = split_blocks(read_all(path));
+    ASSERT_EQ(blocks.size(), 2 + sent.size());
+    for (std::size_t i = 0; i < sent.size(); ++i) {
+        SCOPED_TRACE("packet " + std::to_string(i));
+        const RawBlock& b = blocks[2 + i];
+        EXPECT_EQ(b.body.size() + 12,
+                  PcapngWriter::record_size(sent[i]) + PcapngWriter::owner_size(owners[i]));
+        const auto o = options_of(b.body, 20 + 60);
+        ASSERT_EQ(o.count(1), 1u);
+        if (owners[i] != nullptr) {
+            EXPECT_EQ(text(o.find(1)->second), curl.comment);
+            ASSERT_EQ(o.count(8), 1u);
+            ASSERT_EQ(o.find(8)->second.size(), 8u);
+            EXPECT_EQ(u32(o.find(8)->second, 0), 1234u);
+            EXPECT_EQ(u32(o.find(8)->second, 4), 1240u);
+        } else {
+            EXPECT_EQ(text(o.find(1)->second), "process=unknown");
+            EXPECT_EQ(o.count(8), 0u);
+        }
+    }
+    // libpcap still reads every packet of it.
+    PcapReader r = PcapReader::open(path);
+    for (std::size_t i = 0; i < sent.size(); ++i) ASSERT_TRUE(r.next()) << i;
+}
+
+// -C counts the owners' bytes too: no file passes the limit, and every packet is kept.
+TEST(PcapngWriterBlocks, RotationCountsTheOwnersBytes) {
+    TempDir dir;
+    PacketOwner owner{.pid = 7, .tid = 7, .comm = "x"};
+    owner.comment = std::string(200, 'c');
+    const Bytes data(100, 1);
+    std::vector<PacketView> sent;
+    for (int i = 0; i < 40; ++i) sent.push_back(packet(data, kT0 + i, PACKET_HOST));
+    const std::vector<const PacketOwner*> owners(sent.size(), &owner);
+    const std::uint64_t limit = 4096;
+    {
+        RotatingWriter w(dir.file("r.pcapng"), FileFormat::pcapng, {}, {.max_bytes = limit});
+        w.write_owned(sent, owners);
+        w.close();
+        EXPECT_GT(w.files_finished(), 3u);
+    }
+    std::uint64_t packets = 0;
+    for (const auto& f : std::filesystem::directory_iterator(dir.file(""))) {
+        EXPECT_LE(std::filesystem::file_size(f.path()), limit) << f.path();
+        const std::vector<RawBlock> blocks = split_blocks(read_all(f.path().string()));
+        for (const RawBlock& b : blocks) packets += b.type == 6;
+    }
+    EXPECT_EQ(packets, sent.size());
 }
 
 }  // namespace

@@ -228,6 +228,27 @@ TEST(ConnTable, LookupsByFlowEitherWayWildcardsAndListeners) {
     EXPECT_EQ(t.by_cookie(2)->process->pid, 200u);  // the open ones stay
 }
 
+// A UDP socket connected and not yet used: its flow names it for lookups; its udp_flow record
+// makes it an ordinary socket; closed without a datagram it is forgotten.
+TEST(ConnTable, ProvisionalConnectedUdp) {
+    detail::ConnTable t(1000);
+    const FlowKey f = flow(17, "10.0.0.1", "10.0.0.9", 45000, 53);
+    t.provisional(start(7, ConnAction::udp_flow, ConnDirection::outbound, f, 100));
+    ASSERT_TRUE(t.by_flow(1, f.reversed()));
+    EXPECT_EQ(t.by_flow(1, f.reversed())->process->pid, 100u);
+    ConnEvent end = start(7, ConnAction::closed, ConnDirection::outbound, f, 100);
+    t.provisional(end);
+    EXPECT_FALSE(t.by_flow(1, f));
+    EXPECT_EQ(t.size(), 0u);
+    // Used: the real record takes over, and a provisional end no longer forgets it.
+    t.provisional(start(8, ConnAction::udp_flow, ConnDirection::outbound, f, 200));
+    ConnEvent used = start(8, ConnAction::udp_flow, ConnDirection::outbound, f, 200);
+    t.apply(used);
+    t.provisional(start(8, ConnAction::closed, ConnDirection::outbound, f, 200));
+    ASSERT_TRUE(t.by_cookie(8));
+    EXPECT_EQ(t.by_flow(1, f)->process->pid, 200u);
+}
+
 TEST(ConnTable, BoundedOldestGoesFirst) {
     detail::ConnTable t(16);
     for (std::uint64_t c = 1; c <= 20; ++c) {

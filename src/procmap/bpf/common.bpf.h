@@ -22,6 +22,7 @@ const volatile __u64 wakeup_bytes = 256 * 1024;
 /* Set by user space once the accept() tracepoints are attached: the accepted record is then
  * sent from accept() (the accepting process) instead of from the handshake's end. */
 volatile __u32 accept_hooked;
+volatile __u32 connect_hooked; /* udp_connect.bpf.h's tracepoints are attached */
 
 /* The record of every tracked socket. BPF_F_CLONE: a TCP socket a listener makes (in softirq,
  * when the handshake arrives) starts with a copy of the listener's record. */
@@ -126,6 +127,20 @@ static __always_inline __u32 sock_netns(const struct sock *sk) {
     return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
 }
 
+/* The socket behind file descriptor `fd` of the current task (probe reads through its fd
+ * table), or NULL when it is not a socket. */
+static __always_inline struct sock *sock_of_fd(long fd) {
+    struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+    struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+    if (!fdt || fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds)) return 0;
+    struct file **fds = BPF_CORE_READ(fdt, fd);
+    struct file *f = 0;
+    bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+    if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK) return 0;
+    struct socket *sock = BPF_CORE_READ(f, private_data);
+    return BPF_CORE_READ(sock, sk);
+}
+
 /* Local and remote address and port of a kernel socket (probe reads: any sock pointer). */
 static __always_inline void read_tuple(const struct sock *sk, struct rc_sock *s) {
     __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
@@ -157,6 +172,31 @@ static __always_inline struct rc_conn_event *conn_event(const struct rc_sock *s,
     e->pad[0] = e->pad[1] = e->pad[2] = 0;
     e->error = 0;
     return e;
+}
+
+/* A record of inet socket `sk` (of `protocol`) straight from the socket, the current task as
+ * owner: for the syscall tracepoints, which cannot reach socket-local storage. */
+static __always_inline void emit_from_sock(struct sock *sk, __u8 protocol, __u32 action,
+                                           __u8 direction, __u32 flags) {
+    if (!sk || BPF_CORE_READ(sk, sk_protocol) != protocol) return;
+    __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+    if (family != AF_INET && family != AF_INET6) return;
+    struct rc_conn_event *e = reserve(sizeof(*e));
+    if (!e) return;
+    __builtin_memset(e, 0, sizeof(*e));
+    e->kind = RC_KIND_CONN;
+    e->action = action;
+    e->ts_ns = bpf_ktime_get_boot_ns();
+    e->sock.start_ns = e->ts_ns;
+    fill_current(&e->sock.owner);
+    e->sock.cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+    e->sock.netns = sock_netns(sk);
+    e->sock.protocol = protocol;
+    e->sock.direction = direction;
+    e->sock.flags = flags;
+    read_tuple(sk, &e->sock);
+    e->state = BPF_CORE_READ(sk, __sk_common.skc_state);
+    submit(e);
 }
 
 static __always_inline void emit(const struct rc_sock *s, __u32 action, __u8 state) {

@@ -48,6 +48,9 @@ enum rc_direction {
 #define RC_F_UDP_CONNECTED 0x08 /* connect() on a UDP socket; its flow is reported on first use */
 #define RC_F_UDP_REPORTED 0x10  /* the connected UDP flow was reported */
 #define RC_F_PORT_ASKED 0x20    /* bind() asked for a port (not 0) */
+/* A UDP socket's flow at connect()'s return, before any datagram (or its end without one): an
+ * owner for packet lookups, not a connection record of its own. */
+#define RC_F_PROVISIONAL 0x40
 
 /* Who did something: the thread, its process and what identifies the process for good. */
 struct rc_task {

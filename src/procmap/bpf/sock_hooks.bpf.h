@@ -216,7 +216,15 @@ SEC("cgroup/sock_release")
 int rc_sock_release(struct bpf_sock *ctx) {
     if (ctx->protocol != IPPROTO_UDP) return 1;
     struct rc_sock *s = bpf_sk_storage_get(&socks, ctx, 0, 0);
-    if (!s || !(s->flags & RC_F_STARTED)) return 1;
+    if (!s) return 1;
+    if (!(s->flags & RC_F_STARTED)) {
+        /* Connected, never used: the end of its provisional record (udp_connect.bpf.h). */
+        if (!connect_hooked || !(s->flags & RC_F_UDP_CONNECTED)) return 1;
+        s->flags |= RC_F_PROVISIONAL;
+        emit(s, RC_ACT_CLOSED, 0);
+        s->flags &= ~RC_F_PROVISIONAL;
+        return 1;
+    }
     s->flags &= ~RC_F_STARTED;
     emit(s, RC_ACT_CLOSED, 0);
     return 1;

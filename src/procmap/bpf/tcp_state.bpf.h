@@ -151,35 +151,8 @@ int BPF_PROG(rc_recv_length, struct sock *sk, int ret, int flags) {
 static __always_inline void on_accept(long fd) {
     if (fd < 0) return;
     count(RC_CNT_ACCEPTS);
-    struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-    struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-    if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds)) return;
-    struct file **fds = BPF_CORE_READ(fdt, fd);
-    struct file *f = 0;
-    bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
-    if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK) return;
-    struct socket *sock = BPF_CORE_READ(f, private_data);
-    struct sock *sk = BPF_CORE_READ(sock, sk);
-    if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP) return;
-    __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-    if (family != AF_INET && family != AF_INET6) return;
-
-    struct rc_conn_event *e = reserve(sizeof(*e));
-    if (!e) return;
-    __builtin_memset(e, 0, sizeof(*e));
-    e->kind = RC_KIND_CONN;
-    e->action = RC_ACT_ACCEPTED;
-    e->ts_ns = bpf_ktime_get_boot_ns();
-    e->sock.start_ns = e->ts_ns;
-    fill_current(&e->sock.owner);
-    e->sock.cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
-    e->sock.netns = sock_netns(sk);
-    e->sock.protocol = IPPROTO_TCP;
-    e->sock.direction = RC_DIR_INBOUND;
-    e->sock.flags = RC_F_FILLED | RC_F_STARTED | RC_F_CHILD;
-    read_tuple(sk, &e->sock);
-    e->state = BPF_CORE_READ(sk, __sk_common.skc_state);
-    submit(e);
+    emit_from_sock(sock_of_fd(fd), IPPROTO_TCP, RC_ACT_ACCEPTED, RC_DIR_INBOUND,
+                   RC_F_FILLED | RC_F_STARTED | RC_F_CHILD);
 }
 
 SEC("tracepoint/syscalls/sys_exit_accept4")
