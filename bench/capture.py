@@ -36,6 +36,13 @@ import time
 THROUGHPUT_TOOLS = [
     ("ringcap -w /dev/null", ["{RINGCAP}", "-i", "{IF}", "-w", "/dev/null"], 0.3),
     ("ringcap -w FILE", ["{RINGCAP}", "-i", "{IF}", "-w", "{FILE}"], 0.3),
+    # The loss ledger's cost (issue 13): the same capture with --stats (sampled at the end and
+    # on SIGUSR1: nothing per packet) and with the kfree_skb BPF program on (--stats=drops). The
+    # program runs in the softirq of whichever CPU frees a packet (on veth: the generator's,
+    # CPU 0), so its cost shows in CPU 0's busy time, not in the capture process's CPU.
+    ("ringcap -w FILE --stats", ["{RINGCAP}", "-i", "{IF}", "-w", "{FILE}", "--stats"], 0.3),
+    ("ringcap -w FILE --stats=drops",
+     ["{RINGCAP}", "-i", "{IF}", "-w", "{FILE}", "--stats=drops"], 0.3),
     ("ringcap --immediate-mode -w /dev/null",
      ["{RINGCAP}", "-i", "{IF}", "--immediate-mode", "-w", "/dev/null"], 0.3),
     # V2 frames as small as the minimal V2 reader's: the default frames hold 64 KiB + (GRO'd
@@ -119,6 +126,16 @@ def cpu_jiffies(cpu):
                 idle = v[3] + v[4]
                 return sum(v[:8]) - idle, v[7]
     return 0, 0
+
+
+def softirq_jiffies(cpu):
+    """softirq jiffies of one CPU from /proc/stat (where veth's receive path, and a BPF program
+    on kfree_skb run by it, are accounted)."""
+    with open("/proc/stat") as f:
+        for line in f:
+            if line.startswith(f"cpu{cpu} "):
+                return int(line.split()[7])
+    return 0
 
 
 def netdev_counter(ns, dev, name):
@@ -246,10 +263,12 @@ def throughput_run(cfg, name, argv, drain, size, rate, dur):
         arrived0 = netdev_counter(cfg.ns, cfg.rx, "rx_packets")
         cpu0 = task_cpu_ns(proc.pid)
         j0 = cpu_jiffies(1)
+        g0 = softirq_jiffies(0)  # the generator's CPU: its softirq receives (and runs the BPF)
         sent, sent_bytes, secs = run_gen(cfg, size, rate, dur)
         time.sleep(drain)
         cpu1 = task_cpu_ns(proc.pid)
         j1 = cpu_jiffies(1)
+        g1 = softirq_jiffies(0)
         arrived1 = netdev_counter(cfg.ns, cfg.rx, "rx_packets")
     except Exception as e:  # keep going: one failed run is a hole in the table, not the end
         rec["error"] = str(e)
@@ -262,7 +281,8 @@ def throughput_run(cfg, name, argv, drain, size, rate, dur):
     rec.update(offered=sent, offered_secs=secs, arrived=arrived1 - arrived0, captured=captured,
                received=received, drops=drops, cpu_ns=cpu1 - cpu0,
                total_cpu_ns=int((ru.ru_utime + ru.ru_stime) * 1e9),
-               cpu1_busy_ms=window_ms, cpu1_steal_ms=(j1[1] - j0[1]) * 10, exit=proc.returncode)
+               cpu1_busy_ms=window_ms, cpu1_steal_ms=(j1[1] - j0[1]) * 10,
+               cpu0_softirq_ms=(g1 - g0) * 1000 / os.sysconf("SC_CLK_TCK"), exit=proc.returncode)
     if captured is None:
         rec["error"] = "no counts in output: " + text[-300:]
     return rec
@@ -370,6 +390,8 @@ def summarize_throughput(runs):
             s["offered_pps"] = median([r["offered"] / r["offered_secs"] for r in ok if r["offered_secs"]])
             s["bytes_per_s"] = s["pps"] * key[0] if s["pps"] is not None else None
             s["foreign_cpu1_ms"] = median([max(0.0, r["cpu1_busy_ms"] - r["cpu_ns"] / 1e6) for r in ok])
+            s["cpu0_ns_per_pkt"] = median([r["cpu0_softirq_ms"] * 1e6 / r["offered"] for r in ok
+                                           if r.get("cpu0_softirq_ms") is not None and r["offered"]])
         out[key] = s
     return out
 
@@ -584,6 +606,7 @@ def write_report(raw, outdir):
             L.append(f"| {label} | {fmt_us(x)} | {'yes' if x <= y else 'no'} |")
         else:
             L.append(f"| {label} | {fmt_us(x)} vs {fmt_us(y)} = {x / y:.2f}x | {'yes' if x <= k * y else 'no'} |")
+    ledger_cost_table(L, tp, sizes, rates)
     L.append("")
     L.append("## Plots")
     L.append("")
@@ -596,6 +619,35 @@ def write_report(raw, outdir):
     with open(os.path.join(outdir, "capture.md"), "w") as f:
         f.write("\n".join(L))
     plot(tp, lt, tools, sizes, rates, outdir)
+
+
+def ledger_cost_table(L, tp, sizes, rates):
+    """The loss ledger's cost (issue 13): ringcap -w FILE without and with --stats and with the
+    kfree_skb program (--stats=drops), side by side: the capture process's CPU per packet, and
+    CPU 0's softirq time per offered packet (veth's receive path, where the BPF program runs;
+    jiffies, so coarse)."""
+    tools = ["ringcap -w FILE", "ringcap -w FILE --stats", "ringcap -w FILE --stats=drops"]
+    rows = []
+    for size in sizes:
+        for rate in rates:
+            cells = [tp.get((size, rate, t), {}) for t in tools]
+            if not any(c.get("ns_per_pkt") for c in cells):
+                continue
+            rows.append(f"| {size} B | {rate_label(rate)} | " + " | ".join(
+                f"{c['ns_per_pkt']:,.0f} / {c['cpu0_ns_per_pkt']:,.0f}"
+                if c.get("ns_per_pkt") and c.get("cpu0_ns_per_pkt") is not None else "–"
+                for c in cells) + " |")
+    if not rows:
+        return
+    L.append("")
+    L.append("## The loss ledger's cost")
+    L.append("")
+    L.append("Capture-process ns per packet / CPU 0 softirq ns per offered packet (veth's receive "
+             "path, where the kfree_skb program runs), medians:")
+    L.append("")
+    L.append("| size | rate | " + " | ".join(f"`{t}`" for t in tools) + " |")
+    L.append("|---|---|---|---|---|")
+    L.extend(rows)
 
 
 def plot(tp, lt, tools, sizes, rates, outdir):

@@ -7,9 +7,11 @@
 
 #include <ringcap/capture.hpp>
 #include <ringcap/filter.hpp>
+#include <ringcap/rotating_writer.hpp>
 #include <ringcap/sink.hpp>
 
 #include "group_cmd.hpp"
+#include "loss_watch.hpp"
 #include "output.hpp"
 #include "process_sink.hpp"
 #include "report.hpp"
@@ -17,30 +19,90 @@
 namespace ringcap::cli {
 namespace {
 
-// Every packet of each batch to `out`, in chunks, until `limit` packets (0: no limit) or a stop
-// request; `captured` counts them, also when a write throws.
-void capture_into(Capture& cap, Sink& out, std::uint64_t limit, StopToken stop,
-                  std::uint64_t& captured) {
+// The packets of one batch into `feed`, their bytes added up for the live line (kBytes); at
+// most `limit` in all (0: no limit).
+template <bool kBytes>
+void feed_batch(Batch& batch, SinkFeeder& feed, std::uint64_t limit, std::uint64_t& captured,
+                std::uint64_t& bytes) {
+    batch.for_each([&](const PacketView& p) {
+        if (limit != 0 && captured == limit) return false;
+        if constexpr (kBytes) bytes += p.wire_len();
+        feed.push(p);
+        ++captured;
+        return true;
+    });
+}
+
+// A batch the kernel marked as losing: its first packet goes to the file on its own, carrying
+// the drops (pcapng epb_dropcount), then the rest as usual. Rare: only after the ring was full.
+template <bool kBytes>
+void feed_marked_batch(Batch& batch, SinkFeeder& feed, RotatingWriter* file, std::uint64_t limit,
+                       std::uint64_t& captured, std::uint64_t& bytes, std::uint32_t drops) {
+    batch.for_each([&](const PacketView& p) {
+        if (limit != 0 && captured == limit) return false;
+        if constexpr (kBytes) bytes += p.wire_len();
+        if (drops != 0 && file != nullptr) {
+            feed.drain();
+            file->write_with_drops(p, drops);
+        } else {
+            feed.push(p);
+        }
+        drops = 0;
+        ++captured;
+        return true;
+    });
+}
+
+// Every packet of each batch to `out`, in chunks, until `limit` packets (0: no limit), the
+// deadline (ns, CLOCK_REALTIME) or a stop request; `captured` counts them, also when a write
+// throws. One clock read per batch serves the delivery latency, -G and the live line.
+template <bool kBytes>
+void capture_into(Capture& cap, Sink& out, std::uint64_t limit, std::int64_t deadline_ns,
+                  StopToken stop, std::uint64_t& captured, LossWatch& watch) {
     SinkFeeder feed(out);
+    std::uint64_t bytes = 0;
     while (!stop.stop_requested() && (limit == 0 || captured < limit)) {
-        if (std::optional<Batch> batch = cap.next_batch(std::chrono::milliseconds(250))) {
-            batch->for_each([&](const PacketView& p) {
-                if (limit != 0 && captured == limit) return false;
-                feed.push(p);
-                ++captured;
-                return true;
-            });
+        std::optional<Batch> batch = cap.next_batch(std::chrono::milliseconds(250));
+        const auto now = std::chrono::system_clock::now();
+        const std::int64_t now_ns =
+            std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
+        // Before the batch is handed on: the ring's fill then includes what it holds.
+        watch.tick(now_ns, captured, bytes);
+        if (batch) {
+            if (const std::uint32_t drops = watch.on_batch(*batch, now_ns); drops != 0)
+                feed_marked_batch<kBytes>(*batch, feed, watch.file(), limit, captured, bytes,
+                                          drops);
+            else
+                feed_batch<kBytes>(*batch, feed, limit, captured, bytes);
             feed.drain();  // before the batch goes back to the kernel
             batch->release();
             out.end_batch();
         }
         // Now and then, with or without packets: with -G an idle period's file ends on time.
-        out.tick(std::chrono::system_clock::now());
+        out.tick(now);
+        if (now_ns >= deadline_ns) break;
     }
     out.close();
 }
 
 }  // namespace
+
+void capture_loop(Capture& cap, Sink& out, std::uint64_t limit, const CliOptions& o, StopToken stop,
+                  LossWatch& watch, std::uint64_t& captured) {
+    const std::int64_t deadline = duration_deadline(o);
+    if (watch.wants_bytes())
+        capture_into<true>(cap, out, limit, deadline, stop, captured, watch);
+    else
+        capture_into<false>(cap, out, limit, deadline, stop, captured, watch);
+}
+
+std::int64_t duration_deadline(const CliOptions& o) {
+    if (o.duration == 0) return INT64_MAX;
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+               .count() +
+           std::int64_t(o.duration) * 1'000'000'000;
+}
 
 int list_interfaces_cmd() {
     for (const InterfaceEntry& e : list_interfaces()) {
@@ -77,31 +139,39 @@ int capture_cmd(const CliOptions& o, StopToken stop) {
     const CaptureInfo& info = cap.info();
     for (const std::string& note : info.notes) say("ringcap: note: " + note);
 
+    std::uint64_t captured = 0;
+    std::unique_ptr<LossWatch> watch;  // made once the output is open; the ISB asks it
     const std::unique_ptr<Sink> out =
         open_output(o, {.link = info.link_type,
                         .snaplen = info.snaplen,
                         .interface_name = info.interface,
                         .interface_description = interface_alias(info.interface),
                         .process = process.get(),
-                        .before_close = [&cap](PcapngWriter& w) {
-                            const CaptureStats st = cap.stats();
-                            w.write_statistics(0, st.packets, st.drops);
+                        .before_close = [&](PcapngWriter& w) {
+                            if (watch) w.write_statistics(0, watch->file_statistics(captured));
                         }});
+    watch = std::make_unique<LossWatch>(
+        o, std::vector<std::string>{info.interface}, info,
+        LossWatch::RingSource{.counters = [&cap] { return std::vector{cap.stats()}; },
+                              .fill = [&cap] { return cap.ring_fill(); }},
+        std::vector<Sink*>{out.get()});
     // Only once the output is open, as tcpdump: a failure is then the one line printed.
     say(fmt::format("listening on {}, link-type {}, snapshot length {} bytes, {}", info.interface,
                     link_type_name(info.link_type), info.snaplen, describe_ring(info)));
 
-    std::uint64_t captured = 0;
     int status = 0;
     try {
-        capture_into(cap, *out, process ? process->loop_limit(o.count) : o.count,
-                     process ? process->stop_token(stop) : stop, captured);
+        capture_loop(cap, *out, process ? process->loop_limit(o.count) : o.count, o,
+                     process ? process->stop_token(stop) : stop, *watch, captured);
     } catch (const Error& e) {
+        watch->capture_failed(e.code().value(), captured);
         report(e);
         status = 1;
     }
-    // The same ending for -c, SIGINT, SIGTERM and errors: counts on stderr, as tcpdump prints them.
+    // The same ending for -c, SIGINT, SIGTERM and errors: counts on stderr, as tcpdump prints them,
+    // then where packets were lost (loss_watch.hpp).
     report_capture_summary(captured, cap.stats(), info);
+    watch->report_end(captured);
     if (process) process->report();
     return status;
 }

@@ -79,7 +79,7 @@ class Parser {
         }
         if (replay_->parsed() || gen_->parsed()) return transmit();
         for (const auto step : {&Parser::files, &Parser::sockets, &Parser::capture,
-                                &Parser::printing, &Parser::process})
+                                &Parser::printing, &Parser::process, &Parser::loss})
             if (std::string error = (this->*step)(); !error.empty())
                 return {.exit_status = 1, .message = std::move(error)};
         return {.options = std::move(o_)};
@@ -122,7 +122,38 @@ class Parser {
         app.add_option("--cpus", cpus_, "run worker k on the k-th CPU of this list (0,2-3)");
         app.add_flag("--merge", o_.merge,
                      "workers write one file in timestamp order (several -i always do)");
-        app.add_flag("--stats", o_.stats, "at the end, a line per worker");
+        add_loss();
+    }
+
+    // The loss ledger's options, in one block (issue 13).
+    void add_loss() {
+        CLI::App& app = app_;
+        stats_ = app.add_flag("--stats{text}", stats_value_,
+                              "at the end, the loss ledger by stage and a line per worker; "
+                              "=json: as one JSON object; =drops: also the stack's drop reasons "
+                              "(BPF); both: =json,drops");
+        app.add_option("--duration", o_.duration, "stop after this many seconds")
+            ->check(CLI::PositiveNumber);
+    }
+
+    // --stats's words: text (the default), json, drops.
+    std::string loss() {
+        o_.quiet_status = quick_ > 0;
+        if (stats_->count() == 0) return {};
+        o_.stats = true;
+        std::size_t at = 0;
+        while (at <= stats_value_.size()) {
+            const std::size_t comma = std::min(stats_value_.find(',', at), stats_value_.size());
+            const std::string word = stats_value_.substr(at, comma - at);
+            at = comma + 1;
+            if (word == "json")
+                o_.stats_json = true;
+            else if (word == "drops")
+                o_.stats_drops = true;
+            else if (word != "text" && !word.empty())
+                return "--stats: '" + word + "' is not text, json or drops";
+        }
+        return {};
     }
 
     void add_capture() {
@@ -395,6 +426,8 @@ class Parser {
     std::string fanout_, cpus_;
     std::optional<unsigned> fanout_group_;
     std::string attribution_ = "auto";
+    CLI::Option* stats_ = nullptr;  // --stats[=json][,drops]
+    std::string stats_value_;
 };
 
 }  // namespace

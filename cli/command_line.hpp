@@ -41,6 +41,12 @@ struct CliOptions {
     std::vector<int> cpus;    // --cpus LIST
     bool merge = false;       // --merge: one time-ordered output for every worker
     bool stats = false;       // --stats: a line per worker (and stage) at the end
+    // The loss ledger (issue 13): --stats[=json][,drops], --duration, and whether stderr gets
+    // the live status line (a terminal, and not -q).
+    bool stats_json = false;     // --stats=json: the ledger as one JSON object
+    bool stats_drops = false;    // --stats=drops: count the stack's drops (BPF, kfree_skb)
+    std::uint32_t duration = 0;  // --duration SEC: stop after SEC seconds (0: no limit)
+    bool quiet_status = false;   // -q: no live status line
     // --process (-k), --pid, --comm, --attribution: packets with their processes.
     ProcessCliOptions process;
 };

@@ -12,8 +12,11 @@
 
 #include <ringcap/filter.hpp>
 #include <ringcap/group.hpp>
+#include <ringcap/rotating_writer.hpp>
 #include <ringcap/sink.hpp>
 
+#include "capture_cmd.hpp"
+#include "loss_watch.hpp"
 #include "output.hpp"
 #include "process_sink.hpp"
 #include "report.hpp"
@@ -59,11 +62,13 @@ void say_listening(const CliOptions& o, CaptureGroup& g) {
 
 // The end: tcpdump's three lines over all workers, then with --stats one line per worker, and
 // why a worker ended early. Returns the exit status those endings call for.
-int summarize(const CliOptions& o, CaptureGroup& g, std::uint64_t captured, const Ends& ends) {
+int summarize(const CliOptions& o, CaptureGroup& g, std::uint64_t captured, const Ends& ends,
+              LossWatch& watch) {
     const std::vector<CaptureStats> per = g.stats();
     CaptureStats total;
     for (const CaptureStats& s : per) total += s;
     report_capture_summary(captured, total, g.capture(0).info());
+    watch.report_end(captured);
     if (o.stats)
         for (std::size_t w = 0; w < per.size(); ++w) {
             const WorkerInfo& i = g.worker(w);
@@ -81,6 +86,32 @@ int summarize(const CliOptions& o, CaptureGroup& g, std::uint64_t captured, cons
             status = 1;
         }
     return status;
+}
+
+// The loss ledger over every socket of the group and every output (loss_watch.hpp).
+LossWatch watch_group(const CliOptions& o, CaptureGroup& g, const std::vector<Sink*>& outputs,
+                      std::mutex* counters = nullptr) {
+    return LossWatch(o, o.interfaces, g.capture(0).info(),
+                     {.counters =
+                          [&g, counters] {
+                              if (counters == nullptr) return g.stats();
+                              const std::lock_guard lock(*counters);
+                              return g.stats();
+                          },
+                      .fill =
+                          [&g] {
+                              double fullest = 0;
+                              for (std::size_t w = 0; w < g.size(); ++w)
+                                  fullest = std::max(fullest, g.capture(w).ring_fill());
+                              return fullest;
+                          }},
+                     outputs);
+}
+
+std::int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
 }
 
 // Runs the group on a thread of its own until the user or -c stops it, or every worker ended.
@@ -104,6 +135,10 @@ Ends run_until(StopSource& all, StopToken user, Check done, const std::function<
 // on its own thread.
 int per_worker_outputs(const CliOptions& o, CaptureGroup& g, StopToken user,
                        CaptureAttribution* process) {
+    // A worker's file reads its socket's counters when it rotates, on the worker's thread, while
+    // the ledger may read every socket's from this one (live line, SIGUSR1): one at a time.
+    std::mutex counters;
+    std::vector<std::atomic<std::uint64_t>> delivered(g.size());
     std::vector<std::unique_ptr<Sink>> sinks;
     std::mutex stdout_lock;
     for (std::size_t w = 0; w < g.size(); ++w) {
@@ -117,13 +152,22 @@ int per_worker_outputs(const CliOptions& o, CaptureGroup& g, StopToken user,
                                      .interface_description = interface_alias(info.interface),
                                      .process = process,
                                      .before_close =
-                                         [&g, w](PcapngWriter& file) {
+                                         [&, w](PcapngWriter& file) {
+                                             const std::lock_guard lock(counters);
                                              const CaptureStats st = g.capture(w).stats();
-                                             file.write_statistics(0, st.packets, st.drops);
+                                             file.write_statistics(
+                                                 0, {.received = st.packets,
+                                                     .dropped = st.drops,
+                                                     .os_dropped = st.drops,
+                                                     .delivered = delivered[w].load()});
                                          }},
                                     &stdout_lock));
     }
     say_listening(o, g);
+    std::vector<Sink*> outputs;
+    for (auto& s : sinks) outputs.push_back(s.get());
+    LossWatch watch = watch_group(o, g, outputs, &counters);
+    const std::int64_t deadline = duration_deadline(o);
     PacketBudget budget(process ? process->loop_limit(o.count) : o.count);
     if (process) user = process->stop_token(user);
     std::atomic<std::uint64_t> captured{0};
@@ -134,15 +178,40 @@ int per_worker_outputs(const CliOptions& o, CaptureGroup& g, StopToken user,
             SinkFeeder feed(*sinks[w]);
             const std::uint64_t n = budget.claim(b.size());
             std::uint64_t i = 0;
-            b.for_each([&](const PacketView& p) {
-                if (i++ == n) return false;
-                feed.push(p);
-                return true;
-            });
+            if (b.ring_was_losing()) [[unlikely]] {
+                // The kernel dropped packets before this batch: its first packet says how many
+                // (epb_dropcount), written on its own; then the rest as usual.
+                std::uint64_t drops = 0;
+                {
+                    const std::lock_guard lock(counters);
+                    drops = watch.worker_drops(w, g.capture(w).stats().drops);
+                }
+                auto* file = dynamic_cast<RotatingWriter*>(sinks[w].get());
+                b.for_each([&](const PacketView& p) {
+                    if (i++ == n) return false;
+                    if (file != nullptr && drops != 0 && i == 1)
+                        file->write_with_drops(p, drops);
+                    else
+                        feed.push(p);
+                    return true;
+                });
+            } else {
+                b.for_each([&](const PacketView& p) {
+                    if (i++ == n) return false;
+                    feed.push(p);
+                    return true;
+                });
+            }
             feed.drain();
             captured += n;
+            delivered[w] += n;
             sinks[w]->end_batch();
-            sinks[w]->tick(std::chrono::system_clock::now());
+            const auto now = std::chrono::system_clock::now();
+            watch.on_worker_batch(
+                w, b,
+                std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch())
+                    .count());
+            sinks[w]->tick(now);
         } catch (const Error&) {
             write_failed = true;  // a full disk ends every worker, as it ends tcpdump
             throw;
@@ -152,7 +221,12 @@ int per_worker_outputs(const CliOptions& o, CaptureGroup& g, StopToken user,
         sinks[w]->tick(std::chrono::system_clock::now());
     };
     Ends ends = run_until(
-        all, user, [&] { return budget.spent() || write_failed; },
+        all, user,
+        [&] {
+            const std::int64_t now = now_ns();
+            watch.tick(now, captured, LossWatch::kBytesUnknown);
+            return budget.spent() || write_failed || now >= deadline;
+        },
         [&] { return g.run(batch, all, idle); });
     int status = 0;
     for (auto& s : sinks) try {
@@ -161,7 +235,7 @@ int per_worker_outputs(const CliOptions& o, CaptureGroup& g, StopToken user,
             report(e);
             status = 1;
         }
-    return std::max(status, summarize(o, g, captured, ends));
+    return std::max(status, summarize(o, g, captured, ends, watch));
 }
 
 // Every worker's packets into one output in timestamp order: the workers push their batches into
@@ -169,6 +243,7 @@ int per_worker_outputs(const CliOptions& o, CaptureGroup& g, StopToken user,
 int merged(const CliOptions& o, CaptureGroup& g, StopToken user, CaptureAttribution* process) {
     const CaptureInfo& first = g.capture(0).info();
     const std::size_t per_interface = o.workers;
+    std::uint64_t captured = 0;  // written out; the ISB's isb_usrdeliv (one interface)
     const std::unique_ptr<Sink> out = open_output(
         o, {.link = first.link_type,
             .snaplen = first.snaplen,
@@ -181,7 +256,13 @@ int merged(const CliOptions& o, CaptureGroup& g, StopToken user, CaptureAttribut
                     CaptureStats sum;
                     for (std::size_t w = 0; w < per_interface; ++w)
                         sum += per[k * per_interface + w];
-                    file.write_statistics(static_cast<std::uint32_t>(k), sum.packets, sum.drops);
+                    file.write_statistics(
+                        static_cast<std::uint32_t>(k),
+                        {.received = sum.packets,
+                         .dropped = sum.drops,
+                         .os_dropped = sum.drops,
+                         .delivered =
+                             o.interfaces.size() == 1 ? std::optional(captured) : std::nullopt});
                 }
             }});
     // A file of several interfaces numbers them: each packet says which is its own.
@@ -197,13 +278,14 @@ int merged(const CliOptions& o, CaptureGroup& g, StopToken user, CaptureAttribut
         numbered = true;
     }
     say_listening(o, g);
+    LossWatch watch = watch_group(o, g, {out.get()});
+    const std::int64_t deadline = duration_deadline(o);
     TimeMerge merge(g.size());
     PacketBudget budget(process ? process->loop_limit(o.count) : o.count);
     if (process) user = process->stop_token(user);
     StopSource all;
     Ends ends;
     std::thread runner([&] { ends = g.run_merged(merge, all); });
-    std::uint64_t captured = 0;
     int status = 0;
     PacketView views[SinkFeeder::kChunk];
     std::uint32_t from[SinkFeeder::kChunk];
@@ -223,7 +305,9 @@ int merged(const CliOptions& o, CaptureGroup& g, StopToken user, CaptureAttribut
                 captured += n;
             }
             out->tick(std::chrono::system_clock::now());
-            if (budget.spent()) break;
+            const std::int64_t now = now_ns();
+            watch.tick(now, captured, LossWatch::kBytesUnknown);
+            if (budget.spent() || now >= deadline) break;
         }
     } catch (const Error& e) {
         report(e);
@@ -238,7 +322,7 @@ int merged(const CliOptions& o, CaptureGroup& g, StopToken user, CaptureAttribut
         report(e);
         status = 1;
     }
-    return std::max(status, summarize(o, g, captured, ends));
+    return std::max(status, summarize(o, g, captured, ends, watch));
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "capture_cmd.hpp"
 #include "command_line.hpp"
 #include "conn_cmd.hpp"
+#include "doctor_cmd.hpp"
 #include "read_cmd.hpp"
 #include "report.hpp"
 #include "signals.hpp"
@@ -38,6 +39,14 @@ int run(cli::ParseResult& parsed) {
 
 int main(int argc, char** argv) {
     if (argc > 1 && std::string_view(argv[1]) == "conn") return cli::run_conn(argc, argv);
+    if (argc > 1 && std::string_view(argv[1]) == "doctor") {
+        try {  // the doctor's own words after it are a capture's command line
+            return cli::doctor_cmd(argc - 1, argv + 1, cli::stop_on_signals());
+        } catch (const Error& e) {
+            cli::report(e);
+            return 1;
+        }
+    }
     cli::ParseResult parsed = cli::parse_command_line(argc, argv);
     if (!parsed.tx && !parsed.options) {  // --help, or a bad command line
         std::FILE* to = parsed.exit_status == 0 ? stdout : stderr;

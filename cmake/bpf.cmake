@@ -25,6 +25,9 @@ add_custom_command(
   DEPENDS ${RINGCAP_VMLINUX_BTF}
   COMMENT "bpftool: vmlinux.h from ${RINGCAP_VMLINUX_BTF}"
   VERBATIM)
+# One target makes vmlinux.h and every skeleton target waits for it: two targets that each ran
+# the command above would run it at once under make -j (both writing vmlinux.h.tmp).
+add_custom_target(ringcap_vmlinux_h DEPENDS ${RINGCAP_BPF_DIR}/vmlinux.h)
 
 function(ringcap_bpf_skeleton name source)
   set(obj ${RINGCAP_BPF_DIR}/${name}.bpf.o)
@@ -41,4 +44,5 @@ function(ringcap_bpf_skeleton name source)
     COMMENT "clang -target bpf, bpftool gen skeleton: ${name}.skel.h"
     VERBATIM)
   add_custom_target(${name}_skeleton DEPENDS ${skel})
+  add_dependencies(${name}_skeleton ringcap_vmlinux_h)
 endfunction()

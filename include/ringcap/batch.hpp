@@ -109,6 +109,22 @@ class Batch {
     bool empty() const noexcept { return count_ == 0; }
     TpacketVersion version() const noexcept { return version_; }
 
+    // When its oldest packet arrived (the first one's timestamp, CLOCK_REALTIME ns; 0 when
+    // empty): clock now minus this is how long the batch waited before user space got it.
+    std::int64_t oldest_ts_ns() const noexcept {
+        if (count_ == 0) return 0;
+        return version_ == TpacketVersion::v3 ? ts_of(v3_.header()) : ts_of(v2_.header());
+    }
+    // The kernel had dropped packets (its ring was full) and nobody had read PACKET_STATISTICS
+    // since, when it handed this batch over: V3 marks the block (TP_STATUS_LOSING), V2 every
+    // frame, of which the first is looked at. Reading the statistics clears the mark.
+    bool ring_was_losing() const noexcept {
+        if (count_ == 0) return false;
+        return version_ == TpacketVersion::v3
+                   ? (block_ != nullptr && (detail::owned_block_flags(*block_) & TP_STATUS_LOSING))
+                   : (detail::owned_frame_flags(v2_.header()) & TP_STATUS_LOSING);
+    }
+
     // Gives the memory back to the kernel now; the batch is empty afterwards.
     void release() noexcept {
         if (count_ == 0 && block_ == nullptr) return;
@@ -123,7 +139,12 @@ class Batch {
     }
 
   private:
-    friend class detail::RxRing;  // the only maker of non-empty batches (src/ring/rx_ring.cpp)
+    friend class detail::RxRing;
+
+    template <class Hdr>
+    static std::int64_t ts_of(const Hdr& h) noexcept {
+        return std::int64_t(h.tp_sec) * 1'000'000'000 + h.tp_nsec;
+    }  // the only maker of non-empty batches (src/ring/rx_ring.cpp)
 
     // V3: the packets of `block`, which the caller marked handed out.
     Batch(tpacket_block_desc& block, const detail::Fixup& fx) noexcept

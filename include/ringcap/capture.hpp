@@ -55,6 +55,11 @@ class Capture {
     // so they are read and added up here).
     CaptureStats stats();
 
+    // How full the ring is, 0..1: the share of its blocks (V3) or frames (V2) the kernel has
+    // filled and user space not yet given back. A look at the status words, no syscall; safe
+    // from any thread (for a status line or a sampler beside the capture loop).
+    double ring_fill() const noexcept;
+
     int fd() const noexcept;
     const CaptureInfo& info() const noexcept;
 

@@ -79,6 +79,8 @@ class FileWriter : public Sink {
     std::uint64_t write_errors() const noexcept;
     std::uint64_t short_writes() const noexcept;
     std::uint64_t blocked_ns() const noexcept;
+    // Packets written into the buffer that a failed write cut off: not in the file.
+    std::uint64_t records_lost() const noexcept;
 
   protected:
     explicit FileWriter(std::unique_ptr<detail::RecordBuffer> file) noexcept

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -37,6 +38,9 @@ class PcapngWriter final : public FileWriter {
     // Sink: on interface 0, or once the source has declared interfaces (add_interface(const
     // FileInterface&)) on the interface numbered by the packet's ifindex().
     void write(std::span<const PacketView> packets) override;
+    // One packet as write(span) puts it, with epb_dropcount: `drops` packets were lost between
+    // the one before it and it (kEpbDropcountOption more bytes than record_size()).
+    void write_with_drops(const PacketView& packet, std::uint64_t drops);
     // A packet and the process that owns it (nullptr: none known, said in the comment).
     void write_owned(const PacketView& packet, std::uint32_t interface, const PacketOwner* owner);
     // Sink: as write(packets), each with its owner.
@@ -52,6 +56,16 @@ class PcapngWriter final : public FileWriter {
     // An Interface Statistics Block for `interface`, stamped now: packets the kernel received
     // (isb_ifrecv) and dropped (isb_ifdrop) since the capture started.
     void write_statistics(std::uint32_t interface, std::uint64_t received, std::uint64_t dropped);
+    // The same with the options the loss ledger adds when known: isb_osdrop (what the operating
+    // system dropped: the socket ring's drops, so that, as the format says, isb_usrdeliv is
+    // about isb_ifrecv - isb_osdrop) and isb_usrdeliv (packets handed to the user).
+    struct Statistics {
+        std::uint64_t received = 0;
+        std::uint64_t dropped = 0;
+        std::optional<std::uint64_t> os_dropped;
+        std::optional<std::uint64_t> delivered;
+    };
+    void write_statistics(std::uint32_t interface, const Statistics& statistics);
 
     // Bytes the block of `packet` takes (without a comment).
     static std::size_t record_size(const PacketView& packet) noexcept {
@@ -76,14 +90,15 @@ class PcapngWriter final : public FileWriter {
     // packet's direction is known.
     static constexpr std::size_t kEnhancedOverhead = 36;
     static constexpr std::size_t kEpbFlagsOption = 8;
-    static constexpr std::size_t kEpbQueueOption = 8;     // epb_queue: the packet's worker
-    static constexpr std::size_t kEpbProcessOption = 12;  // epb_processid_threadid
-    static constexpr std::size_t kMaxComment = 65000;     // longer comments are cut
+    static constexpr std::size_t kEpbQueueOption = 8;       // epb_queue: the packet's worker
+    static constexpr std::size_t kEpbProcessOption = 12;    // epb_processid_threadid
+    static constexpr std::size_t kEpbDropcountOption = 12;  // epb_dropcount: drops before it
+    static constexpr std::size_t kMaxComment = 65000;       // longer comments are cut
     static constexpr std::size_t kUnknownCommentSize =
         std::char_traits<char>::length(kUnknownOwnerComment);
-    // What write_statistics() adds: an ISB with if_id, timestamp, isb_endtime, isb_ifrecv,
-    // isb_ifdrop and opt_endofopt.
-    static constexpr std::size_t kStatisticsBlock = 64;
+    // The most write_statistics() adds: an ISB with if_id, timestamp, isb_endtime, isb_ifrecv,
+    // isb_ifdrop, isb_osdrop, isb_usrdeliv and opt_endofopt (64 bytes without the last two).
+    static constexpr std::size_t kStatisticsBlock = 88;
 
   private:
     PcapngWriter(std::unique_ptr<detail::RecordBuffer> file, const FileWriterOptions& options);

@@ -24,6 +24,7 @@
 #include <ringcap/pcap_writer.hpp>
 #include <ringcap/pcapng_writer.hpp>
 #include <ringcap/sink.hpp>
+#include <ringcap/stats.hpp>
 
 namespace ringcap {
 
@@ -54,6 +55,9 @@ class RotatingWriter final : public Sink {
 
     // Sink: each packet into the file its time and size say, rotating as needed.
     void write(std::span<const PacketView> packets) override;
+    // One packet with epb_dropcount (pcapng; a pcap file has no place for it and gets the plain
+    // record), rotating first if it would not fit.
+    void write_with_drops(const PacketView& packet, std::uint64_t drops);
     // Sink: pcapng keeps each packet's owner (PcapngWriter::write_owned), counted in the sizes
     // -C compares; pcap has no room for them and writes the packets alone.
     void write_owned(std::span<const PacketView> packets,
@@ -77,6 +81,8 @@ class RotatingWriter final : public Sink {
     // Files whose finishing failed in the destructor, where nobody could be told.
     std::uint64_t failed_closes() const noexcept { return failed_closes_; }
     const std::string& current_name() const noexcept { return final_name_; }
+    // The failures and waits of every file written so far, the open one included.
+    WriterCounters writer_counters() const noexcept;
 
   private:
     template <class W>
@@ -112,6 +118,7 @@ class RotatingWriter final : public Sink {
     std::uint64_t index_ = 0;                  // files in this period (or in all, without -G)
     std::uint64_t finished_ = 0;
     std::uint64_t failed_closes_ = 0;
+    WriterCounters finished_counters_;       // of the files already finished
     std::deque<std::string> kept_;           // finished files, oldest first (with ring_files)
     std::vector<FileInterface> interfaces_;  // declared by the source, for every new file
 };

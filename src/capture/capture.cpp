@@ -223,6 +223,10 @@ CaptureStats Capture::stats() {
     return impl_->totals;
 }
 
+double Capture::ring_fill() const noexcept {
+    return detail::ring_fill(impl_->ring.map(), impl_->version);
+}
+
 int Capture::fd() const noexcept { return impl_->fd.get(); }
 const CaptureInfo& Capture::info() const noexcept { return impl_->info; }
 

@@ -8,6 +8,7 @@
 #include <ringcap/error.hpp>
 #include <ringcap/file_writer.hpp>
 
+#include "file/format.hpp"
 #include "file/output_file.hpp"
 #include "sys/clock.hpp"
 #include "sys/file.hpp"
@@ -48,6 +49,23 @@ std::size_t whole_records(const std::byte* data, std::size_t written,
         pos += size;
     }
     return pos;
+}
+
+// Packet records (pcap records, pcapng Enhanced Packet Blocks) among the whole records of `data`.
+std::uint64_t packet_records(const std::byte* data, std::size_t size,
+                             OutputFile::Framing framing) noexcept {
+    const bool ng = framing == OutputFile::Framing::pcapng_blocks;
+    std::uint64_t n = 0;
+    for (std::size_t pos = 0; pos + (ng ? 8 : 16) <= size;) {
+        std::uint32_t type, len;
+        std::memcpy(&type, data + pos, 4);
+        std::memcpy(&len, data + pos + (ng ? 4 : 8), 4);
+        const std::size_t record = ng ? len : 16 + std::size_t{len};
+        if (record == 0 || pos + record > size) break;
+        n += !ng || type == format::kEnhancedPacketBlock;
+        pos += record;
+    }
+    return n;
 }
 
 }  // namespace
@@ -197,6 +215,8 @@ void OutputFile::write_out(const std::byte* bytes, std::size_t size, std::size_t
             done < records_from
                 ? 0
                 : records_from + whole_records(bytes + records_from, done - records_from, framing_);
+        const std::size_t cut = std::max(keep, records_from);
+        lost_records_ += packet_records(bytes + cut, size - cut, framing_);
         fail_write(r.error != 0 ? r.error : EIO, keep, done);
     }
     committed_ += size;
@@ -258,6 +278,9 @@ std::uint64_t FileWriter::bytes_written() const noexcept {
 }
 std::uint64_t FileWriter::file_size() const noexcept {
     return buf_ ? output_file(*buf_).file_size() : 0;
+}
+std::uint64_t FileWriter::records_lost() const noexcept {
+    return buf_ ? output_file(*buf_).lost_records() : 0;
 }
 std::uint64_t FileWriter::write_errors() const noexcept {
     return buf_ ? output_file(*buf_).write_errors() : 0;

@@ -29,10 +29,11 @@ inline constexpr std::uint16_t kOptComment = 1;
 inline constexpr std::uint16_t kShbHardware = 2, kShbOs = 3, kShbUserappl = 4;
 inline constexpr std::uint16_t kIfName = 2, kIfDescription = 3, kIfTsresol = 9, kIfTsoffset = 14;
 inline constexpr std::uint16_t kEpbFlags = 2;  // also pack_flags in the obsolete packet block
-inline constexpr std::uint16_t kEpbQueue = 6;
+inline constexpr std::uint16_t kEpbDropcount = 4, kEpbQueue = 6;
 // Two 32-bit values, process id and thread id (draft-ietf-opsawg-pcapng, section 4.3).
 inline constexpr std::uint16_t kEpbProcessIdThreadId = 8;
 inline constexpr std::uint16_t kIsbStarttime = 2, kIsbEndtime = 3, kIsbIfrecv = 4, kIsbIfdrop = 5;
+inline constexpr std::uint16_t kIsbFilteraccept = 6, kIsbOsdrop = 7, kIsbUsrdeliv = 8;
 
 // epb_flags (section 4.3.1): bits 0-1 direction, bits 2-4 reception type.
 inline constexpr std::uint32_t kEpbInbound = 1, kEpbOutbound = 2, kEpbDirectionMask = 3;

@@ -50,6 +50,9 @@ class OutputFile final : public RecordBuffer {
     std::uint64_t write_errors() const noexcept { return write_errors_; }
     std::uint64_t short_writes() const noexcept { return short_writes_; }
     std::uint64_t blocked_ns() const noexcept { return blocked_ns_; }
+    // Packet records cut off by failed writes of the buffer (runs queued by write_records()
+    // are not counted).
+    std::uint64_t lost_records() const noexcept { return lost_records_; }
 
   private:
     OutputFile(sys::Fd fd, std::string name, Framing framing, const FileWriterOptions& options);
@@ -73,6 +76,7 @@ class OutputFile final : public RecordBuffer {
     std::uint64_t write_errors_ = 0;
     std::uint64_t short_writes_ = 0;
     std::uint64_t blocked_ns_ = 0;
+    std::uint64_t lost_records_ = 0;
 };
 
 inline OutputFile& output_file(RecordBuffer& buffer) noexcept {

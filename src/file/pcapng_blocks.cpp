@@ -102,12 +102,15 @@ std::vector<std::byte> interface_description(LinkType link, std::uint32_t snaple
 }
 
 std::vector<std::byte> interface_statistics(std::uint32_t interface, std::uint64_t now_ns,
-                                            std::uint64_t received, std::uint64_t dropped) {
+                                            const PcapngWriter::Statistics& s) {
     const std::uint32_t ts[2] = {static_cast<std::uint32_t>(now_ns >> 32),
                                  static_cast<std::uint32_t>(now_ns)};
     Block b(kInterfaceStatisticsBlock);
     b.u32(interface).u32(ts[0]).u32(ts[1]);
-    b.option(kIsbEndtime, ts, 8).option(kIsbIfrecv, &received, 8).option(kIsbIfdrop, &dropped, 8);
+    b.option(kIsbEndtime, ts, 8).option(kIsbIfrecv, &s.received, 8);
+    b.option(kIsbIfdrop, &s.dropped, 8);
+    if (s.os_dropped) b.option(kIsbOsdrop, &*s.os_dropped, 8);
+    if (s.delivered) b.option(kIsbUsrdeliv, &*s.delivered, 8);
     return b.finish();
 }
 
@@ -144,6 +147,12 @@ void put_enhanced_packet(std::byte* d, const PacketView& p, std::uint32_t interf
                                               options.tid};
         std::memcpy(o, process_opt, PcapngWriter::kEpbProcessOption);
         o += PcapngWriter::kEpbProcessOption;
+    }
+    if (options.drops != 0) [[unlikely]] {
+        const std::uint32_t head = kEpbDropcount | 8u << 16;
+        std::memcpy(o, &head, 4);
+        std::memcpy(o + 4, &options.drops, 8);
+        o += PcapngWriter::kEpbDropcountOption;
     }
     if (note) {
         const std::uint32_t opt = kOptComment | static_cast<std::uint32_t>(comment.size()) << 16;

@@ -26,9 +26,10 @@ std::vector<std::byte> interface_description(LinkType link, std::uint32_t snaple
                                              const std::string& name,
                                              const std::string& description);
 
-// Interface Statistics Block for `interface` at `now_ns`: isb_endtime, isb_ifrecv, isb_ifdrop.
+// Interface Statistics Block for `interface` at `now_ns`: isb_endtime, isb_ifrecv, isb_ifdrop,
+// and isb_osdrop, isb_usrdeliv when given.
 std::vector<std::byte> interface_statistics(std::uint32_t interface, std::uint64_t now_ns,
-                                            std::uint64_t received, std::uint64_t dropped);
+                                            const PcapngWriter::Statistics& statistics);
 
 // What an Enhanced Packet Block carries besides the packet (whose direction and worker give
 // epb_flags and epb_queue).
@@ -36,6 +37,7 @@ struct EpbOptions {
     std::string_view comment;  // opt_comment; empty: none (at most 65535 bytes)
     std::uint32_t pid = 0;     // epb_processid_threadid when not 0
     std::uint32_t tid = 0;
+    std::uint64_t drops = 0;  // epb_dropcount when not 0: packets lost just before this one
 };
 
 // Bytes of the Enhanced Packet Block of `packet` with `options`.
@@ -43,11 +45,12 @@ inline std::size_t enhanced_packet_size(const PacketView& packet,
                                         const EpbOptions& options) noexcept {
     return PcapngWriter::record_size(packet) +
            (options.comment.empty() ? 0 : 4 + format::pad4(options.comment.size())) +
-           (options.pid != 0 ? PcapngWriter::kEpbProcessOption : 0);
+           (options.pid != 0 ? PcapngWriter::kEpbProcessOption : 0) +
+           (options.drops != 0 ? PcapngWriter::kEpbDropcountOption : 0);
 }
 // Builds that block, `size` (enhanced_packet_size()) bytes, at `out`: epb_flags when the
-// packet's direction is known, epb_queue when its worker is, epb_processid_threadid, then the
-// comment.
+// packet's direction is known, epb_queue when its worker is, epb_processid_threadid,
+// epb_dropcount, then the comment.
 void put_enhanced_packet(std::byte* out, const PacketView& packet, std::uint32_t interface,
                          const EpbOptions& options, std::size_t size) noexcept;
 

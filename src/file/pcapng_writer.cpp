@@ -74,6 +74,16 @@ void PcapngWriter::put(const PacketView& packet, std::uint32_t interface, std::s
     commit(size);
 }
 
+void PcapngWriter::write_with_drops(const PacketView& packet, std::uint64_t drops) {
+    const auto interface = by_ifindex_ ? static_cast<std::uint32_t>(packet.ifindex()) : 0u;
+    if (interface >= interfaces_)
+        throw Error(EINVAL, "interface " + std::to_string(interface) + " was not declared");
+    const pcapng::EpbOptions options{.drops = drops};
+    const std::size_t size = pcapng::enhanced_packet_size(packet, options);
+    pcapng::put_enhanced_packet(room(size), packet, interface, options, size);
+    commit(size);
+}
+
 void PcapngWriter::write(std::span<const PacketView> packets) {
     if (by_ifindex_) {
         for (const PacketView& p : packets) write(p, static_cast<std::uint32_t>(p.ifindex()));
@@ -91,9 +101,13 @@ void PcapngWriter::write_owned(std::span<const PacketView> packets,
 
 void PcapngWriter::write_statistics(std::uint32_t interface, std::uint64_t received,
                                     std::uint64_t dropped) {
+    write_statistics(interface, Statistics{.received = received, .dropped = dropped});
+}
+
+void PcapngWriter::write_statistics(std::uint32_t interface, const Statistics& statistics) {
     const auto now = static_cast<std::uint64_t>(sys::realtime_ns());
-    detail::output_file(*buf_).append(
-        pcapng::interface_statistics(interface, now, received, dropped), /*joins_header=*/false);
+    detail::output_file(*buf_).append(pcapng::interface_statistics(interface, now, statistics),
+                                      /*joins_header=*/false);
 }
 
 }  // namespace ringcap

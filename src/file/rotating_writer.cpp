@@ -146,6 +146,17 @@ void RotatingWriter::write(std::span<const PacketView> packets) {
         write_to(pcapng_, packets);
 }
 
+void RotatingWriter::write_with_drops(const PacketView& packet, std::uint64_t drops) {
+    if (format_ == FileFormat::pcap) return write({&packet, 1});
+    if (!pcapng_ ||
+        (rotation_.rotates() && (packet.ts_ns() >= period_end_ ||
+                                 pcapng_->file_size() + PcapngWriter::record_size(packet) +
+                                         PcapngWriter::kEpbDropcountOption >
+                                     size_limit_)))
+        rotate_for(packet);
+    pcapng_->write_with_drops(packet, drops);
+}
+
 void RotatingWriter::write_owned(std::span<const PacketView> packets,
                                  std::span<const PacketOwner* const> owners) {
     if (packets.empty()) return;
@@ -173,6 +184,25 @@ void RotatingWriter::rotate_for(const PacketView& p) {
 
 // Closes the open file and puts it in place: what went wrong is returned, not thrown, so that
 // the destructor can finish a file too.
+namespace {
+
+WriterCounters counters_of(const FileWriter& f) noexcept {
+    return {.short_writes = f.short_writes(),
+            .write_errors = f.write_errors(),
+            .blocked = std::chrono::nanoseconds(f.blocked_ns()),
+            .records_lost = f.records_lost(),
+            .records = f.records()};
+}
+
+}  // namespace
+
+WriterCounters RotatingWriter::writer_counters() const noexcept {
+    WriterCounters c = finished_counters_;
+    if (pcap_) c += counters_of(*pcap_);
+    if (pcapng_) c += counters_of(*pcapng_);
+    return c;
+}
+
 std::optional<Error> RotatingWriter::finish() {
     if (!is_open()) return std::nullopt;
     std::optional<Error> failed;
@@ -182,6 +212,7 @@ std::optional<Error> RotatingWriter::finish() {
     } catch (const Error& e) {
         failed = e;  // the file is valid up to its last whole record: still put it in place
     }
+    finished_counters_ += pcap_ ? counters_of(*pcap_) : counters_of(*pcapng_);
     pcap_.reset();
     pcapng_.reset();
     if (!rotation_.rotates()) return failed;

@@ -4,15 +4,14 @@
 #include <bpf/libbpf.h>
 
 #include <cerrno>
-#include <cstdarg>
 #include <cstring>
 #include <exception>
-#include <mutex>
 
 #include "procmap/bpf_skeleton.hpp"
 #include "procmap/endpoints.hpp"
 #include "procmap/kernel_records.hpp"
 #include "sys/clock.hpp"
+#include "sys/libbpf_log.hpp"
 #include "sys/procfs.hpp"
 
 namespace ringcap::detail {
@@ -24,32 +23,8 @@ constexpr const char* kPrivilegeHint =
     "BPF attribution needs root (or CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN); the procfs "
     "attribution needs none of them";
 
-// libbpf's messages are kept, not printed (the library never prints): the last one explains a
-// failed load or attach.
-std::mutex g_log_mutex;
-std::string g_last_libbpf_message;
-
-int keep_libbpf_message(libbpf_print_level level, const char* format, va_list args) {
-    if (level == LIBBPF_DEBUG) return 0;
-    char buf[512];
-    const int n = std::vsnprintf(buf, sizeof buf, format, args);
-    std::string line(buf, n > 0 ? std::min<std::size_t>(std::size_t(n), sizeof buf - 1) : 0);
-    while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) line.pop_back();
-    if (line.empty()) return 0;
-    const std::lock_guard lock(g_log_mutex);
-    g_last_libbpf_message = std::move(line);
-    return 0;
-}
-
 [[noreturn]] void throw_bpf(int err, const std::string& what) {
-    std::string hint;
-    if (err == EPERM || err == EACCES) {
-        hint = kPrivilegeHint;
-    } else {
-        const std::lock_guard lock(g_log_mutex);
-        hint = g_last_libbpf_message;
-    }
-    throw Error(err, what, hint);
+    sys::throw_bpf(err, what, kPrivilegeHint);
 }
 
 std::size_t ring_size(std::size_t asked) {
@@ -135,7 +110,7 @@ std::unique_ptr<BpfSource> BpfSource::open(const ProcessMapOptions& options,
                                            AttributionState& state,
                                            std::vector<ConnEvent>& existing,
                                            std::vector<std::string>& notes) {
-    libbpf_set_print(keep_libbpf_message);
+    sys::keep_libbpf_messages();
     auto parts = std::make_unique<Parts>();
     parts->cgroup = open_cgroup2_root(notes);
     const bool accept_hooks = tracefs_ready(notes);

@@ -30,5 +30,21 @@ std::uint64_t read_rolled_over(const sys::Fd& fd) {
         .tp_all;
 }
 
+double ring_fill(const RingMap& map, TpacketVersion version) noexcept {
+    std::uint64_t full = 0, total = 0;
+    if (version == TpacketVersion::v3) {
+        for (std::uint32_t b = 0; b < map.block_count; ++b, ++total) {
+            auto& desc = *reinterpret_cast<tpacket_block_desc*>(map.block(b));
+            full += filled(desc.hdr.bh1.block_status);
+        }
+    } else {
+        map.for_each_frame([&](std::byte* f) {
+            full += filled(reinterpret_cast<tpacket2_hdr*>(f)->tp_status);
+            ++total;
+        });
+    }
+    return total == 0 ? 0.0 : static_cast<double>(full) / static_cast<double>(total);
+}
+
 }  // namespace detail
 }  // namespace ringcap

@@ -3,6 +3,8 @@
 #include <ringcap/stats.hpp>
 #include <ringcap/types.hpp>
 
+#include <ringcap/detail/walkers.hpp>
+
 #include "sys/fd.hpp"
 
 namespace ringcap::detail {
@@ -14,5 +16,8 @@ RingCounters read_ring_counters(const sys::Fd& fd, TpacketVersion version);
 // PACKET_ROLLOVER_STATS tp_all: packets a fanout socket with rollover passed on, since it joined
 // (the kernel keeps this one running; it is not reset on read).
 std::uint64_t read_rolled_over(const sys::Fd& fd);
+
+// Capture::ring_fill(): the share of blocks (V3) or frames (V2) with TP_STATUS_USER set.
+double ring_fill(const RingMap& map, TpacketVersion version) noexcept;
 
 }  // namespace ringcap::detail

@@ -14,6 +14,13 @@ void on_interrupt_signals(SignalHandler handler) {
     ::sigaction(SIGTERM, &sa, nullptr);
 }
 
+void on_status_signal(SignalHandler handler) {
+    struct sigaction sa {};
+    sa.sa_handler = handler;  // no SA_RESTART
+    ::sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGUSR1, &sa, nullptr);
+}
+
 void ignore_broken_pipe() noexcept { ::signal(SIGPIPE, SIG_IGN); }
 
 void reap_children_automatically() noexcept { ::signal(SIGCHLD, SIG_IGN); }

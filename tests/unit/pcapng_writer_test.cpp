@@ -435,3 +435,42 @@ TEST(PcapngWriterBlocks, RotationCountsTheOwnersBytes) {
 
 }  // namespace
 }  // namespace ringcap
+
+namespace ringcap {
+namespace {
+
+// The loss ledger's options: epb_dropcount on a packet with drops before it, isb_osdrop and
+// isb_usrdeliv when given.
+TEST(PcapngWriterBlocks, DropcountAndLedgerStatistics) {
+    TempDir dir;
+    const std::string path = dir.file("loss.pcapng");
+    const Bytes data = payload(60, 9);
+    const PacketView plain = packet(data, kT0, PACKET_HOST);
+    {
+        PcapngWriter w = PcapngWriter::create(path, {});
+        w.write_with_drops(plain, 4242);
+        w.write(std::span<const PacketView>(&plain, 1));
+        w.write_statistics(0, {.received = 10, .dropped = 3, .os_dropped = 3, .delivered = 7});
+        w.write_statistics(0, 10, 3);
+        w.close();
+    }
+    const std::vector<RawBlock> blocks = split_blocks(read_all(path));
+    ASSERT_EQ(blocks.size(), 6u);  // SHB, IDB, 2 EPB, 2 ISB
+    const auto first = options_of(blocks[2].body, 20 + 60);
+    ASSERT_EQ(first.count(4), 1u);
+    EXPECT_EQ(u64(first.find(4)->second, 0), 4242u);
+    EXPECT_EQ(blocks[2].body.size() + 12,
+              PcapngWriter::record_size(plain) + PcapngWriter::kEpbDropcountOption);
+    EXPECT_EQ(options_of(blocks[3].body, 20 + 60).count(4), 0u) << "only where drops changed";
+    const auto isb = options_of(blocks[4].body, 12);
+    ASSERT_EQ(isb.count(7), 1u);
+    ASSERT_EQ(isb.count(8), 1u);
+    EXPECT_EQ(u64(isb.find(7)->second, 0), 3u);
+    EXPECT_EQ(u64(isb.find(8)->second, 0), 7u);
+    EXPECT_EQ(blocks[4].body.size() + 12, PcapngWriter::kStatisticsBlock);
+    const auto old = options_of(blocks[5].body, 12);
+    EXPECT_EQ(old.count(7) + old.count(8), 0u) << "not known: left out, never 0";
+}
+
+}  // namespace
+}  // namespace ringcap

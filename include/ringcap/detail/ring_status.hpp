@@ -36,6 +36,12 @@ inline bool ready(std::uint32_t& status) noexcept {
 inline bool ready(tpacket_block_desc& block) noexcept { return ready(block.hdr.bh1.block_status); }
 inline bool ready(tpacket2_hdr& frame) noexcept { return ready(frame.tp_status); }
 
+// For a look at how full the ring is, from any thread: the kernel filled this block or frame and
+// user space has not given it back yet (whether or not a Batch holds it).
+inline bool filled(std::uint32_t& status) noexcept {
+    return std::atomic_ref<std::uint32_t>(status).load(std::memory_order_relaxed) & TP_STATUS_USER;
+}
+
 // Only on memory we own (ready() was true): the kernel does not write the word meanwhile.
 inline void mark_handed_out(std::uint32_t& status) noexcept {
     std::atomic_ref<std::uint32_t> s(status);
@@ -55,6 +61,13 @@ namespace ringcap::detail {
 // a kernel flag and is left out.
 inline std::uint32_t owned_frame_flags(const tpacket2_hdr& frame) noexcept {
     return frame.tp_status & ~kHandedOut;
+}
+
+// Flags of a V3 block we own (TP_STATUS_LOSING: the kernel had dropped packets, the ring being
+// full, when it closed this block; prb_close_block() in net/packet/af_packet.c). Our own mark
+// is left out.
+inline std::uint32_t owned_block_flags(const tpacket_block_desc& block) noexcept {
+    return block.hdr.bh1.block_status & ~kHandedOut;
 }
 
 // Per-packet flags of a packet in a V3 block we own. Here the word carries only flags: ownership
