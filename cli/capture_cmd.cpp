@@ -12,31 +12,53 @@
 #include "group_cmd.hpp"
 #include "output.hpp"
 #include "report.hpp"
+#include "sys/file.hpp"
 
 namespace ringcap::cli {
 namespace {
 
 // Every packet of each batch to `out`, in chunks, until `limit` packets (0: no limit) or a stop
-// request; `captured` counts them, also when a write throws.
+// request, and after a stop request what the ring still holds (Capture::drain()); `captured`
+// counts them, also when a write throws.
 void capture_into(Capture& cap, Sink& out, std::uint64_t limit, StopToken stop,
                   std::uint64_t& captured) {
     SinkFeeder feed(out);
-    while (!stop.stop_requested() && (limit == 0 || captured < limit)) {
+    const auto write = [&](Batch& batch) {
+        batch.for_each([&](const PacketView& p) {
+            if (limit != 0 && captured == limit) return false;
+            feed.push(p);
+            ++captured;
+            return true;
+        });
+        feed.drain();  // before the batch goes back to the kernel
+        batch.release();
+        out.end_batch();
+    };
+    const auto more = [&] { return limit == 0 || captured < limit; };
+    while (!stop.stop_requested() && more()) {
         if (std::optional<Batch> batch = cap.next_batch(std::chrono::milliseconds(250))) {
-            batch->for_each([&](const PacketView& p) {
-                if (limit != 0 && captured == limit) return false;
-                feed.push(p);
-                ++captured;
-                return true;
-            });
-            feed.drain();  // before the batch goes back to the kernel
-            batch->release();
-            out.end_batch();
+            write(*batch);
+            continue;
         }
-        // Now and then, with or without packets: with -G an idle period's file ends on time.
-        out.tick(std::chrono::system_clock::now());
+        // Idle: deadlines (-G) pass once every packet before them has been handed over. While
+        // packets flow, their timestamps end the periods.
+        out.tick(std::chrono::system_clock::now() - cap.delivery_bound());
     }
+    while (more())
+        if (std::optional<Batch> batch = cap.drain())
+            write(*batch);
+        else
+            break;
     out.close();
+}
+
+// What the output calls for: how long packets may wait in the ring (choose_latency()), and for
+// -c N no more ring than N packets need.
+Latency fit_to_output(CliOptions& o) {
+    const Latency latency = choose_latency(o, sys::regular_file_size(sys::kStdout).has_value());
+    if (!o.max_latency) o.capture.ring.block_timeout = latency.bound;
+    o.capture.ring.packet_limit = o.count;
+    return latency;
 }
 
 }  // namespace
@@ -68,7 +90,9 @@ int dump_filter_cmd(const CliOptions& o) {
     return 0;
 }
 
-int capture_cmd(const CliOptions& o, StopToken stop) {
+int capture_cmd(const CliOptions& given, StopToken stop) {
+    CliOptions o = given;
+    const Latency latency = fit_to_output(o);
     if (wants_group(o)) return group_capture_cmd(o, stop);
     Capture cap = Capture::open(o.capture);
     const CaptureInfo& info = cap.info();
@@ -84,8 +108,9 @@ int capture_cmd(const CliOptions& o, StopToken stop) {
                             w.write_statistics(0, st.packets, st.drops);
                         }});
     // Only once the output is open, as tcpdump: a failure is then the one line printed.
-    say(fmt::format("listening on {}, link-type {}, snapshot length {} bytes, {}", info.interface,
-                    link_type_name(info.link_type), info.snaplen, describe_ring(info)));
+    say(fmt::format("listening on {}, link-type {}, snapshot length {} bytes, {} ({})",
+                    info.interface, link_type_name(info.link_type), info.snaplen,
+                    describe_ring(info), latency.why));
 
     std::uint64_t captured = 0;
     int status = 0;

@@ -23,6 +23,14 @@ void run_post_rotate(const std::string& command, const std::string& file) {
                         std::strerror(err)));
 }
 
+// A live capture writing pcap to a pipe or a terminal (-w -): the program reading it waits for
+// each packet, so each batch is written out at once, as with -U. Into a regular file (-w - >
+// FILE) it is buffered like any file.
+bool someone_reads_stdout(const CliOptions& o) {
+    return o.write_path == "-" && o.read_path.empty() &&
+           !sys::regular_file_size(sys::kStdout).has_value();
+}
+
 std::unique_ptr<Sink> open_file(const CliOptions& o, OutputSource source) {
     RotationOptions rotation{.max_bytes = o.rotate_bytes,
                              .period = std::chrono::seconds(o.rotate_seconds),
@@ -42,13 +50,30 @@ std::unique_ptr<Sink> open_file(const CliOptions& o, OutputSource source) {
                           .precision = o.precision,
                           .interface_name = source.interface_name,
                           .interface_description = source.interface_description,
-                          .flush_each_batch = o.packet_buffered},
+                          .flush_each_batch = o.packet_buffered || someone_reads_stdout(o)},
         std::move(rotation));
     if (source.open_first_file) file->open_now(std::chrono::system_clock::now());
     return file;
 }
 
 }  // namespace
+
+Latency choose_latency(const CliOptions& o, bool stdout_is_file) {
+    if (o.max_latency) return {*o.max_latency, "as asked"};
+    if (o.capture.low_latency || o.capture.busy_poll) return {kPromptDelivery, "immediate mode"};
+    // A short capture (-c N, N small) costs at most N wake-ups however prompt, and someone
+    // waits for it to end: the N-th packet should not wait in the ring.
+    if (o.count != 0 && o.count <= kShortCapture)
+        return {kPromptDelivery, fmt::format("-c {}", o.count)};
+    // The same order as open_output(): a file, a count, printed lines.
+    if (o.write_path == "-" && stdout_is_file) return {kBatchedDelivery, "writing a file"};
+    if (o.write_path == "-") return {kPromptDelivery, "writing to a pipe"};
+    if (!o.write_path.empty() && o.packet_buffered) return {kPromptDelivery, "-U"};
+    if (!o.write_path.empty()) return {kBatchedDelivery, "writing a file"};
+    if (o.count_only) return {kBatchedDelivery, "counting"};
+    if (stdout_is_file) return {kBatchedDelivery, "printing to a file"};
+    return {kPromptDelivery, "printing"};
+}
 
 std::unique_ptr<Sink> open_output(const CliOptions& o, OutputSource source) {
     if (!o.write_path.empty()) return open_file(o, std::move(source));

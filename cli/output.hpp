@@ -2,6 +2,7 @@
 // Where packets go, from the options: a capture file (-w, rotating with -C/-G/-W/-z, -U), printed
 // lines, or nowhere but a count (--count). The same for a live capture and -r, so both honour
 // -w, -U, -l and --count alike.
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -29,5 +30,19 @@ struct OutputSource {
 };
 
 std::unique_ptr<Sink> open_output(const CliOptions& o, OutputSource source);
+
+// How long a live capture's packets may wait in the ring (RingGeometry::block_timeout), from who
+// waits for them: a person or a program reading them as they come (lines printed to a terminal
+// or a pipe, -w - into a pipe, -U) gets kPromptDelivery; a file or a count, which nobody watches
+// fill, gets kBatchedDelivery (a reader woken ~10 times a second at low rates instead of ~1000;
+// stdout redirected to a regular file counts as a file), unless the capture is short (-c N with
+// N <= kShortCapture: it costs at most N wake-ups, and its end is waited for). --max-latency
+// decides when given. `why` says which, for the banner.
+inline constexpr std::uint64_t kShortCapture = 1000;
+struct Latency {
+    std::chrono::milliseconds bound;
+    std::string why;
+};
+Latency choose_latency(const CliOptions& o, bool stdout_is_file);
 
 }  // namespace ringcap::cli
