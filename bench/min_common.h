@@ -251,16 +251,20 @@ static inline uint64_t be64(const unsigned char *p) {
     return __builtin_bswap64(v);
 }
 
-static inline void lat_add(struct lat *l, const unsigned char *frame, uint32_t caplen,
-                           int64_t now) {
-    /* Ethernet / IPv4 (IHL 5) / UDP: the stamp is seq at 42, send time at 50. */
-    if (caplen < 58 || frame[12] != 0x08 || frame[13] != 0x00 || frame[23] != 17) return;
+static inline void lat_push(struct lat *l, int64_t sample) {
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 65536;
         l->v = realloc(l->v, l->cap * sizeof *l->v);
         if (!l->v) die("realloc");
     }
-    l->v[l->n++] = now - (int64_t)be64(frame + 50);
+    l->v[l->n++] = sample;
+}
+
+static inline void lat_add(struct lat *l, const unsigned char *frame, uint32_t caplen,
+                           int64_t now) {
+    /* Ethernet / IPv4 (IHL 5) / UDP: the stamp is seq at 42, send time at 50. */
+    if (caplen < 58 || frame[12] != 0x08 || frame[13] != 0x00 || frame[23] != 17) return;
+    lat_push(l, now - (int64_t)be64(frame + 50));
 }
 
 MR_UNUSED static int cmp_i64(const void *a, const void *b) {
