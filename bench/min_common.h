@@ -159,7 +159,7 @@ static inline int64_t realtime_ns(void) {
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* ---- pcap writer: one copy into a 1 MiB buffer, one write() per buffer ---- */
+/* ---- pcap writer: one copy into a 128 KiB buffer, one write() per buffer ---- */
 struct writer {
     int fd;
     unsigned char *buf;
@@ -186,7 +186,7 @@ MR_UNUSED static void writer_open(struct writer *w, const char *path) {
     w->fd = strcmp(path, "-") == 0 ? STDOUT_FILENO
                                    : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (w->fd < 0) die(path);
-    w->cap = 1 << 20;
+    w->cap = 128 << 10; /* as ringcap's live captures: it stays in L2 between wake-ups */
     w->buf = malloc(w->cap);
     if (!w->buf) die("malloc");
     struct {
