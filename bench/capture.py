@@ -28,8 +28,8 @@ import sys
 import time
 
 from capture_report import fmt_us, pct, write_report
-from capture_tools import (LATENCY_RATE, LATENCY_TOOLS, READY, STARTUP_RATE, STARTUP_TOOLS,
-                           TCPDUMP_RING, THROUGHPUT_TOOLS, fill, rate_label)
+from capture_tools import (LATENCY_RATE, LATENCY_TOOLS, OPTIONAL_TOOLS, READY, STARTUP_RATE,
+                           STARTUP_TOOLS, TCPDUMP_RING, THROUGHPUT_TOOLS, fill, rate_label)
 
 # ---------------------------------------------------------------- measuring
 
@@ -473,7 +473,7 @@ def main():
 
     def chosen(name):
         return not cfg.only or any(word in name for word in cfg.only.split(","))
-    tools = [t for t in THROUGHPUT_TOOLS if chosen(t[0])]
+    tools = [t for t in THROUGHPUT_TOOLS + (OPTIONAL_TOOLS if cfg.only else []) if chosen(t[0])]
     ltools = [t for t in LATENCY_TOOLS if chosen(t[0])]
     stools = [t for t in STARTUP_TOOLS if chosen(t[0])]
 

@@ -6,8 +6,8 @@ import os
 import statistics
 
 from capture_plots import plot
-from capture_tools import (LATENCY_RATE, LATENCY_TOOLS, STARTUP_RATE, STARTUP_TOOLS, SWEEP_TOOLS,
-                           THROUGHPUT_TOOLS, fill, rate_label)
+from capture_tools import (LATENCY_RATE, LATENCY_TOOLS, OPTIONAL_TOOLS, STARTUP_RATE,
+                           STARTUP_TOOLS, SWEEP_TOOLS, THROUGHPUT_TOOLS, fill, rate_label)
 
 
 # ---------------------------------------------------------------- numbers
@@ -153,7 +153,7 @@ def header(L, raw):
              "kernel's default (8 ms on veth).")
 
 
-def commands(L, meta):
+def commands(L, meta, tools):
     L.append("")
     L.append("## Commands")
     L.append("")
@@ -164,7 +164,9 @@ def commands(L, meta):
     L.append("ip netns exec NS taskset -c 0 timeout -s INT DUR ringcap gen -i TX --size SIZE "
              "[--rate PPS]")
     L.append("# each tool, CPU 1, stopped with SIGINT after the generator and a drain time:")
-    for name, argv, drain in THROUGHPUT_TOOLS:
+    for name, argv, drain in THROUGHPUT_TOOLS + OPTIONAL_TOOLS:
+        if name not in tools:
+            continue
         a = " ".join(fill(argv, RINGCAP="ringcap", BIN="bench", IF="RX", FILE="/tmpfs/out.pcap"))
         L.append(f"ip netns exec NS taskset -c 1 {a}    # drain {drain} s")
     L.append(f"# latency (gen --rate {LATENCY_RATE} --size 64):")
@@ -473,12 +475,12 @@ def write_report(raw, outdir):
     lt = summarize_latency(raw["latency"])
     st = summarize_startup(raw.get("startup", []))
     meta = raw["meta"]
-    tools = [t[0] for t in THROUGHPUT_TOOLS if any(k[2] == t[0] for k in tp)]
+    tools = [t[0] for t in THROUGHPUT_TOOLS + OPTIONAL_TOOLS if any(k[2] == t[0] for k in tp)]
     sizes = sorted({k[0] for k in tp})
     rates = sorted({k[1] for k in tp}, key=lambda r: float("inf") if r == "max" else int(r))
     L = []
     header(L, raw)
-    commands(L, meta)
+    commands(L, meta, tools)
     throughput_tables(L, tp, tools, sizes, rates)
     ratios(L, tp, sizes, rates)
     sweep(L, tp, sizes, rates)

@@ -33,6 +33,16 @@ THROUGHPUT_TOOLS = [
      ["{BIN}/min_reader_v3", "-i", "{IF}", "-t", "100", "-w", "{FILE}"], 0.3),
 ]
 
+# Run only when --only names them (earlier experiments: results/capture_writev.md and
+# capture_immediate.md).
+OPTIONAL_TOOLS = [
+    # V2 frames as small as the minimal V2 reader's (the default frames hold 64 KiB GRO packets).
+    ("ringcap --immediate-mode -s 1600 -w /dev/null",
+     ["{RINGCAP}", "-i", "{IF}", "--immediate-mode", "-s", "1600", "-w", "/dev/null"], 0.3),
+    ("min V3 reader -w FILE, writev from the ring",
+     ["{BIN}/min_reader_v3", "-i", "{IF}", "-t", "100", "-Z", "-w", "{FILE}"], 0.3),
+]
+
 # The tools of the rate sweep table and the CPU % plot, in this order.
 SWEEP_TOOLS = ["ringcap -w /dev/null", "tcpdump -w /dev/null", "min V3 reader, 100 ms timeout",
                "min V3 reader -w /dev/null, 100 ms timeout", "ringcap -w FILE", "tcpdump -w FILE",

@@ -128,7 +128,8 @@ class Parser {
         CLI::App& app = app_;
         CaptureOptions& c = o_.capture;
         app.add_option("-s,--snapshot-length", c.snaplen, "bytes to keep per packet (0 = 262144)");
-        app.add_option("-B,--buffer-size", buffer_kib_, "ring size in KiB (default 65536)");
+        app.add_option("-B,--buffer-size", buffer_kib_,
+                       "ring size in KiB (default: by the link's speed, 4 to 64 MiB)");
         app.add_option("-Q,--direction", direction_, "in, out or inout (default)")
             ->check(CLI::IsMember({"in", "out", "inout"}));
         app.add_flag("-p,--no-promiscuous-mode", no_promisc_,
