@@ -48,9 +48,11 @@ class Capture {
     ~Capture();
 
     // The next ready block (V3) or run of ready frames (V2). Polls only when the ring is empty,
-    // for at most `timeout`; nullopt on timeout or when a signal interrupted the wait. V2: after
-    // a batch of 8 frames or more, the next wait starts with a 20 us sleep instead of poll()
-    // (one wake-up then serves many packets under load); never with a timeout of 0.
+    // for at most `timeout`; nullopt on timeout or when a signal interrupted the wait. Under load
+    // a wait may start with a sleep instead of poll(), so that one wake-up serves many packets
+    // (never with a timeout of 0): V2, 20 us after a batch of 8 frames or more; V3 with a block
+    // timeout of 10 ms or more, 4x the time the last block took to fill when it was full (at most
+    // a quarter of the block timeout).
     // Throws ringcap::Error only when the socket failed (e.g. the interface went away).
     std::optional<Batch> next_batch(std::chrono::milliseconds timeout);
 

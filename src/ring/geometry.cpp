@@ -82,6 +82,16 @@ std::pair<std::size_t, std::string> default_v2_size(const RingGeometry& wish,
             "sized for " + std::to_string(kDefaultV2Frames) + " frames"};
 }
 
+// The size asked for, or the default (and why).
+std::pair<std::size_t, std::string> ring_bytes(const RingGeometry& wish, const LinkFacts& link,
+                                               const RingLayout& out) {
+    if (wish.buffer_size) return {*wish.buffer_size, ""};
+    auto sized = out.version == TpacketVersion::v3 ? default_v3_size(wish, link, out.block_size)
+                                                   : default_v2_size(wish, out);
+    sized.first = std::max(sized.first, out.block_size);
+    return sized;
+}
+
 }  // namespace
 
 std::size_t frame_overhead(TpacketVersion version, std::size_t reserve) noexcept {
@@ -151,14 +161,7 @@ RingLayout plan_ring(TpacketVersion version, const RingGeometry& wish, std::uint
                std::to_string(out.block_size) + " (frames per block would be 0)");
 
     std::size_t buffer = 0;
-    if (wish.buffer_size) {
-        buffer = *wish.buffer_size;
-    } else {
-        std::tie(buffer, out.sized_by) = version == TpacketVersion::v3
-                                             ? default_v3_size(wish, link, out.block_size)
-                                             : default_v2_size(wish, out);
-        buffer = std::max(buffer, out.block_size);
-    }
+    std::tie(buffer, out.sized_by) = ring_bytes(wish, link, out);
     if (buffer < out.block_size)
         reject("buffer size " + std::to_string(buffer) + " is smaller than one block (" +
                std::to_string(out.block_size) + " bytes)");
