@@ -159,7 +159,7 @@ static inline int64_t realtime_ns(void) {
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* ---- pcap writer: one copy into a 1 MiB buffer, one write() per buffer ---- */
+/* ---- pcap writer: one copy into a 128 KiB buffer, one write() per buffer ---- */
 struct writer {
     int fd;
     unsigned char *buf;
@@ -186,7 +186,7 @@ MR_UNUSED static void writer_open(struct writer *w, const char *path) {
     w->fd = strcmp(path, "-") == 0 ? STDOUT_FILENO
                                    : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (w->fd < 0) die(path);
-    w->cap = 1 << 20;
+    w->cap = 128 << 10; /* as ringcap's live captures: it stays in L2 between wake-ups */
     w->buf = malloc(w->cap);
     if (!w->buf) die("malloc");
     struct {
@@ -251,16 +251,20 @@ static inline uint64_t be64(const unsigned char *p) {
     return __builtin_bswap64(v);
 }
 
-static inline void lat_add(struct lat *l, const unsigned char *frame, uint32_t caplen,
-                           int64_t now) {
-    /* Ethernet / IPv4 (IHL 5) / UDP: the stamp is seq at 42, send time at 50. */
-    if (caplen < 58 || frame[12] != 0x08 || frame[13] != 0x00 || frame[23] != 17) return;
+static inline void lat_push(struct lat *l, int64_t sample) {
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 65536;
         l->v = realloc(l->v, l->cap * sizeof *l->v);
         if (!l->v) die("realloc");
     }
-    l->v[l->n++] = now - (int64_t)be64(frame + 50);
+    l->v[l->n++] = sample;
+}
+
+static inline void lat_add(struct lat *l, const unsigned char *frame, uint32_t caplen,
+                           int64_t now) {
+    /* Ethernet / IPv4 (IHL 5) / UDP: the stamp is seq at 42, send time at 50. */
+    if (caplen < 58 || frame[12] != 0x08 || frame[13] != 0x00 || frame[23] != 17) return;
+    lat_push(l, now - (int64_t)be64(frame + 50));
 }
 
 MR_UNUSED static int cmp_i64(const void *a, const void *b) {

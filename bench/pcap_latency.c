@@ -4,17 +4,41 @@
  * writes every sample (ns, one per line). The clock is read once per read() return, before any
  * parsing, so the cost measured is the writer's path through the pipe plus our wake-up.
  *
- *   tcpdump -i IF -U -w - | pcap_latency [-L FILE] */
+ * -t: printed lines instead (`ringcap -tt --nano | pcap_latency -t`): each line starts with the
+ * packet's capture time, SECONDS.NANOSECONDS, which is taken by the kernel on the sending CPU a
+ * few microseconds after the send time (veth), and the sample is (arrival) - (that time).
+ *
+ *   tcpdump -i IF -U -w - | pcap_latency [-L FILE]
+ *   ringcap -i IF -tt --nano | pcap_latency -t [-L FILE] */
 #include "min_common.h"
+
+/* Printed lines: every whole line in buf[*off..used) whose first word is SEC.NSEC. */
+static void text_lines(struct lat *lat, const unsigned char *buf, size_t *off, size_t used,
+                       int64_t now, uint64_t *records) {
+    for (;;) {
+        const unsigned char *start = buf + *off;
+        const unsigned char *nl = memchr(start, '\n', used - *off);
+        if (!nl) return;
+        *off = (size_t)(nl - buf) + 1;
+        char *end = NULL;
+        const long long sec = strtoll((const char *)start, &end, 10);
+        if (end == (const char *)start || *end != '.') continue; /* hex dump, other lines */
+        const long long nsec = strtoll(end + 1, NULL, 10);
+        lat_push(lat, now - (sec * 1000000000LL + nsec));
+        ++*records;
+    }
+}
 
 int main(int argc, char **argv) {
     const char *lat_path = "";
-    int c;
-    while ((c = getopt(argc, argv, "L:")) != -1) {
+    int c, text = 0;
+    while ((c = getopt(argc, argv, "L:t")) != -1) {
         if (c == 'L')
             lat_path = optarg;
+        else if (c == 't')
+            text = 1;
         else {
-            fprintf(stderr, "usage: %s [-L FILE] < pcap-stream\n", argv[0]);
+            fprintf(stderr, "usage: %s [-t] [-L FILE] < pcap-stream or printed lines\n", argv[0]);
             return 2;
         }
     }
@@ -45,6 +69,11 @@ int main(int argc, char **argv) {
         if (n == 0) break;
         const int64_t now = realtime_ns();
         used += (size_t)n;
+        if (text) {
+            text_lines(&lat, buf, &off, used, now, &records);
+            if (off == used) off = used = 0;
+            continue;
+        }
         if (!have_header) {
             if (used < 24) continue;
             uint32_t magic;

@@ -29,6 +29,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import capture as cb  # noqa: E402  (the capture benchmark's measuring helpers)
+import capture_report as cr  # noqa: E402  (its medians and number formats)
 from conn import CLI, SRV, Net  # noqa: E402  (two namespaces joined by a veth pair)
 
 IPERF_PORT = 5201
@@ -109,17 +110,17 @@ def summarize(runs):
         ok = [r for r in rs if "error" not in r and r.get("captured")]
         s = {"reps": len(rs), "errors": [r["error"] for r in rs if "error" in r]}
         if ok:
-            s["ns_per_pkt"] = cb.median([r["cpu_ns"] / r["captured"] for r in ok])
-            s["pps"] = cb.median([r["captured"] / r["dur"] for r in ok])
-            s["loss"] = cb.median([max(0, r["sent"] - r["captured"]) / r["sent"] for r in ok
+            s["ns_per_pkt"] = cr.median([r["cpu_ns"] / r["captured"] for r in ok])
+            s["pps"] = cr.median([r["captured"] / r["dur"] for r in ok])
+            s["loss"] = cr.median([max(0, r["sent"] - r["captured"]) / r["sent"] for r in ok
                                    if r["sent"]])
-            s["drops"] = cb.median([r["drops"] for r in ok])
+            s["drops"] = cr.median([r["drops"] for r in ok])
             if any("annotated" in r for r in ok):
-                s["attributed"] = cb.median([r["attributed"] / max(r["annotated"], 1)
+                s["attributed"] = cr.median([r["attributed"] / max(r["annotated"], 1)
                                              for r in ok if "annotated" in r])
                 s["mode"] = ok[0].get("mode")
             if any("bpf_ms" in r for r in ok):
-                s["bpf_ms_per_s"] = cb.median([r["bpf_ms"] / r["dur"] for r in ok if "bpf_ms" in r])
+                s["bpf_ms_per_s"] = cr.median([r["bpf_ms"] / r["dur"] for r in ok if "bpf_ms" in r])
         out[key] = s
     return out
 
@@ -143,8 +144,8 @@ def write_report(raw, outdir):
             att = f"{b['attributed'] * 100:.1f}% ({b.get('mode')})" if "attributed" in b else "—"
             loss = " / ".join(f"{s['loss'] * 100:.2f}%" if "loss" in s else "—" for s in (a, b))
             bpf = f"{b['bpf_ms_per_s']:.2f}" if "bpf_ms_per_s" in b else "—"
-            L.append(f"| {traffic} | {cb.rate_label(rate)} | {cb.fmt_int(na)} | {cb.fmt_int(nb)} "
-                     f"| {extra} | {cb.fmt_int(b.get('pps'))} | {att} | {loss} | {bpf} |")
+            L.append(f"| {traffic} | {cb.rate_label(rate)} | {cr.fmt_int(na)} | {cr.fmt_int(nb)} "
+                     f"| {extra} | {cr.fmt_int(b.get('pps'))} | {att} | {loss} | {bpf} |")
     errors = [f"- {k}: {e}" for k, s in tp.items() for e in s["errors"]]
     L += ["", "gen: `ringcap gen --flows 64 --size 64` to an address no local socket has (every "
           "lookup ends in the cache's \"no owner\"); iperf3: `iperf3 -u -l 64` from a client in "

@@ -15,6 +15,7 @@
 #include "output.hpp"
 #include "process_sink.hpp"
 #include "report.hpp"
+#include "sys/file.hpp"
 
 namespace ringcap::cli {
 namespace {
@@ -54,35 +55,55 @@ void feed_marked_batch(Batch& batch, SinkFeeder& feed, RotatingWriter* file, std
 }
 
 // Every packet of each batch to `out`, in chunks, until `limit` packets (0: no limit), the
-// deadline (ns, CLOCK_REALTIME) or a stop request; `captured` counts them, also when a write
-// throws. One clock read per batch serves the delivery latency, -G and the live line.
+// deadline (ns, CLOCK_REALTIME) or a stop request, and after that what the ring still holds
+// (Capture::drain()); `captured` counts them, also when a write throws. One clock read per batch
+// serves the delivery latency and the live line.
 template <bool kBytes>
 void capture_into(Capture& cap, Sink& out, std::uint64_t limit, std::int64_t deadline_ns,
                   StopToken stop, std::uint64_t& captured, LossWatch& watch) {
     SinkFeeder feed(out);
     std::uint64_t bytes = 0;
-    while (!stop.stop_requested() && (limit == 0 || captured < limit)) {
+    const auto write = [&](Batch& batch, std::int64_t now_ns) {
+        if (const std::uint32_t drops = watch.on_batch(batch, now_ns); drops != 0)
+            feed_marked_batch<kBytes>(batch, feed, watch.file(), limit, captured, bytes, drops);
+        else
+            feed_batch<kBytes>(batch, feed, limit, captured, bytes);
+        feed.drain();  // before the batch goes back to the kernel
+        batch.release();
+        out.end_batch();
+    };
+    const auto more = [&] { return limit == 0 || captured < limit; };
+    const auto ns = [](std::chrono::system_clock::time_point t) {
+        return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+    };
+    while (!stop.stop_requested() && more()) {
         std::optional<Batch> batch = cap.next_batch(std::chrono::milliseconds(250));
         const auto now = std::chrono::system_clock::now();
-        const std::int64_t now_ns =
-            std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
+        const std::int64_t now_ns = ns(now);
         // Before the batch is handed on: the ring's fill then includes what it holds.
         watch.tick(now_ns, captured, bytes);
-        if (batch) {
-            if (const std::uint32_t drops = watch.on_batch(*batch, now_ns); drops != 0)
-                feed_marked_batch<kBytes>(*batch, feed, watch.file(), limit, captured, bytes,
-                                          drops);
-            else
-                feed_batch<kBytes>(*batch, feed, limit, captured, bytes);
-            feed.drain();  // before the batch goes back to the kernel
-            batch->release();
-            out.end_batch();
-        }
-        // Now and then, with or without packets: with -G an idle period's file ends on time.
-        out.tick(now);
+        if (batch)
+            write(*batch, now_ns);
+        else  // idle: deadlines (-G) pass once every packet before them has been handed over;
+              // while packets flow, their timestamps end the periods
+            out.tick(now - cap.delivery_bound());
         if (now_ns >= deadline_ns) break;
     }
+    while (more())
+        if (std::optional<Batch> batch = cap.drain())
+            write(*batch, ns(std::chrono::system_clock::now()));
+        else
+            break;
     out.close();
+}
+
+// What the output calls for: how long packets may wait in the ring (choose_latency()), and for
+// -c N no more ring than N packets need.
+Latency fit_to_output(CliOptions& o) {
+    const Latency latency = choose_latency(o, sys::regular_file_size(sys::kStdout).has_value());
+    if (!o.max_latency) o.capture.ring.block_timeout = latency.bound;
+    o.capture.ring.packet_limit = o.count;
+    return latency;
 }
 
 }  // namespace
@@ -131,7 +152,9 @@ int dump_filter_cmd(const CliOptions& o) {
     return 0;
 }
 
-int capture_cmd(const CliOptions& o, StopToken stop) {
+int capture_cmd(const CliOptions& given, StopToken stop) {
+    CliOptions o = given;
+    const Latency latency = fit_to_output(o);
     if (wants_group(o)) return group_capture_cmd(o, stop);
     const auto process = CaptureAttribution::start(o, stop);  // before the socket: see all
     Capture cap = Capture::open(o.capture);
@@ -156,8 +179,9 @@ int capture_cmd(const CliOptions& o, StopToken stop) {
                               .fill = [&cap] { return cap.ring_fill(); }},
         std::vector<Sink*>{out.get()});
     // Only once the output is open, as tcpdump: a failure is then the one line printed.
-    say(fmt::format("listening on {}, link-type {}, snapshot length {} bytes, {}", info.interface,
-                    link_type_name(info.link_type), info.snaplen, describe_ring(info)));
+    say(fmt::format("listening on {}, link-type {}, snapshot length {} bytes, {} ({})",
+                    info.interface, link_type_name(info.link_type), info.snaplen,
+                    describe_ring(info), latency.why));
 
     int status = 0;
     try {

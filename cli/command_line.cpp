@@ -160,7 +160,8 @@ class Parser {
         CLI::App& app = app_;
         CaptureOptions& c = o_.capture;
         app.add_option("-s,--snapshot-length", c.snaplen, "bytes to keep per packet (0 = 262144)");
-        app.add_option("-B,--buffer-size", buffer_kib_, "ring size in KiB (default 65536)");
+        app.add_option("-B,--buffer-size", buffer_kib_,
+                       "ring size in KiB (default: by the link's speed, 4 to 64 MiB)");
         app.add_option("-Q,--direction", direction_, "in, out or inout (default)")
             ->check(CLI::IsMember({"in", "out", "inout"}));
         app.add_flag("-p,--no-promiscuous-mode", no_promisc_,
@@ -204,7 +205,12 @@ class Parser {
                        "V3 block / ring block size in bytes (k, M suffixes)")
             ->transform(CLI::AsSizeValue(false));
         app.add_option("--block-timeout", block_timeout_ms_,
-                       "V3 block retire timeout in ms (default 1)");
+                       "V3 block retire timeout in ms (the same as --max-latency)");
+        app.add_option("--max-latency", max_latency_ms_,
+                       "hand packets over at most this many ms after they arrive (V3 block "
+                       "timeout; 0: at once, as --immediate-mode). Default: 1 when printing or "
+                       "writing to a pipe or with -U, 100 when writing a file or counting")
+            ->check(CLI::Range(0, 65535));
         app.add_option("--frame-size", frame_size_, "V2 frame size in bytes (k suffix)")
             ->transform(CLI::AsSizeValue(false));
         app.add_option("--time-stamp-precision", precision_, "micro (default) or nano")
@@ -378,7 +384,19 @@ class Parser {
         if (buffer_kib_) c.ring.buffer_size = *buffer_kib_ * 1024;
         if (block_size_) c.ring.block_size = *block_size_;
         if (frame_size_) c.ring.frame_size = *frame_size_;
-        if (block_timeout_ms_) c.ring.block_timeout = std::chrono::milliseconds(*block_timeout_ms_);
+        // --max-latency / --block-timeout: the user's bound, kept apart so that the output's
+        // choice (choose_latency()) leaves it alone. --max-latency 0 is --immediate-mode.
+        if (max_latency_ms_) {
+            o_.max_latency = std::chrono::milliseconds(*max_latency_ms_);
+            if (*max_latency_ms_ == 0)
+                c.low_latency = true;
+            else
+                c.ring.block_timeout = *o_.max_latency;
+        }
+        if (block_timeout_ms_) {
+            c.ring.block_timeout = std::chrono::milliseconds(*block_timeout_ms_);
+            o_.max_latency = c.ring.block_timeout;
+        }
         for (const std::string& word : expression_) {
             if (!c.filter.empty()) c.filter += ' ';
             c.filter += word;
@@ -415,6 +433,7 @@ class Parser {
     // What the options give before they become CliOptions / TxCliOptions.
     std::string rotate_size_;
     std::optional<std::uint64_t> buffer_kib_, block_size_, frame_size_, block_timeout_ms_;
+    std::optional<std::uint32_t> max_latency_ms_;
     std::string direction_ = "inout", tpacket_ = "auto", precision_ = "micro";
     bool no_promisc_ = false, nano_ = false, immediate_ = false, no_resolve_ = false;
     std::vector<std::string> expression_;

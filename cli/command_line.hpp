@@ -1,5 +1,6 @@
 #pragma once
 // The ringcap command line: tcpdump's flags where tcpdump has one, long flags for the rest.
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -49,6 +50,10 @@ struct CliOptions {
     bool quiet_status = false;   // -q: no live status line
     // --process (-k), --pid, --comm, --attribution: packets with their processes.
     ProcessCliOptions process;
+    // --max-latency MS (or --block-timeout MS): how long a packet may wait in the ring; unset,
+    // the output decides (choose_latency() in output.hpp). --max-latency 0 sets
+    // capture.low_latency (--immediate-mode).
+    std::optional<std::chrono::milliseconds> max_latency;
 };
 
 // ringcap gen / ringcap replay.

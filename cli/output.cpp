@@ -24,6 +24,21 @@ void run_post_rotate(const std::string& command, const std::string& file) {
                         std::strerror(err)));
 }
 
+// The records' buffer, written out when full. A live capture fills 128 KiB in 0.16 s at 10k pps
+// of 64-byte frames, and a buffer that small stays in the CPU's L2 cache between wake-ups:
+// measured ~17% less CPU per packet at 10k pps than with 1 MiB, the same at ~1 Mpps (one write()
+// per 128 KiB is cheap). Copying a file (-r) keeps 1 MiB: fewer write() calls for gigabytes.
+constexpr std::size_t kLiveBuffer = 128u << 10;
+constexpr std::size_t kFileBuffer = 1u << 20;
+
+// A live capture writing pcap to a pipe or a terminal (-w -): the program reading it waits for
+// each packet, so each batch is written out at once, as with -U. Into a regular file (-w - >
+// FILE) it is buffered like any file.
+bool someone_reads_stdout(const CliOptions& o) {
+    return o.write_path == "-" && o.read_path.empty() &&
+           !sys::regular_file_size(sys::kStdout).has_value();
+}
+
 std::unique_ptr<Sink> open_file(const CliOptions& o, OutputSource source) {
     RotationOptions rotation{.max_bytes = o.rotate_bytes,
                              .period = std::chrono::seconds(o.rotate_seconds),
@@ -41,15 +56,33 @@ std::unique_ptr<Sink> open_file(const CliOptions& o, OutputSource source) {
         FileWriterOptions{.link_type = source.link,
                           .snaplen = source.snaplen,
                           .precision = o.precision,
+                          .buffer_size = o.read_path.empty() ? kLiveBuffer : kFileBuffer,
                           .interface_name = source.interface_name,
                           .interface_description = source.interface_description,
-                          .flush_each_batch = o.packet_buffered},
+                          .flush_each_batch = o.packet_buffered || someone_reads_stdout(o)},
         std::move(rotation));
     if (source.open_first_file) file->open_now(std::chrono::system_clock::now());
     return file;
 }
 
 }  // namespace
+
+Latency choose_latency(const CliOptions& o, bool stdout_is_file) {
+    if (o.max_latency) return {*o.max_latency, "as asked"};
+    if (o.capture.low_latency || o.capture.busy_poll) return {kPromptDelivery, "immediate mode"};
+    // A short capture (-c N, N small) costs at most N wake-ups however prompt, and someone
+    // waits for it to end: the N-th packet should not wait in the ring.
+    if (o.count != 0 && o.count <= kShortCapture)
+        return {kPromptDelivery, fmt::format("-c {}", o.count)};
+    // The same order as open_output(): a file, a count, printed lines.
+    if (o.write_path == "-" && stdout_is_file) return {kBatchedDelivery, "writing a file"};
+    if (o.write_path == "-") return {kPromptDelivery, "writing to a pipe"};
+    if (!o.write_path.empty() && o.packet_buffered) return {kPromptDelivery, "-U"};
+    if (!o.write_path.empty()) return {kBatchedDelivery, "writing a file"};
+    if (o.count_only) return {kBatchedDelivery, "counting"};
+    if (stdout_is_file) return {kBatchedDelivery, "printing to a file"};
+    return {kPromptDelivery, "printing"};
+}
 
 std::unique_ptr<Sink> open_output(const CliOptions& o, OutputSource source,
                                   std::mutex* shared_stdout) {

@@ -44,16 +44,19 @@ std::string plural(std::uint64_t n, const char* what) {
 
 std::string describe_ring(const CaptureInfo& info) {
     const RingLayout& l = info.layout;
-    std::string s =
-        l.version == TpacketVersion::v3
-            ? fmt::format(
-                  "TPACKET_V3 ring {} KiB ({} blocks of {} KiB, {} ms block "
-                  "timeout)",
-                  l.total_bytes() >> 10, l.block_count, l.block_size >> 10, l.block_timeout.count())
-            : fmt::format("TPACKET_V2 ring {} KiB ({} frames of {} bytes)", l.total_bytes() >> 10,
-                          l.frame_count, l.frame_size);
-    if (!info.memory_locked) s += ", not locked in memory";
-    return s;
+    const std::size_t bytes = l.total_bytes();
+    const std::string size = bytes % (1u << 20) == 0 ? fmt::format("{} MiB", bytes >> 20)
+                                                     : fmt::format("{} KiB", bytes >> 10);
+    const std::string why = l.sized_by.empty() ? "" : ", " + l.sized_by;
+    return l.version == TpacketVersion::v3
+               ? fmt::format(
+                     "TPACKET_V3 ring {} ({} blocks of {} KiB{}), packets handed over "
+                     "within {} ms",
+                     size, l.block_count, l.block_size >> 10, why, l.block_timeout.count())
+               : fmt::format(
+                     "TPACKET_V2 ring {} ({} frames of {} bytes{}), packets handed over "
+                     "as they come",
+                     size, l.frame_count, l.frame_size, why);
 }
 
 // The interface's alias (ip link set IF alias TEXT), the closest Linux has to a description.

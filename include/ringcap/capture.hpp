@@ -30,7 +30,10 @@ struct CaptureInfo {
     LinkType link_type = LinkType::ethernet;
     std::uint32_t snaplen = kDefaultSnaplen;
     RingLayout layout{};
-    bool memory_locked = false;                 // MAP_LOCKED took; otherwise a plain mapping
+    // Always false now. The ring's pages are the kernel's: mmap() maps every one of them at once
+    // and they are never swapped or faulted, so MAP_LOCKED, once asked for, only cost start-up
+    // time (~1 ms per 64 MiB).
+    bool memory_locked = false;
     std::optional<std::uint16_t> fanout_group;  // the PACKET_FANOUT group joined, if any
     std::vector<std::string> notes;  // decisions made on the user's behalf (fallbacks, shrinking)
 };
@@ -45,11 +48,25 @@ class Capture {
     ~Capture();
 
     // The next ready block (V3) or run of ready frames (V2). Polls only when the ring is empty,
-    // for at most `timeout`; nullopt on timeout or when a signal interrupted the wait. V2: after
-    // a batch of 8 frames or more, the next wait starts with a 20 us sleep instead of poll()
-    // (one wake-up then serves many packets under load); never with a timeout of 0.
+    // for at most `timeout`; nullopt on timeout or when a signal interrupted the wait. Under load
+    // a wait may start with a sleep instead of poll(), so that one wake-up serves many packets
+    // (never with a timeout of 0): V2, 20 us after a batch of 8 frames or more; V3 with a block
+    // timeout of 10 ms or more, 4x the time the last block took to fill when it was full (at most
+    // a quarter of the block timeout).
     // Throws ringcap::Error only when the socket failed (e.g. the interface went away).
     std::optional<Batch> next_batch(std::chrono::milliseconds timeout);
+
+    // Ending without losing what the ring holds. Once the caller has stopped asking for new
+    // packets (a signal, a deadline), drain() hands over every packet the kernel has already put
+    // in the ring, a batch per call, including those in the V3 block it is still filling: that
+    // block comes when its retire timer expires, so drain() waits for it, at most
+    // delivery_bound() and only when it holds packets. nullopt once there is nothing left (or
+    // the wait is over); packets that arrive meanwhile may come too. Call next_batch() no more.
+    std::optional<Batch> drain();
+
+    // How long after it arrived a packet may still be handed over: V3, the block timeout plus
+    // the slack of the kernel's timer; V2, the timer slack alone (frames come as filled).
+    std::chrono::nanoseconds delivery_bound() const noexcept;
 
     // The ring's counters since open (PACKET_STATISTICS; each kernel read resets the kernel's,
     // so they are read and added up here).

@@ -17,10 +17,32 @@ namespace ringcap {
 
 using namespace std::chrono_literals;
 
+// How long a packet may wait in a V3 ring before it is handed over: the block retire timeout.
+// The kernel hands a block to user space when it is full or when this expires, so at rates that
+// do not fill a block in time every expiry wakes the reader (~10 us of CPU on a VM) for the few
+// packets the block holds. Which bound fits depends on who waits for the packets:
+//   kPromptDelivery: a person reads printed lines, a pipe feeds another program, an application
+//     reacts to traffic. p99 delivery ~1 ms at 500 pps; ~1000 wake-ups a second whenever
+//     traffic flows, whatever its rate. The library's default: it cannot know who waits.
+//   kBatchedDelivery: packets go to a file or are only counted, and nobody watches them arrive.
+//     ~10 wake-ups a second at low rates; a block that fills is handed over at once whatever
+//     the bound, so high rates are not delayed. What a stop, a -c count or a rotation deadline
+//     then waits for is at most this long: Capture::drain() takes the block being filled when
+//     the kernel retires it.
+// The ringcap command chooses per output (cli/output.hpp, choose_latency()); --max-latency MS
+// overrides it. V2 frames (low_latency) are handed over one by one, as they are filled.
+inline constexpr std::chrono::milliseconds kPromptDelivery{1};
+inline constexpr std::chrono::milliseconds kBatchedDelivery{100};
+// The kernel keeps the timeout in 16 bits (struct tpacket_kbdq_core, retire_blk_tov).
+inline constexpr std::chrono::milliseconds kMaxBlockTimeout{65535};
+
 // What the user asks of the ring. Unset fields are derived (see plan_ring() in geometry.hpp).
 struct RingGeometry {
-    // Total ring memory (tcpdump -B, here in bytes). Default 64 MiB: at ~1 Mpps of 64-byte
-    // frames a V3 ring fills at ~130 MB/s, so 64 MiB rides out a half-second stall of the reader.
+    // Total ring memory (tcpdump -B, here in bytes). Default: sized by the rule in geometry.hpp
+    // (default_buffer_size()): 50 ms of the link's line rate for this socket's share of it, and
+    // enough blocks to ride out a 50 ms stall at low rates, between 4 and 64 MiB; a capture that
+    // ends after N packets gets no more than N blocks. 10 Gb/s links (and links of unknown
+    // speed: lo, any) get 64 MiB, 1 Gb/s links 8 MiB.
     std::optional<std::size_t> buffer_size;
     // V3 default 256 KiB: holds ~2000 small frames or four 64 KiB GSO packets per block, and an
     // order-6 allocation is easy for the kernel to find. V2 default: 64 KiB, or one frame if
@@ -28,9 +50,14 @@ struct RingGeometry {
     std::optional<std::size_t> block_size;
     // V2 only (V3 packs packets back to back). Default: header + min(snaplen, MTU + 18).
     std::optional<std::size_t> frame_size;
-    // V3 block retire timeout. The kernel hands a block to user space only when it is full or
-    // this expires, so it bounds latency at low rates: 1 ms, not libpcap's 1000 ms (seed 000).
-    std::chrono::milliseconds block_timeout = 1ms;
+    // V3 block retire timeout: the delivery bound described above. 1 ms (kPromptDelivery), not
+    // libpcap's 1000 ms (seed 000), unless the caller knows nobody waits for each packet.
+    std::chrono::milliseconds block_timeout = kPromptDelivery;
+    // What the default buffer_size may take into account besides the link's speed: the number
+    // of sockets sharing the link's packets (a fanout group's workers: each takes about 1/N of
+    // them), and the most packets the capture will ever take (0: no limit; -c N).
+    std::size_t sharing_sockets = 1;
+    std::uint64_t packet_limit = 0;
 };
 
 // PACKET_FANOUT (packet_mmap.rst, "AF_PACKET fanout mode"): several sockets on one interface

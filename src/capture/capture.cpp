@@ -32,6 +32,20 @@ namespace {
 constexpr std::uint32_t kCoalesceAbove = 8;
 constexpr auto kCoalesceSleep = std::chrono::microseconds(20);
 
+// The same for V3 blocks, when the caller accepts a delivery bound of kCoalesceMinBound or more
+// (batched delivery, options.hpp): when the ring runs empty right after a block that was handed
+// over because it was full, packets come fast enough to fill one before the bound; sleeping
+// for the time the last block took to fill, times kCoalesceBlocks, lets one wake-up serve that
+// many blocks instead of one each. Never longer than a quarter of the bound, and never more
+// blocks than a quarter of the ring, so the ring keeps room for what comes meanwhile.
+constexpr std::chrono::milliseconds kCoalesceMinBound{10};
+constexpr std::size_t kCoalesceBlocks = 4;
+
+// How late the kernel's block retire timer may fire: an hrtimer on recent kernels (6.18 here:
+// on time, /proc/timer_list lists prb_retire_rx_blk_timer_expired), a jiffies timer on older
+// ones (up to two jiffies late: 20 ms at HZ=100).
+constexpr std::chrono::milliseconds kRetireTimerSlack{20};
+
 }  // namespace
 
 struct Capture::Impl {
@@ -44,8 +58,15 @@ struct Capture::Impl {
     RingCounters totals;
     bool rollover = false;  // a fanout socket that passes packets on when full
     std::optional<std::chrono::microseconds> busy_poll;
-    std::uint32_t taken_since_wait = 0;  // V2 frames handed out since the last sleep or poll()
-    std::optional<Error> failure;        // the socket failed; thrown once the ring is drained
+    std::uint32_t taken_since_wait = 0;     // V2 frames handed out since the last sleep or poll()
+    std::chrono::nanoseconds last_fill{0};  // V3: rx.last_fill_time() of the last block taken
+    std::optional<Error> failure;           // the socket failed; thrown once the ring is drained
+    // drain(): the block to wait for (the one the kernel was filling), and until when.
+    struct Drain {
+        std::optional<std::uint64_t> block;
+        std::chrono::steady_clock::time_point until;
+    };
+    std::optional<Drain> draining;
 
     void open(const CaptureOptions& o);
     void set_version(const CaptureOptions& o);
@@ -55,8 +76,10 @@ struct Capture::Impl {
     std::optional<Batch> take() noexcept {
         std::optional<Batch> b = rx.take();
         if (b && coalesce) taken_since_wait += static_cast<std::uint32_t>(b->size());
+        if (b && version == TpacketVersion::v3) last_fill = rx.last_fill_time();
         return b;
     }
+    std::chrono::nanoseconds coalescing_sleep() noexcept;
 };
 
 void Capture::Impl::open(const CaptureOptions& o) {
@@ -78,7 +101,8 @@ void Capture::Impl::open(const CaptureOptions& o) {
         link = {.mtu = facts.mtu,
                 .link_header = ETH_HLEN,
                 .reserve = reserve,
-                .offloads = facts.offloads};
+                .offloads = facts.offloads,
+                .speed_bps = facts.speed_bps};
     }
     // 1. The socket, protocol 0 so that nothing is queued before the filter is in place.
     fd = sys::Fd::socket(AF_PACKET, any ? SOCK_DGRAM : SOCK_RAW, 0);
@@ -160,6 +184,21 @@ void Capture::Impl::bind_and_join(const CaptureOptions& o) {
     }
 }
 
+// How long to sleep instead of poll() now that the ring ran empty, so that one wake-up serves
+// many packets under load (0: poll at once). Called once per wait: it resets the V2 count.
+std::chrono::nanoseconds Capture::Impl::coalescing_sleep() noexcept {
+    if (version == TpacketVersion::v2) {
+        const bool busy = taken_since_wait >= kCoalesceAbove;
+        taken_since_wait = 0;
+        return busy ? std::chrono::nanoseconds(kCoalesceSleep) : std::chrono::nanoseconds(0);
+    }
+    const std::chrono::milliseconds bound = info.layout.block_timeout;
+    const std::size_t blocks = std::min(kCoalesceBlocks, info.layout.block_count / 4);
+    if (last_fill.count() == 0 || bound < kCoalesceMinBound || blocks == 0)
+        return std::chrono::nanoseconds(0);
+    return std::min<std::chrono::nanoseconds>(last_fill * blocks, bound / 4);
+}
+
 Capture Capture::open(const CaptureOptions& options) {
     auto impl = std::make_unique<Impl>();
     impl->open(options);
@@ -192,11 +231,11 @@ std::optional<Batch> Capture::next_batch(std::chrono::milliseconds timeout) {
         timeout -= std::chrono::duration_cast<std::chrono::milliseconds>(spin);
         if (timeout.count() <= 0) return std::nullopt;
     }
-    const bool busy = impl_->taken_since_wait >= kCoalesceAbove;
-    impl_->taken_since_wait = 0;
-    if (busy && timeout.count() > 0) {  // never sleep in a non-blocking call
-        std::this_thread::sleep_for(kCoalesceSleep);
-        if (auto b = impl_->take()) return b;  // else the rate fell: poll()
+    const std::chrono::nanoseconds nap = impl_->coalescing_sleep();
+    if (nap.count() > 0 && timeout.count() > 0) {  // never sleep in a non-blocking call
+        std::this_thread::sleep_for(nap);
+        if (auto b = impl_->take()) return b;
+        impl_->last_fill = std::chrono::nanoseconds(0);  // the rate fell: poll() from now on
     }
     const sys::PollResult p = sys::poll_one(impl_->fd, POLLIN | POLLERR, timeout);
     if (p.error == EINTR) return std::nullopt;
@@ -215,6 +254,32 @@ std::optional<Batch> Capture::next_batch(std::chrono::milliseconds timeout) {
         }
     }
     return impl_->take();
+}
+
+// The ring runs empty only after every block handed over was taken; the block the kernel is
+// filling then comes when its timer retires it, which drain() waits for (once: packets that keep
+// coming fill later blocks, which a stop does not wait for).
+std::optional<Batch> Capture::drain() {
+    Impl& m = *impl_;
+    if (auto b = m.take()) return b;
+    if (!m.draining)
+        m.draining = Impl::Drain{.block = m.rx.filling_block(),
+                                 .until = std::chrono::steady_clock::now() + delivery_bound()};
+    while (m.draining->block && !m.rx.taken(*m.draining->block)) {
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+            m.draining->until - std::chrono::steady_clock::now());
+        if (left.count() <= 0) break;
+        const sys::PollResult p = sys::poll_one(m.fd, POLLIN, left);
+        if (p.error != 0 && p.error != EINTR) break;
+        if (auto b = m.take()) return b;
+    }
+    return std::nullopt;
+}
+
+std::chrono::nanoseconds Capture::delivery_bound() const noexcept {
+    const RingLayout& l = impl_->info.layout;
+    return l.version == TpacketVersion::v3 ? l.block_timeout + kRetireTimerSlack
+                                           : kRetireTimerSlack;
 }
 
 CaptureStats Capture::stats() {

@@ -1,6 +1,7 @@
 #include <linux/if_packet.h>
 #include <pcap/pcap.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -64,9 +65,30 @@ Filter Filter::compile(std::string_view expression, LinkType link, std::uint32_t
     return compile_with(dead.get(), expression);
 }
 
+bool needs_live_handle(std::string_view expression) noexcept {
+    static constexpr std::string_view kWords[] = {"vlan", "inbound", "outbound", "ifindex"};
+    const auto letter = [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '_';
+    };
+    for (std::size_t at = 0; at < expression.size();) {
+        std::size_t end = at;
+        while (end < expression.size() && letter(expression[end])) ++end;
+        const std::string_view word = expression.substr(at, end - at);
+        for (std::string_view k : kWords)
+            if (word.size() == k.size() &&
+                std::equal(word.begin(), word.end(), k.begin(), [](char a, char b) {
+                    return (a >= 'A' && a <= 'Z' ? char(a - 'A' + 'a') : a) == b;
+                }))
+                return true;
+        at = end == at ? at + 1 : end;
+    }
+    return false;
+}
+
 Filter Filter::compile_live(std::string_view expression, const std::string& interface,
                             LinkType link, std::uint32_t snaplen) {
-    if (link == LinkType::ethernet) {
+    if (link == LinkType::ethernet && needs_live_handle(expression)) {
         char errbuf[PCAP_ERRBUF_SIZE] = {};
         PcapHandle live(pcap_create(interface.c_str(), errbuf), pcap_close);
         if (live && pcap_set_snaplen(live.get(), static_cast<int>(snaplen)) == 0 &&

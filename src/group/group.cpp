@@ -41,6 +41,7 @@ struct CaptureGroup::Impl {
 void CaptureGroup::Impl::open_interface(const GroupOptions& o, std::size_t k) {
     CaptureOptions c = o.capture;
     c.interface = o.interfaces[k];
+    c.ring.sharing_sockets = o.workers;  // for the default ring size
     if (o.workers > 1) {
         c.fanout = o.fanout;
         if (o.fanout.group) c.fanout->group = static_cast<std::uint16_t>(*o.fanout.group + k);
@@ -94,6 +95,8 @@ void CaptureGroup::Impl::work(std::size_t i, const BatchHandler& on_batch,
             }
             if (on_idle) on_idle(i, sys::realtime_ns());
         }
+        // What the ring still holds, the block being filled included (Capture::drain()).
+        while (std::optional<Batch> batch = cap.drain()) on_batch(i, *batch);
     } catch (const Error& e) {
         end.error = e;
     } catch (const std::exception& e) {

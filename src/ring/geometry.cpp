@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <climits>
 #include <string>
+#include <tuple>
+#include <utility>
 
 #include <ringcap/error.hpp>
 #include <ringcap/geometry.hpp>
@@ -23,6 +25,72 @@ std::size_t header_len(TpacketVersion v) {
 }
 
 const char* name(TpacketVersion v) { return v == TpacketVersion::v3 ? "TPACKET_V3" : "TPACKET_V2"; }
+
+std::size_t power_of_two_at_least(std::size_t v) {
+    std::size_t p = 1;
+    while (p < v) p <<= 1;
+    return p;
+}
+
+std::string packets(std::uint64_t n) {
+    return std::to_string(n) + (n == 1 ? " packet" : " packets");
+}
+
+// The size of a V3 ring nobody gave a size for (the rule is stated in geometry.hpp), and why.
+std::pair<std::size_t, std::string> default_v3_size(const RingGeometry& wish, const LinkFacts& link,
+                                                    std::size_t block_size) {
+    const std::uint64_t bps = link.speed_bps != 0 ? link.speed_bps : kAssumedSpeedBps;
+    // Fanout: each of N sockets takes about 1/N of the packets; hashing is never even, so 2/N.
+    const std::size_t share = std::max<std::size_t>(wish.sharing_sockets, 1);
+    const double bytes_per_s = double(bps) / 8 * std::min(1.0, 2.0 / double(share));
+    const std::size_t for_rate = power_of_two_at_least(
+        std::size_t(bytes_per_s * std::chrono::duration<double>(kRideOut).count()));
+    const std::size_t timeouts = static_cast<std::size_t>(
+        (kRideOut + wish.block_timeout - std::chrono::milliseconds(1)) / wish.block_timeout);
+    const std::size_t for_timeouts = timeouts * block_size;
+    const std::size_t wanted = std::max(for_rate, for_timeouts);
+    const std::size_t bytes = std::clamp(wanted, kMinDefaultBufferSize, kMaxDefaultBufferSize);
+
+    if (wish.packet_limit != 0) {
+        const std::uint64_t blocks = std::max<std::uint64_t>(wish.packet_limit, kMinDefaultBlocks);
+        if (blocks < bytes / block_size)
+            return {blocks * block_size, "sized for " + packets(wish.packet_limit)};
+    }
+    std::string why = "sized for " + std::to_string(kRideOut.count()) + " ms ";
+    if (for_rate >= for_timeouts)
+        why += "at " + std::to_string(bps / 1'000'000) + " Mb/s" +
+               (link.speed_bps == 0 ? " (link speed unknown)" : "");
+    else
+        why += "of " + std::to_string(wish.block_timeout.count()) + " ms block timeouts";
+    if (share > 1) why += " for 1 of " + std::to_string(share) + " sockets";
+    if (wanted != bytes)
+        why +=
+            (wanted > bytes ? ", at most " : ", at least ") + std::to_string(bytes >> 20) + " MiB";
+    return {bytes, why};
+}
+
+// The same for V2: frames for kDefaultV2Frames packets, or for a -c limit.
+std::pair<std::size_t, std::string> default_v2_size(const RingGeometry& wish,
+                                                    const RingLayout& out) {
+    const bool limited = wish.packet_limit != 0 && wish.packet_limit < kDefaultV2Frames;
+    const std::size_t frames =
+        limited ? std::max<std::size_t>(wish.packet_limit, kMinDefaultV2Frames) : kDefaultV2Frames;
+    const std::size_t per_block = out.frames_per_block();
+    const std::size_t bytes = out.block_size * ((frames + per_block - 1) / per_block);
+    if (limited) return {bytes, "sized for " + packets(wish.packet_limit)};
+    return {std::clamp(bytes, kMaxDefaultBufferSize, kMaxDefaultV2BufferSize),
+            "sized for " + std::to_string(kDefaultV2Frames) + " frames"};
+}
+
+// The size asked for, or the default (and why).
+std::pair<std::size_t, std::string> ring_bytes(const RingGeometry& wish, const LinkFacts& link,
+                                               const RingLayout& out) {
+    if (wish.buffer_size) return {*wish.buffer_size, ""};
+    auto sized = out.version == TpacketVersion::v3 ? default_v3_size(wish, link, out.block_size)
+                                                   : default_v2_size(wish, out);
+    sized.first = std::max(sized.first, out.block_size);
+    return sized;
+}
 
 }  // namespace
 
@@ -82,19 +150,18 @@ RingLayout plan_ring(TpacketVersion version, const RingGeometry& wish, std::uint
                    std::to_string(bd + min_frame) + " bytes)");
         if (!wish.frame_size)
             out.frame_size = out.block_size < derived_frame ? out.block_size : derived_frame;
-        if (out.block_timeout.count() <= 0 || out.block_timeout.count() > UINT_MAX)
+        if (out.block_timeout.count() <= 0 || out.block_timeout > kMaxBlockTimeout)
             reject("block timeout " + std::to_string(out.block_timeout.count()) +
-                   " ms must be at least 1 ms");
+                   " ms must be at least 1 ms and at most " +
+                   std::to_string(kMaxBlockTimeout.count()) + " ms (the kernel keeps 16 bits)");
     }
 
     if (out.frame_size > out.block_size)
         reject("frame size " + std::to_string(out.frame_size) + " exceeds block size " +
                std::to_string(out.block_size) + " (frames per block would be 0)");
 
-    std::size_t buffer = wish.buffer_size ? *wish.buffer_size : kDefaultBufferSize;
-    if (!wish.buffer_size && version == TpacketVersion::v2)
-        buffer = std::clamp(out.block_size * kDefaultV2Frames / out.frames_per_block(),
-                            kDefaultBufferSize, kMaxDefaultV2BufferSize);
+    std::size_t buffer = 0;
+    std::tie(buffer, out.sized_by) = ring_bytes(wish, link, out);
     if (buffer < out.block_size)
         reject("buffer size " + std::to_string(buffer) + " is smaller than one block (" +
                std::to_string(out.block_size) + " bytes)");

@@ -3,6 +3,20 @@
 #include <algorithm>
 
 namespace ringcap::detail {
+namespace {
+
+// From the block's opening (ts_first_pkt is set by prb_open_block(), whatever its name says) to
+// its last packet.
+std::chrono::nanoseconds fill_time(const tpacket_block_desc& block) noexcept {
+    const tpacket_hdr_v1& h = block.hdr.bh1;
+    const std::int64_t first =
+        std::int64_t(h.ts_first_pkt.ts_sec) * 1'000'000'000 + h.ts_first_pkt.ts_nsec;
+    const std::int64_t last =
+        std::int64_t(h.ts_last_pkt.ts_sec) * 1'000'000'000 + h.ts_last_pkt.ts_nsec;
+    return std::chrono::nanoseconds(last > first ? last - first : 0);
+}
+
+}  // namespace
 
 std::optional<Batch> RxRing::take_block() noexcept {
     for (std::uint32_t tries = 0; tries < map_.block_count; ++tries) {
@@ -10,6 +24,8 @@ std::optional<Batch> RxRing::take_block() noexcept {
         // Not ready, or still held by a Batch from an earlier round: nothing new yet.
         if (!ready(block)) return std::nullopt;
         next_block_ = map_.next_block(next_block_);
+        last_seq_ = block.hdr.bh1.seq_num;  // ours now: the kernel does not write it meanwhile
+        last_fill_ = retired_by_timer(block) ? std::chrono::nanoseconds(0) : fill_time(block);
         if (V3BlockWalker::packet_count(block) == 0) {  // nothing in it: straight back
             hand_to_kernel(block);
             continue;
@@ -18,6 +34,17 @@ std::optional<Batch> RxRing::take_block() noexcept {
         return Batch(block, fixup_);
     }
     return std::nullopt;
+}
+
+std::optional<std::uint64_t> RxRing::filling_block() const noexcept {
+    if (version_ != TpacketVersion::v3 || map_.block_count == 0) return std::nullopt;
+    // Once every block handed over has been taken, the next one is the block the kernel opened
+    // after the last we took, unless it had to wait for us (the ring was full): then it still
+    // holds an old lap's header, and its sequence number says so.
+    auto& block = *reinterpret_cast<tpacket_block_desc*>(map_.block(next_block_));
+    const std::optional<FillingBlock> f = peek_filling(block);
+    if (!f || f->seq != last_seq_ + 1 || f->packets == 0) return std::nullopt;
+    return f->seq;
 }
 
 std::optional<Batch> RxRing::take_frames() noexcept {

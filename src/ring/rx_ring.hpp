@@ -3,6 +3,7 @@
 // V2 frames from where the last batch ended. This runs once per batch, so it is out of line
 // here; the walkers a Batch then iterates with are inline in include/ringcap/detail/walkers.hpp.
 // No kernel needed: the unit tests drive it over a ring laid out in an ordinary buffer.
+#include <chrono>
 #include <cstdint>
 #include <optional>
 
@@ -28,6 +29,16 @@ class RxRing {
         return version_ == TpacketVersion::v3 ? take_block() : take_frames();
     }
 
+    // V3: the sequence number of the block the kernel is filling, when it holds packets no batch
+    // has had yet (they come when the block is full or its retire timer expires); nullopt when
+    // there is none (V2 hands every frame over as soon as it is filled).
+    std::optional<std::uint64_t> filling_block() const noexcept;
+    // V3: whether the block with this sequence number has been handed out.
+    bool taken(std::uint64_t seq) const noexcept { return last_seq_ >= seq; }
+    // V3: how long the last block handed out took to fill, from its opening to its last packet,
+    // when it was handed over because it was full (not by its retire timer); else 0.
+    std::chrono::nanoseconds last_fill_time() const noexcept { return last_fill_; }
+
   private:
     std::optional<Batch> take_block() noexcept;
     std::optional<Batch> take_frames() noexcept;
@@ -36,7 +47,9 @@ class RxRing {
     RingMap map_{};
     Fixup fixup_{};
     std::uint32_t next_block_ = 0;  // V3
-    FramePosition next_frame_{};    // V2
+    std::uint64_t last_seq_ = 0;    // V3: sequence number of the last block handed out
+    std::chrono::nanoseconds last_fill_{0};
+    FramePosition next_frame_{};  // V2
 };
 
 }  // namespace ringcap::detail

@@ -27,6 +27,20 @@ ifreq ifreq_for(const std::string& name) noexcept {
 // Any socket answers the interface ioctls, and a datagram socket needs no privilege.
 Fd ioctl_socket() noexcept { return Fd::adopt(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)); }
 
+// ETHTOOL_GSET's speed in Mb/s (the kernel converts get_link_ksettings for it; the answer is the
+// same one /sys/class/net/IF/speed gives, but for this network namespace whatever /sys shows).
+std::uint64_t link_speed_bps(const Fd& sock, const std::string& name) noexcept {
+    ethtool_cmd cmd{};
+    cmd.cmd = ETHTOOL_GSET;
+    ifreq q = ifreq_for(name);
+    q.ifr_data = reinterpret_cast<char*>(&cmd);
+    if (::ioctl(sock.get(), SIOCETHTOOL, &q) == -1) return 0;
+    const std::uint32_t mbps = ethtool_cmd_speed(&cmd);
+    return mbps == 0 || mbps == static_cast<std::uint32_t>(SPEED_UNKNOWN)
+               ? 0
+               : std::uint64_t{mbps} * 1'000'000;
+}
+
 }  // namespace
 
 InterfaceFacts inspect_ethernet_interface(const std::string& name) {
@@ -63,6 +77,7 @@ InterfaceFacts inspect_ethernet_interface(const std::string& name) {
     };
     f.offloads = offload_on(ETHTOOL_GTSO) || offload_on(ETHTOOL_GUFO) || offload_on(ETHTOOL_GGSO) ||
                  offload_on(ETHTOOL_GGRO);
+    f.speed_bps = link_speed_bps(sock, name);
     return f;
 }
 

@@ -8,6 +8,7 @@
 
 #include "command_line.hpp"
 #include "group_cmd.hpp"
+#include "output.hpp"
 
 namespace ringcap::cli {
 namespace {
@@ -26,6 +27,43 @@ std::string joined(const std::vector<std::string>& args) {
     return s;
 }
 
+// Who waits for the packets decides how long the ring may hold them (choose_latency()).
+TEST(CliLatency, FollowsWhoWaits) {
+    const struct {
+        std::vector<std::string> args;
+        bool stdout_is_file;
+        std::chrono::milliseconds bound;
+        const char* why;
+    } cases[] = {
+        {{}, false, kPromptDelivery, "printing"},
+        {{"-l", "-q"}, false, kPromptDelivery, "printing"},
+        {{}, true, kBatchedDelivery, "printing to a file"},
+        {{"-w", "-"}, false, kPromptDelivery, "writing to a pipe"},
+        {{"-w", "-", "--count"}, false, kPromptDelivery, "writing to a pipe"},
+        {{"-w", "-"}, true, kBatchedDelivery, "writing a file"},
+        {{"-w", "x.pcap", "-U"}, false, kPromptDelivery, "-U"},
+        {{"-w", "x.pcap"}, false, kBatchedDelivery, "writing a file"},
+        {{"-w", "x.pcap", "-G", "60"}, false, kBatchedDelivery, "writing a file"},
+        {{"-w", "x.pcap", "-c", "10"}, false, kPromptDelivery, "-c 10"},
+        {{"-w", "x.pcap", "-c", "1000"}, false, kPromptDelivery, "-c 1000"},
+        {{"-w", "x.pcap", "-c", "1001"}, false, kBatchedDelivery, "writing a file"},
+        {{"--count", "-c", "5"}, false, kPromptDelivery, "-c 5"},
+        {{"--count"}, false, kBatchedDelivery, "counting"},
+        {{"--immediate-mode", "-w", "x.pcap"}, false, kPromptDelivery, "immediate mode"},
+        {{"--busy-poll", "-w", "x.pcap"}, false, kPromptDelivery, "immediate mode"},
+        {{"--max-latency", "7"}, false, std::chrono::milliseconds(7), "as asked"},
+        {{"--max-latency", "500", "-w", "-"}, false, std::chrono::milliseconds(500), "as asked"},
+        {{"--block-timeout", "3", "-w", "x.pcap"}, false, std::chrono::milliseconds(3), "as asked"},
+    };
+    for (const auto& c : cases) {
+        const ParseResult r = parse(c.args);
+        ASSERT_TRUE(r.options) << joined(c.args) << ": " << r.message;
+        const Latency l = choose_latency(*r.options, c.stdout_is_file);
+        EXPECT_EQ(l.bound, c.bound) << joined(c.args);
+        EXPECT_EQ(l.why, c.why) << joined(c.args);
+    }
+}
+
 TEST(CliOptions, NoArgumentsGiveTheDefaults) {
     const ParseResult r = parse({});
     ASSERT_TRUE(r.options) << r.message;
@@ -37,6 +75,7 @@ TEST(CliOptions, NoArgumentsGiveTheDefaults) {
     EXPECT_FALSE(o.capture.ring.block_size.has_value());
     EXPECT_FALSE(o.capture.ring.frame_size.has_value());
     EXPECT_EQ(o.capture.ring.block_timeout, std::chrono::milliseconds(1));
+    EXPECT_FALSE(o.max_latency.has_value());  // the output decides
     EXPECT_EQ(o.capture.filter, "");
     EXPECT_EQ(o.capture.snaplen, 262144u);
     EXPECT_TRUE(o.capture.promiscuous);
@@ -137,6 +176,18 @@ const ParseCase kParses[] = {
     {"block_timeout", {"--block-timeout", "20"},
      [](const CliOptions& o) {
          EXPECT_EQ(o.capture.ring.block_timeout, std::chrono::milliseconds(20));
+         EXPECT_EQ(o.max_latency, std::chrono::milliseconds(20));  // the user's choice
+     }},
+    {"max_latency", {"--max-latency", "250", "-w", "x.pcap"},
+     [](const CliOptions& o) {
+         EXPECT_EQ(o.capture.ring.block_timeout, std::chrono::milliseconds(250));
+         EXPECT_EQ(o.max_latency, std::chrono::milliseconds(250));
+         EXPECT_FALSE(o.capture.low_latency);
+     }},
+    {"max_latency_zero_is_immediate_mode", {"--max-latency=0"},
+     [](const CliOptions& o) {
+         EXPECT_TRUE(o.capture.low_latency);
+         EXPECT_EQ(o.max_latency, std::chrono::milliseconds(0));
      }},
     {"nano_flag", {"--nano"},
      [](const CliOptions& o) { EXPECT_EQ(o.precision, TimestampPrecision::nano); }},
@@ -299,6 +350,9 @@ const RefuseCase kRefusals[] = {
     {"precision_pico", {"--time-stamp-precision=pico"}, {"pico"}},
     {"unknown_long_option", {"--no-such-option"}, {"--no-such-option"}},
     {"missing_value", {"-i"}, {"-i"}},
+    // The kernel keeps the block timeout in 16 bits.
+    {"max_latency_too_long", {"--max-latency", "65536"}, {"--max-latency", "65536"}},
+    {"max_latency_negative", {"--max-latency", "-1"}, {"--max-latency"}},
 };
 // clang-format on
 

@@ -409,6 +409,18 @@ TEST(Filter, CompileLiveFallsBackWithoutAUsableInterface) {
     EXPECT_EQ(live.expression(), "tcp port 80");
 }
 
+// The live libpcap handle (a packet socket and ring of its own, ~45 ms at start-up) is opened
+// only for what a live handle compiles differently.
+TEST(Filter, LiveHandleOnlyForVlanAndPacketMetadata) {
+    // (A host named vlan.example.com is a false yes: it only costs the handle.)
+    for (const char* e : {"vlan", "vlan 42 and udp", "tcp or (vlan and ip)", "VLAN 7", "inbound",
+                          "outbound and tcp", "ifindex 3", "not vlan", "host vlan.example.com"})
+        EXPECT_TRUE(needs_live_handle(e)) << e;
+    for (const char* e : {"", "tcp port 80", "udp", "host 10.0.0.1", "ether host 02:00:00:00:00:01",
+                          "vlans", "port 8021", "icmp6", "mpls", "host myvlan"})
+        EXPECT_FALSE(needs_live_handle(e)) << e;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Bad expressions.
 

@@ -264,3 +264,93 @@ TEST(PlanRingOffloads, V2FramesHoldSixtyFourKiBPackets) {
 
 }  // namespace
 }  // namespace ringcap
+
+// The default ring size (RingGeometry::buffer_size unset): the rule in geometry.hpp, case by case.
+namespace ringcap {
+namespace {
+
+constexpr std::uint64_t kGbps = 1'000'000'000;
+
+struct SizeCase {
+    const char* name;
+    TpacketVersion version;
+    RingGeometry wish;
+    std::uint64_t speed_bps;
+    std::size_t bytes;     // expected total
+    const char* sized_by;  // must appear in RingLayout::sized_by
+};
+
+class DefaultRingSize : public ::testing::TestWithParam<SizeCase> {};
+
+TEST_P(DefaultRingSize, FollowsTheRule) {
+    const SizeCase& c = GetParam();
+    LinkFacts link = kEthernet;
+    link.speed_bps = c.speed_bps;
+    const RingLayout l = plan_ring(c.version, c.wish, kDefaultSnaplen, link, kPage);
+    EXPECT_EQ(l.total_bytes(), c.bytes) << l.sized_by;
+    EXPECT_NE(l.sized_by.find(c.sized_by), std::string::npos) << l.sized_by;
+}
+
+const RingGeometry kBatched{.block_timeout = kBatchedDelivery};
+const RingGeometry kPrompt{.block_timeout = kPromptDelivery};
+
+// clang-format off
+const SizeCase kSizes[] = {
+    // 10 Gb/s x 50 ms = 62.5 MB, rounded up to 64 MiB; the same when the speed is unknown.
+    {"ten_gigabit", TpacketVersion::v3, kBatched, 10 * kGbps, 64 * MiB, "50 ms at 10000 Mb/s"},
+    {"unknown_speed_is_ten_gigabit", TpacketVersion::v3, kBatched, 0, 64 * MiB,
+     "(link speed unknown)"},
+    // 25 Gb/s would want 256 MiB: capped.
+    {"capped", TpacketVersion::v3, kBatched, 25 * kGbps, 64 * MiB, "at most 64 MiB"},
+    // 1 Gb/s x 50 ms = 6.25 MB -> 8 MiB.
+    {"one_gigabit", TpacketVersion::v3, kBatched, kGbps, 8 * MiB, "50 ms at 1000 Mb/s"},
+    // ... but at a 1 ms bound a 50 ms stall at low rate takes 50 blocks: 12.5 MiB.
+    {"one_gigabit_prompt", TpacketVersion::v3, kPrompt, kGbps, 50 * 256 * KiB,
+     "50 ms of 1 ms block timeouts"},
+    // 100 Mb/s: 625 kB -> 1 MiB, raised to the 4 MiB floor.
+    {"floor", TpacketVersion::v3, kBatched, kGbps / 10, 4 * MiB, "at least 4 MiB"},
+    // Four fanout workers on 10 Gb/s: 2/4 of 62.5 MB each -> 32 MiB.
+    {"fanout_share", TpacketVersion::v3,
+     {.block_timeout = kBatchedDelivery, .sharing_sockets = 4}, 10 * kGbps, 32 * MiB,
+     "for 1 of 4 sockets"},
+    // -c 1: four blocks; -c 10: ten; -c 100000: the rule as without a limit.
+    {"limit_one", TpacketVersion::v3, {.block_timeout = kBatchedDelivery, .packet_limit = 1},
+     10 * kGbps, 4 * 256 * KiB, "sized for 1 packet"},
+    {"limit_ten", TpacketVersion::v3, {.block_timeout = kBatchedDelivery, .packet_limit = 10},
+     10 * kGbps, 10 * 256 * KiB, "sized for 10 packets"},
+    {"limit_large", TpacketVersion::v3,
+     {.block_timeout = kBatchedDelivery, .packet_limit = 100000}, 10 * kGbps, 64 * MiB,
+     "50 ms at 10000 Mb/s"},
+    // V2: 4096 frames (at least 64 MiB); with -c 1, 256 frames of 1616 bytes, 40 to a block.
+    {"v2_default", TpacketVersion::v2, {}, 10 * kGbps, 64 * MiB, "4096 frames"},
+    {"v2_limit", TpacketVersion::v2, {.packet_limit = 1}, 10 * kGbps, 7 * 64 * KiB,
+     "sized for 1 packet"},
+};
+// clang-format on
+
+INSTANTIATE_TEST_SUITE_P(Geometry, DefaultRingSize, ::testing::ValuesIn(kSizes),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(DefaultRingSize, GivenSizeIsKeptAndNotExplained) {
+    const RingLayout l = plan_ring(TpacketVersion::v3, {.buffer_size = 2 * MiB, .packet_limit = 1},
+                                   kDefaultSnaplen, kEthernet, kPage);
+    EXPECT_EQ(l.total_bytes(), 2 * MiB);
+    EXPECT_TRUE(l.sized_by.empty());
+}
+
+TEST(PlanRing, BlockTimeoutFitsTheKernelsSixteenBits) {
+    EXPECT_EQ(plan_ring(TpacketVersion::v3, {.block_timeout = kMaxBlockTimeout}, kDefaultSnaplen,
+                        kEthernet, kPage)
+                  .block_timeout,
+              kMaxBlockTimeout);
+    try {
+        plan_ring(TpacketVersion::v3, {.block_timeout = kMaxBlockTimeout + 1ms}, kDefaultSnaplen,
+                  kEthernet, kPage);
+        ADD_FAILURE() << "a 65536 ms timeout was accepted (the kernel would keep 0)";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("at most 65535 ms"), std::string::npos) << e.what();
+    }
+}
+
+}  // namespace
+}  // namespace ringcap

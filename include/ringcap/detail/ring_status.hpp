@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 
 namespace ringcap::detail {
 
@@ -51,6 +52,30 @@ inline void mark_handed_out(tpacket_block_desc& block) noexcept {
     mark_handed_out(block.hdr.bh1.block_status);
 }
 inline void mark_handed_out(tpacket2_hdr& frame) noexcept { mark_handed_out(frame.tp_status); }
+
+// Whether the kernel handed a V3 block over because its retire timer expired (TP_STATUS_BLK_TMO)
+// rather than because it was full. Only on a block we own (ready() was true).
+inline bool retired_by_timer(const tpacket_block_desc& block) noexcept {
+    return (block.hdr.bh1.block_status & TP_STATUS_BLK_TMO) != 0;
+}
+
+// A look at a V3 block that is the kernel's (status TP_STATUS_KERNEL), which it may be filling
+// right now: its sequence number (prb_open_block() numbers blocks 1, 2, ... as it opens them) and
+// how many packets it holds so far. Both may change while we look, and a packet counted may not
+// be copied yet: this only says whether something is still to come, never that it may be read.
+struct FillingBlock {
+    std::uint64_t seq = 0;
+    std::uint32_t packets = 0;
+};
+inline std::optional<FillingBlock> peek_filling(tpacket_block_desc& block) noexcept {
+    const std::uint32_t s =
+        std::atomic_ref<std::uint32_t>(block.hdr.bh1.block_status).load(std::memory_order_acquire);
+    if (s != TP_STATUS_KERNEL) return std::nullopt;  // handed over, or held by a Batch
+    return FillingBlock{
+        .seq = std::atomic_ref<__u64>(block.hdr.bh1.seq_num).load(std::memory_order_relaxed),
+        .packets =
+            std::atomic_ref<std::uint32_t>(block.hdr.bh1.num_pkts).load(std::memory_order_relaxed)};
+}
 
 }  // namespace ringcap::detail
 
