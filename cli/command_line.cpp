@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -64,23 +65,29 @@ class Parser {
         add_capture();
         add_printing();
         add_ring();
+        add_tcpdump();
         add_transmit();
     }
 
     ParseResult parse(int argc, const char* const* argv) {
         try {
-            app_.parse(argc, argv);
+            const std::vector<std::string> args = number_flag(argc, argv);
+            std::vector<const char*> words;
+            for (const std::string& a : args) words.push_back(a.c_str());
+            app_.parse(static_cast<int>(words.size()), words.data());
         } catch (const CLI::CallForHelp&) {
             return {.exit_status = 0, .message = app_.help()};
         } catch (const CLI::ParseError& e) {
-            return {.exit_status = 1,
-                    .message = std::string(e.what()) + "\nRun with --help for usage."};
+            return {.exit_status = 1, .message = "ringcap: " + tcpdump_words(e) + "\n" + kUsage};
         }
+        if (version_)
+            return {.exit_status = 0,
+                    .message = "ringcap version " RINGCAP_VERSION "\n" + libpcap_version()};
         if (replay_->parsed() || gen_->parsed()) return transmit();
-        for (const auto step :
-             {&Parser::files, &Parser::sockets, &Parser::capture, &Parser::printing})
+        for (const auto step : {&Parser::files, &Parser::sockets, &Parser::capture,
+                                &Parser::printing, &Parser::tcpdump})
             if (std::string error = (this->*step)(); !error.empty())
-                return {.exit_status = 1, .message = std::move(error)};
+                return {.exit_status = 1, .message = "ringcap: " + error};
         return {.options = std::move(o_)};
     }
 
@@ -107,7 +114,7 @@ class Parser {
         app.add_option("-W", o_.ring_files, "keep only this many files, a ring (with -C or -G)")
             ->check(CLI::PositiveNumber);
         app.add_option("-z", o_.post_rotate_command, "run this command on each finished file");
-        app.add_option("-c", o_.count, "stop after this many packets");
+        app.add_option("-c", count_, "stop after this many packets");
         app.add_option("--workers", o_.workers,
                        "capture threads per interface, sharing it through PACKET_FANOUT")
             ->check(CLI::Range(1, 1024));
@@ -134,7 +141,9 @@ class Parser {
         app.add_flag("-p,--no-promiscuous-mode", no_promisc_,
                      "do not put the interface in promiscuous mode");
         app.add_flag("-D,--list-interfaces", o_.list_interfaces, "list interfaces and exit");
-        app.add_flag("-d", o_.dump_filter, "print the compiled filter program and exit");
+        app.add_flag("-d", dump_,
+                     "print the compiled filter program and exit (-dd: as a C array, -ddd: in "
+                     "decimal)");
         app.add_flag("-U,--packet-buffered", o_.packet_buffered,
                      "write out the file after every batch");
         app.add_flag("--count", o_.count_only, "print only the final count");
@@ -179,6 +188,41 @@ class Parser {
             ->check(CLI::IsMember({"micro", "nano"}));
         app.add_flag("--nano", nano_, "same as --time-stamp-precision=nano");
         app.add_option("expression", expression_, "tcpdump filter expression (pcap-filter(7))");
+    }
+
+    // tcpdump's flags beyond capture, files and printing (see the README's table).
+    void add_tcpdump() {
+        CLI::App& app = app_;
+        app.add_flag("-A", ascii_,
+                     "each packet's bytes as ASCII text, without (-A) or with (-AA) its link "
+                     "header");
+        app.add_flag("--number", o_.number_packets, "-#: a packet number before each line");
+        app.add_flag("--print", o_.print_packets, "print packets also while writing them with -w");
+        app.add_option("-F", o_.filter_file,
+                       "read the filter expression from this file ('#' starts a comment); "
+                       "an expression on the command line is then ignored");
+        app.add_option("-V", o_.file_list,
+                       "read the files this file names, one per line, in order (as -r)");
+        app.add_option("-Z,--relinquish-privileges", user_,
+                       "after opening the capture, run as this user (default: tcpdump's user, "
+                       "else nobody; 'root' keeps root)");
+        app.add_option("-y,--linktype", o_.link_type_name,
+                       "link type: EN10MB on an Ethernet interface, LINUX_SLL2 on 'any' (the "
+                       "only ones ringcap captures)");
+        app.add_flag("-L,--list-data-link-types", o_.list_link_types,
+                     "list the interface's link types and exit");
+        app.add_option("-j,--time-stamp-type", o_.time_stamp_type,
+                       "time stamp source: host (the only one AF_PACKET rings give here)");
+        app.add_flag("-J,--list-time-stamp-types", o_.list_time_stamp_types,
+                     "list the interface's time stamp sources and exit");
+        app.add_option("-T", packet_type_,
+                       "tcpdump's forced packet types (vxlan, rtp, ...) are not decoded: refused");
+        app.add_flag("-K,--dont-verify-checksums", ignored_,
+                     "accepted: ringcap never verifies checksums");
+        app.add_flag("-N", ignored_, "accepted: ringcap never resolves names");
+        app.add_flag("-f", ignored_, "accepted: ringcap prints every address as a number");
+        app.add_flag("--micro", micro_, "microsecond time stamps (the default)");
+        app.add_flag("--version", version_, "print the version and exit");
     }
 
     // The options replay and gen share.
@@ -373,6 +417,105 @@ class Parser {
         return {};
     }
 
+    // tcpdump's -# (alone or among other one-letter flags, "-n#") as --number: CLI11 takes no
+    // '#' in an option's name.
+    static std::vector<std::string> number_flag(int argc, const char* const* argv) {
+        std::vector<std::string> out(argv, argv + argc);
+        for (std::size_t i = 1; i < out.size(); ++i) {
+            std::string& a = out[i];
+            if (a == "--") break;
+            if (a.size() < 2 || a[0] != '-' || a[1] == '-' || a.find('#') == std::string::npos)
+                continue;
+            if (!std::all_of(a.begin() + 1, a.end(), [](char c) {
+                    return c == '#' || std::isalpha(static_cast<unsigned char>(c));
+                }))
+                continue;
+            std::erase(a, '#');
+            if (a == "-")
+                a = "--number";
+            else
+                out.insert(out.begin() + static_cast<std::ptrdiff_t>(++i), "--number");
+        }
+        return out;
+    }
+
+    std::string tcpdump() {
+        if (!count_.empty()) {
+            char* end = nullptr;
+            errno = 0;
+            const long long n = std::strtoll(count_.c_str(), &end, 10);
+            if (*end != '\0' || end == count_.c_str() || errno == ERANGE || n <= 0)
+                return "invalid packet count " + count_ + "\n" + kUsage;  // tcpdump's words
+            o_.count = static_cast<std::uint64_t>(n);
+        }
+        if (dump_ > 3) return "-d: at most three (-ddd, decimal)";
+        o_.dump_filter = dump_ > 0;
+        o_.dump_style = dump_ >= 3   ? DumpStyle::decimal
+                        : dump_ == 2 ? DumpStyle::c_array
+                                     : DumpStyle::text;
+        if (ascii_ > 0 && o_.decode.hex == HexDump::none) {  // -x and -X take precedence
+            o_.decode.hex = HexDump::ascii;
+            o_.decode.hex_link_header = ascii_ > 1;
+        }
+        if (!o_.file_list.empty() && !o_.read_path.empty())
+            return "-V and -r are mutually exclusive";
+        if (!o_.file_list.empty() && !o_.interfaces.empty())
+            return "-V reads files and -i captures from an interface: give one of them";
+        if (micro_ && o_.precision == TimestampPrecision::nano)
+            return "--micro and --nano: choose one";
+        if (o_.print_packets && o_.write_path.empty()) o_.print_packets = false;  // as tcpdump
+        if (user_) o_.user = *user_;
+        if (!packet_type_.empty()) return packet_type_error(packet_type_);
+        return {};
+    }
+
+    // -T: tcpdump's names are known and refused with the reason; others as tcpdump refuses them.
+    static std::string packet_type_error(const std::string& type) {
+        static constexpr const char* kTypes[] = {
+            "vat",  "wb",   "rpc",    "rtp",    "rtcp",  "snmp", "cnfp",      "tftp",
+            "aodv", "carp", "radius", "zmtp1",  "vxlan", "pgm",  "pgm_zmtp1", "lmp",
+            "resp", "ptp",  "someip", "domain", "quic",  "bfd",  "arista",    "autosar"};
+        for (const char* t : kTypes)
+            if (strcasecmp_ascii(type, t))
+                return "-T " + type +
+                       ": ringcap does not decode packets as another protocol than their ports "
+                       "say (use tcpdump -T for that)";
+        return "unknown packet type `" + type + "'";
+    }
+
+    static bool strcasecmp_ascii(const std::string& a, const char* b) {
+        std::size_t i = 0;
+        for (; i < a.size() && b[i] != '\0'; ++i)
+            if (std::tolower(static_cast<unsigned char>(a[i])) != b[i]) return false;
+        return i == a.size() && b[i] == '\0';
+    }
+
+    // A parse error in tcpdump's words where tcpdump has them.
+    static std::string tcpdump_words(const CLI::ParseError& e) {
+        const std::string what = e.what();
+        if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
+            // "The following argument(s) were not expected: -k --bogus": the first one.
+            const std::size_t colon = what.find(": ");
+            std::string first = colon == std::string::npos ? what : what.substr(colon + 2);
+            first = first.substr(0, first.find(' '));
+            if (first.starts_with("--")) return "unrecognized option '" + first + "'";
+            if (first.size() >= 2 && first[0] == '-')
+                return "invalid option -- '" + first.substr(1, 1) + "'";
+            return "unexpected argument '" + first + "'";
+        }
+        if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) != nullptr) {
+            // "-w: 1 required TEXT missing"
+            const std::size_t colon = what.find(':');
+            if (colon != std::string::npos && what.find("missing") != std::string::npos) {
+                const std::string name = what.substr(0, colon);
+                if (name.starts_with("--")) return "option '" + name + "' requires an argument";
+                if (name.size() == 2 && name[0] == '-')
+                    return "option requires an argument -- '" + name.substr(1) + "'";
+            }
+        }
+        return what;
+    }
+
     CLI::App app_;
     CliOptions o_;
     TxCliOptions t_;
@@ -391,9 +534,17 @@ class Parser {
     std::string src_mac_, dst_mac_, src_ip_, dst_ip_;
     std::string fanout_, cpus_;
     std::optional<unsigned> fanout_group_;
+    // tcpdump's other flags
+    std::string count_, packet_type_;
+    std::optional<std::string> user_;
+    int dump_ = 0, ascii_ = 0, ignored_ = 0;
+    bool version_ = false, micro_ = false;
 };
 
 }  // namespace
+
+// tcpdump prints its whole synopsis; --help explains every flag.
+const char* const kUsage = "Run with --help for usage.";
 
 ParseResult parse_command_line(int argc, const char* const* argv) {
     return Parser().parse(argc, argv);

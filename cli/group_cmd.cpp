@@ -14,6 +14,7 @@
 #include <ringcap/sink.hpp>
 
 #include "output.hpp"
+#include "privileges.hpp"
 #include "report.hpp"
 
 namespace ringcap::cli {
@@ -252,9 +253,17 @@ int group_capture_cmd(const CliOptions& o, StopToken stop) {
                     .capture = o.capture,
                     .fanout = o.fanout,
                     .cpus = o.cpus};
+    const std::optional<sys::Account> account = account_to_become(o);
     CaptureGroup g = CaptureGroup::open(go);
     for (const std::string& note : g.notes()) say("ringcap: note: " + note);
     for (const std::string& note : g.capture(0).info().notes) say("ringcap: note: " + note);
+    for (std::size_t k = 0; k < g.size(); ++k)
+        if (g.capture(k).info().filter_in_user_space)
+            throw Error(EINVAL,
+                        "the kernel refused the filter, and workers and several "
+                        "interfaces do not filter in user space yet",
+                        "capture with one -i and no --workers");
+    relinquish_privileges(account, o);  // before any thread starts (and keeps -w's right)
     // A file per worker only when asked for files of one interface without --merge: printed
     // lines, standard output and several interfaces are one stream in time order.
     const bool per_worker =

@@ -48,9 +48,42 @@ std::unique_ptr<Sink> open_file(const CliOptions& o, OutputSource source) {
     return file;
 }
 
+// --print: packets go to the file and are printed too.
+class FileAndPrinter final : public Sink {
+  public:
+    FileAndPrinter(std::unique_ptr<Sink> file, std::unique_ptr<LinePrinter> printer)
+        : file_(std::move(file)), printer_(std::move(printer)) {}
+    void write(std::span<const PacketView> packets) override {
+        file_->write(packets);
+        printer_->write(packets);
+    }
+    bool add_interface(const FileInterface& interface) override {
+        printer_->add_interface(interface);
+        return file_->add_interface(interface);
+    }
+    void end_batch() override {
+        file_->end_batch();
+        printer_->end_batch();
+    }
+    void tick(std::chrono::system_clock::time_point now) override { file_->tick(now); }
+    void close() override {
+        printer_->close();
+        file_->close();
+    }
+
+  private:
+    std::unique_ptr<Sink> file_;
+    std::unique_ptr<LinePrinter> printer_;
+};
+
 }  // namespace
 
 std::unique_ptr<Sink> open_output(const CliOptions& o, OutputSource source) {
+    if (!o.write_path.empty() && o.print_packets) {
+        const LinkType link = source.link;
+        return std::make_unique<FileAndPrinter>(
+            open_file(o, std::move(source)), std::make_unique<LinePrinter>(sys::kStdout, link, o));
+    }
     if (!o.write_path.empty()) return open_file(o, std::move(source));
     if (o.count_only) return std::make_unique<CountingSink>();
     return std::make_unique<LinePrinter>(sys::kStdout, source.link, o);
