@@ -100,16 +100,16 @@ std::string check_link_and_time_stamp(const CliOptions& o) {
         if (!same_name(o.link_type_name, ours)) {
             bool known = false;
             for (const char* k : kKnown) known = known || same_name(o.link_type_name, k);
-            throw Error(EINVAL, known ? o.link_type_name +
-                                            " is not one of the DLTs supported by this device"
-                                      : "invalid data link type " + o.link_type_name,
+            throw Error(EINVAL,
+                        known
+                            ? o.link_type_name + " is not one of the DLTs supported by this device"
+                            : "invalid data link type " + o.link_type_name,
                         "ringcap -L lists them");
         }
     }
     if (!o.time_stamp_type.empty() && !same_name(o.time_stamp_type, "host")) {
-        static constexpr const char* kKnown[] = {"host_lowprec", "host_hiprec",
-                                                 "host_hiprec_unsynced", "adapter",
-                                                 "adapter_unsynced"};
+        static constexpr const char* kKnown[] = {
+            "host_lowprec", "host_hiprec", "host_hiprec_unsynced", "adapter", "adapter_unsynced"};
         for (const char* k : kKnown)
             if (same_name(o.time_stamp_type, k))
                 return fmt::format(

@@ -71,8 +71,7 @@ void become(const Account& account, std::uint64_t keep) {
         if ((keep & capability_bit(cap)) == 0)
             check(::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), "prctl(PR_CAPBSET_DROP)");
     check(::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0), "prctl(PR_SET_KEEPCAPS)");
-    check(::initgroups(account.name.c_str(), account.gid),
-          "initgroups(" + account.name + ")");
+    check(::initgroups(account.name.c_str(), account.gid), "initgroups(" + account.name + ")");
     check(::setresgid(account.gid, account.gid, account.gid),
           "setresgid(" + std::to_string(account.gid) + ")");
     check(::setresuid(account.uid, account.uid, account.uid),

@@ -18,9 +18,9 @@
 namespace ringcap::sys {
 
 // Capability numbers (linux/capability.h) ringcap keeps in some runs.
-inline constexpr int kCapDacOverride = 1;   // create files in a directory the user cannot write
-inline constexpr int kCapDacReadSearch = 2; // read /proc/PID/fd of other users' processes
-inline constexpr int kCapSysPtrace = 19;    // readlink /proc/PID/{fd/N,exe} of other users
+inline constexpr int kCapDacOverride = 1;    // create files in a directory the user cannot write
+inline constexpr int kCapDacReadSearch = 2;  // read /proc/PID/fd of other users' processes
+inline constexpr int kCapSysPtrace = 19;     // readlink /proc/PID/{fd/N,exe} of other users
 
 constexpr std::uint64_t capability_bit(int cap) noexcept { return std::uint64_t{1} << cap; }
 
