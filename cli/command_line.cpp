@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "compat.hpp"
 #include "sys/names.hpp"
 
 namespace ringcap::cli {
@@ -71,7 +72,7 @@ class Parser {
 
     ParseResult parse(int argc, const char* const* argv) {
         try {
-            const std::vector<std::string> args = number_flag(argc, argv);
+            const std::vector<std::string> args = number_flag_as_long(argc, argv);
             std::vector<const char*> words;
             for (const std::string& a : args) words.push_back(a.c_str());
             app_.parse(static_cast<int>(words.size()), words.data());
@@ -417,28 +418,6 @@ class Parser {
         return {};
     }
 
-    // tcpdump's -# (alone or among other one-letter flags, "-n#") as --number: CLI11 takes no
-    // '#' in an option's name.
-    static std::vector<std::string> number_flag(int argc, const char* const* argv) {
-        std::vector<std::string> out(argv, argv + argc);
-        for (std::size_t i = 1; i < out.size(); ++i) {
-            std::string& a = out[i];
-            if (a == "--") break;
-            if (a.size() < 2 || a[0] != '-' || a[1] == '-' || a.find('#') == std::string::npos)
-                continue;
-            if (!std::all_of(a.begin() + 1, a.end(), [](char c) {
-                    return c == '#' || std::isalpha(static_cast<unsigned char>(c));
-                }))
-                continue;
-            std::erase(a, '#');
-            if (a == "-")
-                a = "--number";
-            else
-                out.insert(out.begin() + static_cast<std::ptrdiff_t>(++i), "--number");
-        }
-        return out;
-    }
-
     std::string tcpdump() {
         if (!count_.empty()) {
             char* end = nullptr;
@@ -467,53 +446,6 @@ class Parser {
         if (user_) o_.user = *user_;
         if (!packet_type_.empty()) return packet_type_error(packet_type_);
         return {};
-    }
-
-    // -T: tcpdump's names are known and refused with the reason; others as tcpdump refuses them.
-    static std::string packet_type_error(const std::string& type) {
-        static constexpr const char* kTypes[] = {
-            "vat",  "wb",   "rpc",    "rtp",    "rtcp",  "snmp", "cnfp",      "tftp",
-            "aodv", "carp", "radius", "zmtp1",  "vxlan", "pgm",  "pgm_zmtp1", "lmp",
-            "resp", "ptp",  "someip", "domain", "quic",  "bfd",  "arista",    "autosar"};
-        for (const char* t : kTypes)
-            if (strcasecmp_ascii(type, t))
-                return "-T " + type +
-                       ": ringcap does not decode packets as another protocol than their ports "
-                       "say (use tcpdump -T for that)";
-        return "unknown packet type `" + type + "'";
-    }
-
-    static bool strcasecmp_ascii(const std::string& a, const char* b) {
-        std::size_t i = 0;
-        for (; i < a.size() && b[i] != '\0'; ++i)
-            if (std::tolower(static_cast<unsigned char>(a[i])) != b[i]) return false;
-        return i == a.size() && b[i] == '\0';
-    }
-
-    // A parse error in tcpdump's words where tcpdump has them.
-    static std::string tcpdump_words(const CLI::ParseError& e) {
-        const std::string what = e.what();
-        if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
-            // "The following argument(s) were not expected: -k --bogus": the first one.
-            const std::size_t colon = what.find(": ");
-            std::string first = colon == std::string::npos ? what : what.substr(colon + 2);
-            first = first.substr(0, first.find(' '));
-            if (first.starts_with("--")) return "unrecognized option '" + first + "'";
-            if (first.size() >= 2 && first[0] == '-')
-                return "invalid option -- '" + first.substr(1, 1) + "'";
-            return "unexpected argument '" + first + "'";
-        }
-        if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) != nullptr) {
-            // "-w: 1 required TEXT missing"
-            const std::size_t colon = what.find(':');
-            if (colon != std::string::npos && what.find("missing") != std::string::npos) {
-                const std::string name = what.substr(0, colon);
-                if (name.starts_with("--")) return "option '" + name + "' requires an argument";
-                if (name.size() == 2 && name[0] == '-')
-                    return "option requires an argument -- '" + name.substr(1) + "'";
-            }
-        }
-        return what;
     }
 
     CLI::App app_;

@@ -1,6 +1,9 @@
 #include "compat.hpp"
 
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
 
 #include <cctype>
 
@@ -119,6 +122,64 @@ std::string check_link_and_time_stamp(const CliOptions& o) {
                     "ringcap -J lists them");
     }
     return {};
+}
+
+std::vector<std::string> number_flag_as_long(int argc, const char* const* argv) {
+    std::vector<std::string> out(argv, argv + argc);
+    for (std::size_t i = 1; i < out.size(); ++i) {
+        std::string& a = out[i];
+        if (a == "--") break;
+        if (a.size() < 2 || a[0] != '-' || a[1] == '-' || a.find('#') == std::string::npos)
+            continue;
+        if (!std::all_of(a.begin() + 1, a.end(), [](char c) {
+                return c == '#' || std::isalpha(static_cast<unsigned char>(c));
+            }))
+            continue;
+        std::erase(a, '#');
+        if (a == "-")
+            a = "--number";
+        else
+            out.insert(out.begin() + static_cast<std::ptrdiff_t>(++i), "--number");
+    }
+    return out;
+}
+
+std::string packet_type_error(const std::string& type) {
+    static constexpr const char* kTypes[] = {
+        "vat",  "wb",   "rpc",    "rtp",    "rtcp",  "snmp", "cnfp",      "tftp",
+        "aodv", "carp", "radius", "zmtp1",  "vxlan", "pgm",  "pgm_zmtp1", "lmp",
+        "resp", "ptp",  "someip", "domain", "quic",  "bfd",  "arista",    "autosar"};
+    for (const char* t : kTypes)
+        if (same_name(type, t))
+            return "-T " + type +
+                   ": ringcap does not decode packets as another protocol than their ports "
+                   "say (use tcpdump -T for that)";
+    return "unknown packet type `" + type + "'";
+}
+
+std::string tcpdump_words(const std::exception& e) {
+    const std::string what = e.what();
+    if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
+        // "The following argument(s) were not expected: -k --bogus": the first one.
+        const std::size_t colon = what.find(": ");
+        std::string first = colon == std::string::npos ? what : what.substr(colon + 2);
+        first = first.substr(0, first.find(' '));
+        if (first.starts_with("--")) return "unrecognized option '" + first + "'";
+        if (first.size() >= 2 && first[0] == '-')
+            return "invalid option -- '" + first.substr(1, 1) + "'";
+        return "unexpected argument '" + first + "'";
+    }
+    if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) != nullptr) {
+        // "-w: 1 required TEXT missing"
+        const std::size_t colon = what.find(':');
+        if (colon != std::string::npos && what.find("missing") != std::string::npos) {
+            const std::string name = what.substr(0, colon);
+            if (name.starts_with("--")) return "option '" + name + "' requires an argument";
+            if (name.size() == 2 && name[0] == '-')
+                return "option requires an argument -- '" + name.substr(1) + "'";
+        }
+    }
+    return what;
 }
 
 }  // namespace ringcap::cli

@@ -1,6 +1,7 @@
 #pragma once
 // tcpdump's flags that need more than parsing: -F (the expression from a file), -V (a list of
 // files to read), -y/-L (link types), -j/-J (time stamp sources).
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,16 @@ int list_time_stamp_types_cmd(const CliOptions& o);
 // type tcpdump does not know; returns a note for a known type the interface lacks (tcpdump
 // warns and goes on).
 std::string check_link_and_time_stamp(const CliOptions& o);
+
+// The command line with tcpdump's -# (alone or among other one-letter flags, "-n#") written as
+// --number: CLI11 takes no '#' in an option's name.
+std::vector<std::string> number_flag_as_long(int argc, const char* const* argv);
+// -T TYPE: tcpdump's types are refused with the reason (ringcap does not decode packets as
+// another protocol); others as tcpdump refuses them ("unknown packet type").
+std::string packet_type_error(const std::string& type);
+// A CLI11 parse error in tcpdump's words where tcpdump has them ("unrecognized option '--x'",
+// "invalid option -- 'k'", "option requires an argument -- 'w'"), else CLI11's text.
+std::string tcpdump_words(const std::exception& e);
 
 // A file's text ('#' to the end of a line is a comment, as tcpdump -F reads it).
 std::string filter_from_text(std::string text);
