@@ -115,7 +115,7 @@ class Parser {
         app.add_option("-W", o_.ring_files, "keep only this many files, a ring (with -C or -G)")
             ->check(CLI::PositiveNumber);
         app.add_option("-z", o_.post_rotate_command, "run this command on each finished file");
-        app.add_option("-c", count_, "stop after this many packets");
+        app.add_option("-c", count_, "stop after this many packets")->type_name("COUNT");
         app.add_option("--workers", o_.workers,
                        "capture threads per interface, sharing it through PACKET_FANOUT")
             ->check(CLI::Range(1, 1024));
@@ -201,23 +201,29 @@ class Parser {
         app.add_flag("--print", o_.print_packets, "print packets also while writing them with -w");
         app.add_option("-F", o_.filter_file,
                        "read the filter expression from this file ('#' starts a comment); "
-                       "an expression on the command line is then ignored");
+                       "an expression on the command line is then ignored")
+            ->type_name("FILE");
         app.add_option("-V", o_.file_list,
-                       "read the files this file names, one per line, in order (as -r)");
+                       "read the files this file names, one per line, in order (as -r)")
+            ->type_name("FILE");
         app.add_option("-Z,--relinquish-privileges", user_,
                        "after opening the capture, run as this user (default: tcpdump's user, "
-                       "else nobody; 'root' keeps root)");
+                       "else nobody; 'root' keeps root)")
+            ->type_name("USER");
         app.add_option("-y,--linktype", o_.link_type_name,
                        "link type: EN10MB on an Ethernet interface, LINUX_SLL2 on 'any' (the "
-                       "only ones ringcap captures)");
+                       "only ones ringcap captures)")
+            ->type_name("TYPE");
         app.add_flag("-L,--list-data-link-types", o_.list_link_types,
                      "list the interface's link types and exit");
         app.add_option("-j,--time-stamp-type", o_.time_stamp_type,
-                       "time stamp source: host (the only one AF_PACKET rings give here)");
+                       "time stamp source: host (the only one AF_PACKET rings give here)")
+            ->type_name("TYPE");
         app.add_flag("-J,--list-time-stamp-types", o_.list_time_stamp_types,
                      "list the interface's time stamp sources and exit");
         app.add_option("-T", packet_type_,
-                       "tcpdump's forced packet types (vxlan, rtp, ...) are not decoded: refused");
+                       "tcpdump's forced packet types (vxlan, rtp, ...) are not decoded: refused")
+            ->type_name("TYPE");
         app.add_flag("-K,--dont-verify-checksums", ignored_,
                      "accepted: ringcap never verifies checksums");
         app.add_flag("-N", ignored_, "accepted: ringcap never resolves names");

@@ -282,7 +282,8 @@ TEST(DecodeText, HostileLengthsStayBounded) {
               "IP 192.0.2.2.53 > 192.0.2.1.33000: 4660* 65535/0/0 A 192.0.2.80, A 192.0.2.81 "
               "[|domain]\n");
     // 300 stacked VLAN tags, then nothing.
-    std::vector<std::byte> vlans(frame("vlan").begin(), frame("vlan").begin() + 12);
+    const std::vector<std::byte> vlan = frame("vlan");  // one vector: both iterators from it
+    std::vector<std::byte> vlans(vlan.begin(), vlan.begin() + 12);
     for (int i = 0; i < 300; ++i)
         for (std::byte b : {std::byte{0x81}, std::byte{0x00}, std::byte{0x00}, std::byte{0x2a}})
             vlans.push_back(b);
