@@ -7,12 +7,14 @@
 
 #include <ringcap/capture.hpp>
 #include <ringcap/filter.hpp>
+#include <ringcap/pcap_reader.hpp>
 #include <ringcap/rotating_writer.hpp>
 #include <ringcap/sink.hpp>
 
 #include "group_cmd.hpp"
 #include "loss_watch.hpp"
 #include "output.hpp"
+#include "privileges.hpp"
 #include "process_sink.hpp"
 #include "report.hpp"
 #include "sys/file.hpp"
@@ -20,13 +22,15 @@
 namespace ringcap::cli {
 namespace {
 
-// The packets of one batch into `feed`, their bytes added up for the live line (kBytes); at
-// most `limit` in all (0: no limit).
-template <bool kBytes>
+// The packets of one batch that `keep` keeps into `feed`, their bytes added up for the live
+// line (kBytes); at most `limit` in all (0: no limit). `keep` is the user-space filter when the
+// kernel refused the program, and otherwise a constant true the compiler removes.
+template <bool kBytes, class Keep>
 void feed_batch(Batch& batch, SinkFeeder& feed, std::uint64_t limit, std::uint64_t& captured,
-                std::uint64_t& bytes) {
+                std::uint64_t& bytes, const Keep& keep) {
     batch.for_each([&](const PacketView& p) {
         if (limit != 0 && captured == limit) return false;
+        if (!keep(p)) return true;
         if constexpr (kBytes) bytes += p.wire_len();
         feed.push(p);
         ++captured;
@@ -36,11 +40,13 @@ void feed_batch(Batch& batch, SinkFeeder& feed, std::uint64_t limit, std::uint64
 
 // A batch the kernel marked as losing: its first packet goes to the file on its own, carrying
 // the drops (pcapng epb_dropcount), then the rest as usual. Rare: only after the ring was full.
-template <bool kBytes>
+template <bool kBytes, class Keep>
 void feed_marked_batch(Batch& batch, SinkFeeder& feed, RotatingWriter* file, std::uint64_t limit,
-                       std::uint64_t& captured, std::uint64_t& bytes, std::uint32_t drops) {
+                       std::uint64_t& captured, std::uint64_t& bytes, std::uint32_t drops,
+                       const Keep& keep) {
     batch.for_each([&](const PacketView& p) {
         if (limit != 0 && captured == limit) return false;
+        if (!keep(p)) return true;
         if constexpr (kBytes) bytes += p.wire_len();
         if (drops != 0 && file != nullptr) {
             feed.drain();
@@ -58,16 +64,17 @@ void feed_marked_batch(Batch& batch, SinkFeeder& feed, RotatingWriter* file, std
 // deadline (ns, CLOCK_REALTIME) or a stop request, and after that what the ring still holds
 // (Capture::drain()); `captured` counts them, also when a write throws. One clock read per batch
 // serves the delivery latency and the live line.
-template <bool kBytes>
+template <bool kBytes, class Keep>
 void capture_into(Capture& cap, Sink& out, std::uint64_t limit, std::int64_t deadline_ns,
-                  StopToken stop, std::uint64_t& captured, LossWatch& watch) {
+                  StopToken stop, std::uint64_t& captured, LossWatch& watch, const Keep& keep) {
     SinkFeeder feed(out);
     std::uint64_t bytes = 0;
     const auto write = [&](Batch& batch, std::int64_t now_ns) {
         if (const std::uint32_t drops = watch.on_batch(batch, now_ns); drops != 0)
-            feed_marked_batch<kBytes>(batch, feed, watch.file(), limit, captured, bytes, drops);
+            feed_marked_batch<kBytes>(batch, feed, watch.file(), limit, captured, bytes, drops,
+                                      keep);
         else
-            feed_batch<kBytes>(batch, feed, limit, captured, bytes);
+            feed_batch<kBytes>(batch, feed, limit, captured, bytes, keep);
         feed.drain();  // before the batch goes back to the kernel
         batch.release();
         out.end_batch();
@@ -111,10 +118,17 @@ Latency fit_to_output(CliOptions& o) {
 void capture_loop(Capture& cap, Sink& out, std::uint64_t limit, const CliOptions& o, StopToken stop,
                   LossWatch& watch, std::uint64_t& captured) {
     const std::int64_t deadline = duration_deadline(o);
-    if (watch.wants_bytes())
-        capture_into<true>(cap, out, limit, deadline, stop, captured, watch);
-    else
-        capture_into<false>(cap, out, limit, deadline, stop, captured, watch);
+    const auto run = [&](const auto& keep) {
+        if (watch.wants_bytes())
+            capture_into<true>(cap, out, limit, deadline, stop, captured, watch, keep);
+        else
+            capture_into<false>(cap, out, limit, deadline, stop, captured, watch, keep);
+    };
+    const CaptureInfo& info = cap.info();
+    if (!info.filter_in_user_space) return run([](const PacketView&) { return true; });
+    // The kernel refused the program: the expression runs here, per packet.
+    const Filter filter = Filter::compile(o.capture.filter, info.link_type, info.snaplen);
+    run([&filter](const PacketView& p) { return filter.matches(p); });
 }
 
 std::int64_t duration_deadline(const CliOptions& o) {
@@ -145,10 +159,17 @@ std::string default_interface() {
 int dump_filter_cmd(const CliOptions& o) {
     const CaptureOptions& c = o.capture;
     const Filter f =
-        c.interface == "any"
+        !o.read_path.empty()
+            ? [&] {  // as tcpdump -d -r FILE: for the file's link type and byte order
+                  const PcapReader r = PcapReader::open(o.read_path);
+                  return Filter::compile_for_file(c.filter,
+                                                  static_cast<LinkType>(r.info().link_type),
+                                                  r.info().snaplen, r.info().swapped);
+              }()
+        : c.interface == "any"
             ? Filter::compile(c.filter, LinkType::linux_sll2, c.snaplen)
             : Filter::compile_live(c.filter, c.interface, LinkType::ethernet, c.snaplen);
-    fmt::print("{}", f.dump());
+    fmt::print("{}", f.dump(o.dump_style));
     return 0;
 }
 
@@ -156,11 +177,14 @@ int capture_cmd(const CliOptions& given, StopToken stop) {
     CliOptions o = given;
     const Latency latency = fit_to_output(o);
     if (wants_group(o)) return group_capture_cmd(o, stop);
+    const std::optional<sys::Account> account = account_to_become(o);
     const auto process = CaptureAttribution::start(o, stop);  // before the socket: see all
     Capture cap = Capture::open(o.capture);
     if (process) process->set_capture_socket(cap.fd());
     const CaptureInfo& info = cap.info();
     for (const std::string& note : info.notes) say("ringcap: note: " + note);
+    LossMonitor monitor = LossWatch::open_monitor(o, {info.interface});
+    relinquish_privileges(account, o);
 
     std::uint64_t captured = 0;
     std::unique_ptr<LossWatch> watch;  // made once the output is open; the ISB asks it
@@ -174,10 +198,11 @@ int capture_cmd(const CliOptions& given, StopToken stop) {
                             if (watch) w.write_statistics(0, watch->file_statistics(captured));
                         }});
     watch = std::make_unique<LossWatch>(
-        o, std::vector<std::string>{info.interface}, info,
+        o, std::move(monitor), info,
         LossWatch::RingSource{.counters = [&cap] { return std::vector{cap.stats()}; },
                               .fill = [&cap] { return cap.ring_fill(); }},
         std::vector<Sink*>{out.get()});
+    output_opened(account, o);
     // Only once the output is open, as tcpdump: a failure is then the one line printed.
     say(fmt::format("listening on {}, link-type {}, snapshot length {} bytes, {} ({})",
                     info.interface, link_type_name(info.link_type), info.snaplen,

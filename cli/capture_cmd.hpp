@@ -17,7 +17,7 @@ int dump_filter_cmd(const CliOptions& o);  // -d
 class LossWatch;
 // The loop of capture_cmd (doctor runs it too): packets to `out` until `limit` (0: none),
 // --duration or a stop request, counted in `captured` (also when it throws what the capture or
-// the output throws).
+// the output throws); the filter runs here when the kernel refused it.
 void capture_loop(Capture& cap, Sink& out, std::uint64_t limit, const CliOptions& o, StopToken stop,
                   LossWatch& watch, std::uint64_t& captured);
 // When --duration ends the capture (CLOCK_REALTIME ns), INT64_MAX without one.

@@ -3,11 +3,13 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
 
+#include "compat.hpp"
 #include "sys/names.hpp"
 
 namespace ringcap::cli {
@@ -64,24 +66,31 @@ class Parser {
         add_capture();
         add_printing();
         add_ring();
+        add_tcpdump();
         add_transmit();
         add_process_options(app_, o_.process, attribution_);
     }
 
     ParseResult parse(int argc, const char* const* argv) {
         try {
-            app_.parse(argc, argv);
+            const std::vector<std::string> args = number_flag_as_long(argc, argv);
+            std::vector<const char*> words;
+            for (const std::string& a : args) words.push_back(a.c_str());
+            app_.parse(static_cast<int>(words.size()), words.data());
         } catch (const CLI::CallForHelp&) {
             return {.exit_status = 0, .message = app_.help()};
         } catch (const CLI::ParseError& e) {
-            return {.exit_status = 1,
-                    .message = std::string(e.what()) + "\nRun with --help for usage."};
+            return {.exit_status = 1, .message = "ringcap: " + tcpdump_words(e) + "\n" + kUsage};
         }
+        if (version_)
+            return {.exit_status = 0,
+                    .message = "ringcap version " RINGCAP_VERSION "\n" + libpcap_version()};
         if (replay_->parsed() || gen_->parsed()) return transmit();
-        for (const auto step : {&Parser::files, &Parser::sockets, &Parser::capture,
-                                &Parser::printing, &Parser::process, &Parser::loss})
+        for (const auto step :
+             {&Parser::files, &Parser::sockets, &Parser::capture, &Parser::printing,
+              &Parser::process, &Parser::loss, &Parser::tcpdump})
             if (std::string error = (this->*step)(); !error.empty())
-                return {.exit_status = 1, .message = std::move(error)};
+                return {.exit_status = 1, .message = "ringcap: " + error};
         return {.options = std::move(o_)};
     }
 
@@ -108,7 +117,7 @@ class Parser {
         app.add_option("-W", o_.ring_files, "keep only this many files, a ring (with -C or -G)")
             ->check(CLI::PositiveNumber);
         app.add_option("-z", o_.post_rotate_command, "run this command on each finished file");
-        app.add_option("-c", o_.count, "stop after this many packets");
+        app.add_option("-c", count_, "stop after this many packets")->type_name("COUNT");
         app.add_option("--workers", o_.workers,
                        "capture threads per interface, sharing it through PACKET_FANOUT")
             ->check(CLI::Range(1, 1024));
@@ -167,7 +176,9 @@ class Parser {
         app.add_flag("-p,--no-promiscuous-mode", no_promisc_,
                      "do not put the interface in promiscuous mode");
         app.add_flag("-D,--list-interfaces", o_.list_interfaces, "list interfaces and exit");
-        app.add_flag("-d", o_.dump_filter, "print the compiled filter program and exit");
+        app.add_flag("-d", dump_,
+                     "print the compiled filter program and exit (-dd: as a C array, -ddd: in "
+                     "decimal)");
         app.add_flag("-U,--packet-buffered", o_.packet_buffered,
                      "write out the file after every batch");
         app.add_flag("--count", o_.count_only, "print only the final count");
@@ -217,6 +228,47 @@ class Parser {
             ->check(CLI::IsMember({"micro", "nano"}));
         app.add_flag("--nano", nano_, "same as --time-stamp-precision=nano");
         app.add_option("expression", expression_, "tcpdump filter expression (pcap-filter(7))");
+    }
+
+    // tcpdump's flags beyond capture, files and printing (see the README's table).
+    void add_tcpdump() {
+        CLI::App& app = app_;
+        app.add_flag("-A", ascii_,
+                     "each packet's bytes as ASCII text, without (-A) or with (-AA) its link "
+                     "header");
+        app.add_flag("--number", o_.number_packets, "-#: a packet number before each line");
+        app.add_flag("--print", o_.print_packets, "print packets also while writing them with -w");
+        app.add_option("-F", o_.filter_file,
+                       "read the filter expression from this file ('#' starts a comment); "
+                       "an expression on the command line is then ignored")
+            ->type_name("FILE");
+        app.add_option("-V", o_.file_list,
+                       "read the files this file names, one per line, in order (as -r)")
+            ->type_name("FILE");
+        app.add_option("-Z,--relinquish-privileges", user_,
+                       "after opening the capture, run as this user (default: tcpdump's user, "
+                       "else nobody; 'root' keeps root)")
+            ->type_name("USER");
+        app.add_option("-y,--linktype", o_.link_type_name,
+                       "link type: EN10MB on an Ethernet interface, LINUX_SLL2 on 'any' (the "
+                       "only ones ringcap captures)")
+            ->type_name("TYPE");
+        app.add_flag("-L,--list-data-link-types", o_.list_link_types,
+                     "list the interface's link types and exit");
+        app.add_option("-j,--time-stamp-type", o_.time_stamp_type,
+                       "time stamp source: host (the only one AF_PACKET rings give here)")
+            ->type_name("TYPE");
+        app.add_flag("-J,--list-time-stamp-types", o_.list_time_stamp_types,
+                     "list the interface's time stamp sources and exit");
+        app.add_option("-T", packet_type_,
+                       "tcpdump's forced packet types (vxlan, rtp, ...) are not decoded: refused")
+            ->type_name("TYPE");
+        app.add_flag("-K,--dont-verify-checksums", ignored_,
+                     "accepted: ringcap never verifies checksums");
+        app.add_flag("-N", ignored_, "accepted: ringcap never resolves names");
+        app.add_flag("-f", ignored_, "accepted: ringcap prints every address as a number");
+        app.add_flag("--micro", micro_, "microsecond time stamps (the default)");
+        app.add_flag("--version", version_, "print the version and exit");
     }
 
     // The options replay and gen share.
@@ -425,6 +477,36 @@ class Parser {
 
     std::string process() { return check_process_options(o_, attribution_); }
 
+    std::string tcpdump() {
+        if (!count_.empty()) {
+            char* end = nullptr;
+            errno = 0;
+            const long long n = std::strtoll(count_.c_str(), &end, 10);
+            if (*end != '\0' || end == count_.c_str() || errno == ERANGE || n <= 0)
+                return "invalid packet count " + count_ + "\n" + kUsage;  // tcpdump's words
+            o_.count = static_cast<std::uint64_t>(n);
+        }
+        if (dump_ > 3) return "-d: at most three (-ddd, decimal)";
+        o_.dump_filter = dump_ > 0;
+        o_.dump_style = dump_ >= 3   ? DumpStyle::decimal
+                        : dump_ == 2 ? DumpStyle::c_array
+                                     : DumpStyle::text;
+        if (ascii_ > 0 && o_.decode.hex == HexDump::none) {  // -x and -X take precedence
+            o_.decode.hex = HexDump::ascii;
+            o_.decode.hex_link_header = ascii_ > 1;
+        }
+        if (!o_.file_list.empty() && !o_.read_path.empty())
+            return "-V and -r are mutually exclusive";
+        if (!o_.file_list.empty() && !o_.interfaces.empty())
+            return "-V reads files and -i captures from an interface: give one of them";
+        if (micro_ && o_.precision == TimestampPrecision::nano)
+            return "--micro and --nano: choose one";
+        if (o_.print_packets && o_.write_path.empty()) o_.print_packets = false;  // as tcpdump
+        if (user_) o_.user = *user_;
+        if (!packet_type_.empty()) return packet_type_error(packet_type_);
+        return {};
+    }
+
     CLI::App app_;
     CliOptions o_;
     TxCliOptions t_;
@@ -447,9 +529,17 @@ class Parser {
     std::string attribution_ = "auto";
     CLI::Option* stats_ = nullptr;  // --stats[=json][,drops]
     std::string stats_value_;
+    // tcpdump's other flags
+    std::string count_, packet_type_;
+    std::optional<std::string> user_;
+    int dump_ = 0, ascii_ = 0, ignored_ = 0;
+    bool version_ = false, micro_ = false;
 };
 
 }  // namespace
+
+// tcpdump prints its whole synopsis; --help explains every flag.
+const char* const kUsage = "Run with --help for usage.";
 
 ParseResult parse_command_line(int argc, const char* const* argv) {
     return Parser().parse(argc, argv);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <ringcap/decode.hpp>
+#include <ringcap/filter.hpp>
 #include <ringcap/gen.hpp>
 #include <ringcap/options.hpp>
 #include <ringcap/pcap_writer.hpp>
@@ -54,6 +55,18 @@ struct CliOptions {
     // the output decides (choose_latency() in output.hpp). --max-latency 0 sets
     // capture.low_latency (--immediate-mode).
     std::optional<std::chrono::milliseconds> max_latency;
+    // tcpdump's other flags (cli/compat.cpp carries out what parsing cannot).
+    DumpStyle dump_style = DumpStyle::text;  // -d, -dd, -ddd
+    std::string filter_file;                 // -F: the expression from a file
+    std::string file_list;                   // -V: a file naming the files to read
+    std::vector<std::string> read_paths;     // -r FILE, or the files -V names
+    bool print_packets = false;              // --print: print lines while writing -w
+    bool number_packets = false;             // -#, --number
+    std::optional<std::string> user;         // -Z; nullopt: ringcap's default (privileges.hpp)
+    std::string link_type_name;              // -y
+    bool list_link_types = false;            // -L
+    std::string time_stamp_type;             // -j
+    bool list_time_stamp_types = false;      // -J
 };
 
 // ringcap gen / ringcap replay.
@@ -77,8 +90,8 @@ struct TxCliOptions {
 
 enum class Command { capture, gen, replay };
 
-// What parsing decided: run with options, or exit now with a status (after --help, or an
-// error whose message is in `message`).
+// What parsing decided: run with options, or exit now with a status (after --help or --version,
+// on standard output, or an error whose message is in `message`).
 struct ParseResult {
     Command command = Command::capture;
     std::optional<TxCliOptions> tx;
@@ -92,5 +105,8 @@ ParseResult parse_command_line(int argc, const char* const* argv);
 // -C's argument: millions of bytes, as tcpdump, or with a k, M or G suffix KiB, MiB or GiB.
 // nullopt when it is not such a size.
 std::optional<std::uint64_t> parse_file_size(const std::string& text);
+
+// tcpdump's usage line, for errors on the command line.
+extern const char* const kUsage;
 
 }  // namespace ringcap::cli

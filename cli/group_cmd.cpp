@@ -18,6 +18,7 @@
 #include "capture_cmd.hpp"
 #include "loss_watch.hpp"
 #include "output.hpp"
+#include "privileges.hpp"
 #include "process_sink.hpp"
 #include "report.hpp"
 
@@ -89,9 +90,9 @@ int summarize(const CliOptions& o, CaptureGroup& g, std::uint64_t captured, cons
 }
 
 // The loss ledger over every socket of the group and every output (loss_watch.hpp).
-LossWatch watch_group(const CliOptions& o, CaptureGroup& g, const std::vector<Sink*>& outputs,
-                      std::mutex* counters = nullptr) {
-    return LossWatch(o, o.interfaces, g.capture(0).info(),
+LossWatch watch_group(const CliOptions& o, CaptureGroup& g, LossMonitor& monitor,
+                      const std::vector<Sink*>& outputs, std::mutex* counters = nullptr) {
+    return LossWatch(o, std::move(monitor), g.capture(0).info(),
                      {.counters =
                           [&g, counters] {
                               if (counters == nullptr) return g.stats();
@@ -134,7 +135,7 @@ Ends run_until(StopSource& all, StopToken user, Check done, const std::function<
 // Each worker writes its own output (a file with its number in the name, or its printed lines),
 // on its own thread.
 int per_worker_outputs(const CliOptions& o, CaptureGroup& g, StopToken user,
-                       CaptureAttribution* process) {
+                       CaptureAttribution* process, LossMonitor& monitor) {
     // A worker's file reads its socket's counters when it rotates, on the worker's thread, while
     // the ledger may read every socket's from this one (live line, SIGUSR1): one at a time.
     std::mutex counters;
@@ -166,7 +167,7 @@ int per_worker_outputs(const CliOptions& o, CaptureGroup& g, StopToken user,
     say_listening(o, g);
     std::vector<Sink*> outputs;
     for (auto& s : sinks) outputs.push_back(s.get());
-    LossWatch watch = watch_group(o, g, outputs, &counters);
+    LossWatch watch = watch_group(o, g, monitor, outputs, &counters);
     const std::int64_t deadline = duration_deadline(o);
     PacketBudget budget(process ? process->loop_limit(o.count) : o.count);
     if (process) user = process->stop_token(user);
@@ -240,7 +241,8 @@ int per_worker_outputs(const CliOptions& o, CaptureGroup& g, StopToken user,
 
 // Every worker's packets into one output in timestamp order: the workers push their batches into
 // a TimeMerge, this thread pops them in order and writes them.
-int merged(const CliOptions& o, CaptureGroup& g, StopToken user, CaptureAttribution* process) {
+int merged(const CliOptions& o, CaptureGroup& g, StopToken user, CaptureAttribution* process,
+           LossMonitor& monitor) {
     const CaptureInfo& first = g.capture(0).info();
     const std::size_t per_interface = o.workers;
     std::uint64_t captured = 0;  // written out; the ISB's isb_usrdeliv (one interface)
@@ -278,7 +280,7 @@ int merged(const CliOptions& o, CaptureGroup& g, StopToken user, CaptureAttribut
         numbered = true;
     }
     say_listening(o, g);
-    LossWatch watch = watch_group(o, g, {out.get()});
+    LossWatch watch = watch_group(o, g, monitor, {out.get()});
     const std::int64_t deadline = duration_deadline(o);
     TimeMerge merge(g.size());
     PacketBudget budget(process ? process->loop_limit(o.count) : o.count);
@@ -348,17 +350,26 @@ int group_capture_cmd(const CliOptions& o, StopToken stop) {
                     .capture = o.capture,
                     .fanout = o.fanout,
                     .cpus = o.cpus};
+    const std::optional<sys::Account> account = account_to_become(o);
     const auto process = CaptureAttribution::start(o, stop);  // before the sockets: see all
     CaptureGroup g = CaptureGroup::open(go);
     if (process) process->set_capture_socket(g.capture(0).fd());
     for (const std::string& note : g.notes()) say("ringcap: note: " + note);
     for (const std::string& note : g.capture(0).info().notes) say("ringcap: note: " + note);
+    for (std::size_t k = 0; k < g.size(); ++k)
+        if (g.capture(k).info().filter_in_user_space)
+            throw Error(EINVAL,
+                        "the kernel refused the filter, and workers and several "
+                        "interfaces do not filter in user space yet",
+                        "capture with one -i and no --workers");
+    LossMonitor monitor = LossWatch::open_monitor(o, o.interfaces);
+    relinquish_privileges(account, o);  // before any thread starts (and keeps -w's right)
     // Workers of one interface each write their own output unless --merge: a file each, or
     // printed lines (whole lines, in the order the workers' batches come); one file on standard
     // output, and several interfaces, are always one stream in time order.
     const bool per_worker = !o.merge && o.interfaces.size() == 1 && o.write_path != "-";
-    const int status = per_worker ? per_worker_outputs(o, g, stop, process.get())
-                                  : merged(o, g, stop, process.get());
+    const int status = per_worker ? per_worker_outputs(o, g, stop, process.get(), monitor)
+                                  : merged(o, g, stop, process.get(), monitor);
     if (process) process->report();
     return status;
 }

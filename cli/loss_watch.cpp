@@ -27,15 +27,20 @@ bool live_line(const CliOptions& o) {
 
 }  // namespace
 
-LossWatch::LossWatch(const CliOptions& o, const std::vector<std::string>& interfaces,
-                     const CaptureInfo& info, RingSource ring, const std::vector<Sink*>& outputs)
+LossMonitor LossWatch::open_monitor(const CliOptions& o,
+                                    const std::vector<std::string>& interfaces) {
+    return LossMonitor::open({.interfaces = interfaces, .watch_stack = o.stats_drops});
+}
+
+LossWatch::LossWatch(const CliOptions& o, LossMonitor monitor, const CaptureInfo& info,
+                     RingSource ring, const std::vector<Sink*>& outputs)
     : o_(o),
       info_(info),
       ring_(std::move(ring)),
-      monitor_(LossMonitor::open({.interfaces = interfaces, .watch_stack = o.stats_drops})),
+      monitor_(std::move(monitor)),
       version_(info.layout.version),
       block_timeout_(info.layout.block_timeout),
-      workers_(std::max<std::size_t>(o.workers * std::max<std::size_t>(interfaces.size(), 1), 1)),
+      workers_(std::max<std::size_t>(o.workers * std::max<std::size_t>(o.interfaces.size(), 1), 1)),
       live_(live_line(o)) {
     last_line_ns_ = sys::realtime_ns();
     if (live_) next_line_ns_ = last_line_ns_ + kLineEveryNs;

@@ -37,10 +37,14 @@ class LossWatch {
         std::function<std::vector<RingCounters>()> counters;
         std::function<double()> fill;
     };
-    // `interfaces` captured, `info` of the first socket (ring version and timeout), `outputs`
-    // (their writer counters, summed, for those that are files).
-    LossWatch(const CliOptions& o, const std::vector<std::string>& interfaces,
-              const CaptureInfo& info, RingSource ring, const std::vector<Sink*>& outputs);
+    // The NIC, backlog and stack stages of `interfaces`, as the options ask. Open it before
+    // privileges are dropped (-Z): the stack's BPF program needs them to load, not to be read.
+    static LossMonitor open_monitor(const CliOptions& o,
+                                    const std::vector<std::string>& interfaces);
+    // `monitor` from open_monitor(), `info` of the first socket (ring version and timeout),
+    // `outputs` (their writer counters, summed, for those that are files).
+    LossWatch(const CliOptions& o, LossMonitor monitor, const CaptureInfo& info, RingSource ring,
+              const std::vector<Sink*>& outputs);
 
     // Per batch, before its packets are handed on. Returns the ring's drops since the last
     // batch that carried them, when the kernel marked this batch as losing (or a counter read

@@ -10,6 +10,7 @@
 
 #include "capture_cmd.hpp"
 #include "command_line.hpp"
+#include "compat.hpp"
 #include "conn_cmd.hpp"
 #include "doctor_cmd.hpp"
 #include "read_cmd.hpp"
@@ -28,9 +29,15 @@ int run(cli::ParseResult& parsed) {
                                                    : cli::run_replay(*parsed.tx, stop);
     }
     cli::CliOptions& o = *parsed.options;
+    cli::read_tcpdump_inputs(o);  // -F, -V
     if (o.list_interfaces) return cli::list_interfaces_cmd();
-    if (!o.read_path.empty()) return cli::read_cmd(o, cli::stop_on_signals());
+    if (o.dump_filter && !o.read_path.empty()) return cli::dump_filter_cmd(o);
+    if (!o.read_paths.empty()) return cli::read_cmd(o, cli::stop_on_signals());
     if (o.capture.interface.empty()) o.capture.interface = cli::default_interface();
+    if (o.list_link_types) return cli::list_link_types_cmd(o);
+    if (o.list_time_stamp_types) return cli::list_time_stamp_types_cmd(o);
+    if (const std::string note = cli::check_link_and_time_stamp(o); !note.empty())
+        cli::say("ringcap: note: " + note);
     if (o.dump_filter) return cli::dump_filter_cmd(o);
     return cli::capture_cmd(o, cli::stop_on_signals());
 }

@@ -65,6 +65,34 @@ std::unique_ptr<Sink> open_file(const CliOptions& o, OutputSource source) {
     return file;
 }
 
+// --print: packets go to the file and are printed too.
+class FileAndPrinter final : public Sink {
+  public:
+    FileAndPrinter(std::unique_ptr<Sink> file, std::unique_ptr<LinePrinter> printer)
+        : file_(std::move(file)), printer_(std::move(printer)) {}
+    void write(std::span<const PacketView> packets) override {
+        file_->write(packets);
+        printer_->write(packets);
+    }
+    bool add_interface(const FileInterface& interface) override {
+        printer_->add_interface(interface);
+        return file_->add_interface(interface);
+    }
+    void end_batch() override {
+        file_->end_batch();
+        printer_->end_batch();
+    }
+    void tick(std::chrono::system_clock::time_point now) override { file_->tick(now); }
+    void close() override {
+        printer_->close();
+        file_->close();
+    }
+
+  private:
+    std::unique_ptr<Sink> file_;
+    std::unique_ptr<LinePrinter> printer_;
+};
+
 }  // namespace
 
 Latency choose_latency(const CliOptions& o, bool stdout_is_file) {
@@ -78,6 +106,7 @@ Latency choose_latency(const CliOptions& o, bool stdout_is_file) {
     if (o.write_path == "-" && stdout_is_file) return {kBatchedDelivery, "writing a file"};
     if (o.write_path == "-") return {kPromptDelivery, "writing to a pipe"};
     if (!o.write_path.empty() && o.packet_buffered) return {kPromptDelivery, "-U"};
+    if (o.print_packets && !stdout_is_file) return {kPromptDelivery, "--print"};
     if (!o.write_path.empty()) return {kBatchedDelivery, "writing a file"};
     if (o.count_only) return {kBatchedDelivery, "counting"};
     if (stdout_is_file) return {kBatchedDelivery, "printing to a file"};
@@ -89,7 +118,11 @@ std::unique_ptr<Sink> open_output(const CliOptions& o, OutputSource source,
     CaptureAttribution* process = source.process;
     const LinkType link = source.link;
     std::unique_ptr<Sink> out;
-    if (!o.write_path.empty())
+    if (!o.write_path.empty() && o.print_packets)  // --print: to the file, and printed too
+        out = std::make_unique<FileAndPrinter>(
+            open_file(o, std::move(source)),
+            std::make_unique<LinePrinter>(sys::kStdout, link, o, shared_stdout));
+    else if (!o.write_path.empty())
         out = open_file(o, std::move(source));
     else if (o.count_only)
         out = std::make_unique<CountingSink>();

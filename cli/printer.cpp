@@ -8,7 +8,7 @@
 namespace ringcap::cli {
 
 LinePrinter::LinePrinter(int fd, LinkType link, const CliOptions& o, std::mutex* shared)
-    : fd_(fd), shared_(shared), json_(o.json), decoder_(link, [&] {
+    : fd_(fd), shared_(shared), json_(o.json), number_(o.number_packets), decoder_(link, [&] {
           DecodeOptions d = o.decode;
           d.precision = o.precision;
           d.interface_name = [this](int ifindex) { return interface_name(ifindex); };
@@ -79,6 +79,8 @@ std::string_view LinePrinter::interface_name(int ifindex) {
     }
     return names_[i];
 }
+
+void LinePrinter::put_number() { fmt::format_to(std::back_inserter(out_), "{:5}  ", ++numbered_); }
 
 Decoder& LinePrinter::decoder_for(LinkType link) {
     for (Decoder& d : others_)

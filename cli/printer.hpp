@@ -47,8 +47,11 @@ class LinePrinter final : public Sink {
   private:
     std::string_view interface_name(int ifindex);
     void print_with(Decoder& d, const PacketView& p) {
-        json_ ? d.append_json(p, out_) : d.append_text(p, out_);
+        if (json_) return d.append_json(p, out_);
+        if (number_) put_number();
+        d.append_text(p, out_);
     }
+    void put_number();  // -#: "%5u  " before the line, as tcpdump
     Decoder& decoder_for(LinkType link);
     // The owner into the line (or object) printed from `start` on.
     void add_owner(std::size_t start, const PacketOwner* owner, TimestampFormat stamps);
@@ -56,6 +59,8 @@ class LinePrinter final : public Sink {
     int fd_;
     std::mutex* shared_;
     bool json_;
+    bool number_;                 // -#
+    std::uint64_t numbered_ = 0;  // packets printed, for -#
     Decoder decoder_;
     std::vector<Decoder> others_;  // for the other link types met, same options
     std::vector<LinkType> links_;  // by the source's interface, once it declared more than one

@@ -23,6 +23,8 @@ packages=(
   libbpf-dev bpftool nettle-dev
   # the format check (scripts/format.sh --check, a test)
   clang-format-14
+  # the man page (ringcap.1, made from --help at build time) and the completion test
+  help2man bash-completion
 )
 missing=()
 for p in "${packages[@]}"; do

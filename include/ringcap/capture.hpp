@@ -36,6 +36,10 @@ struct CaptureInfo {
     bool memory_locked = false;
     std::optional<std::uint16_t> fanout_group;  // the PACKET_FANOUT group joined, if any
     std::vector<std::string> notes;  // decisions made on the user's behalf (fallbacks, shrinking)
+    // The kernel refused the filter program (e.g. libpcap's `protochain` code jumps backwards):
+    // the kernel now keeps snaplen bytes of every packet, and the caller must run the filter on
+    // each one (Filter::compile(filter, link_type, snaplen).matches(p)), as libpcap does then.
+    bool filter_in_user_space = false;
 };
 
 class Capture {

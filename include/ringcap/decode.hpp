@@ -36,8 +36,8 @@ enum class TimestampFormat {
     since_first,     // -ttttt: delta from the first packet printed
 };
 
-// tcpdump's -x/-xx/-X/-XX: a hex dump under each line.
-enum class HexDump { none, hex, hex_ascii };
+// tcpdump's -x/-xx/-X/-XX: a hex dump under each line; -A/-AA: the bytes as ASCII text.
+enum class HexDump { none, hex, hex_ascii, ascii };
 
 struct DecodeOptions {
     TimestampFormat timestamps = TimestampFormat::clock;
@@ -45,8 +45,8 @@ struct DecodeOptions {
     bool link_header = false;      // -e: MACs, EtherType, VLAN tags, SLL fields
     int verbosity = 0;             // -v: IPv4/IPv6 header fields, ARP hardware/protocol
     bool quick = false;            // -q: less protocol information ("tcp 0", "UDP, length 4")
-    HexDump hex = HexDump::none;   // -x / -X
-    bool hex_link_header = false;  // -xx / -XX: the dump starts at the link-layer header
+    HexDump hex = HexDump::none;   // -x / -X / -A
+    bool hex_link_header = false;  // -xx / -XX / -AA: the dump starts at the link-layer header
     // -S: absolute TCP sequence numbers. Otherwise, as tcpdump, numbers are relative to the
     // first ones seen for the connection (from a bounded table; see Decoder).
     bool absolute_tcp_seq = false;

@@ -15,12 +15,22 @@ struct pcap;  // libpcap's handle, pcap_t
 
 namespace ringcap {
 
+// How dump() prints the program: tcpdump -d, -dd (a C array) or -ddd (decimal numbers).
+enum class DumpStyle { text, c_array, decimal };
+
 class Filter {
   public:
     // Compiles for a link type and snaplen, as tcpdump -r would. `link` may be any LINKTYPE_
     // value a file carries (static_cast<LinkType>(raw)), not only the two live ones. Throws
     // ringcap::Error(EINVAL) carrying libpcap's message and the expression.
     static Filter compile(std::string_view expression, LinkType link, std::uint32_t snaplen);
+
+    // Compiles for a capture file as libpcap does for one it reads (tcpdump -r): as compile(),
+    // except where libpcap's code differs for files: DLT_NULL's address family is compared with
+    // BSD's AF_INET6 values, in the byte order the file was written in (`swapped`: the other
+    // one than this machine's).
+    static Filter compile_for_file(std::string_view expression, LinkType link,
+                                   std::uint32_t snaplen, bool swapped);
 
     // Compiles the way a live tcpdump on `interface` does. libpcap emits its Linux VLAN code
     // (SKF_AD_VLAN_TAG_PRESENT, because the kernel strips tags before the socket filter runs)
@@ -41,8 +51,8 @@ class Filter {
 
     std::span<const sock_filter> program() const noexcept { return insns_; }
     const std::string& expression() const noexcept { return expression_; }
-    // One line per instruction, as tcpdump -d prints them.
-    std::string dump() const;
+    // One line per instruction, as tcpdump -d prints them; or as -dd / -ddd.
+    std::string dump(DumpStyle style = DumpStyle::text) const;
 
   private:
     Filter(std::string expression, std::vector<sock_filter> insns)
@@ -62,6 +72,13 @@ bool needs_live_handle(std::string_view expression) noexcept;
 // A link type as tcpdump names it, from libpcap's table: "EN10MB (Ethernet)"; the number when
 // libpcap does not know it.
 std::string link_type_name(LinkType link);
+
+// "libpcap version 1.10.3 (with TPACKET_V3)", as tcpdump --version prints it.
+std::string libpcap_version();
+
+// A program that accepts every packet, keeping `snaplen` bytes of it: what the kernel runs when
+// it refuses a filter and the filter runs in user space instead.
+std::vector<sock_filter> accept_all(std::uint32_t snaplen);
 
 // Prepends a check that lets only outgoing packets (PACKET_OUTGOING) through: tcpdump -Q out.
 std::vector<sock_filter> only_outgoing(std::span<const sock_filter> program);

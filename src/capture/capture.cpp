@@ -72,6 +72,7 @@ struct Capture::Impl {
     void set_version(const CaptureOptions& o);
     void create_ring(const CaptureOptions& o, const LinkFacts& link);
     void attach_filter(const CaptureOptions& o);
+    void filter_in_user_space(const CaptureOptions& o, int err);
     void bind_and_join(const CaptureOptions& o);
     std::optional<Batch> take() noexcept {
         std::optional<Batch> b = rx.take();
@@ -167,10 +168,29 @@ void Capture::Impl::attach_filter(const CaptureOptions& o) {
     std::vector<sock_filter> program = filter.for_kernel(info.link_type);
     if (o.direction == Direction::out) program = only_outgoing(program);
     sock_fprog fprog{.len = static_cast<unsigned short>(program.size()), .filter = program.data()};
-    sys::setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, fprog, "SO_ATTACH_FILTER",
-                    std::to_string(program.size()) + " instructions");
+    const int err = sys::try_setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, fprog);
+    if (err == EINVAL || err == ENOMEM)
+        filter_in_user_space(o, err);
+    else if (err != 0)
+        throw Error(err, "setsockopt(SO_ATTACH_FILTER, " + std::to_string(program.size()) +
+                             " instructions)");
     if (o.direction == Direction::in)
         sys::setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, int{1}, "PACKET_IGNORE_OUTGOING");
+}
+
+// The kernel refused the program (its checker rejects backward jumps, which libpcap emits for
+// `protochain`; or it is over optmem_max): as libpcap does, attach one that keeps snaplen bytes
+// of every packet (and the -Q out check), and leave the expression to user space
+// (CaptureInfo::filter_in_user_space: the caller runs Filter::matches on each packet).
+void Capture::Impl::filter_in_user_space(const CaptureOptions& o, int err) {
+    std::vector<sock_filter> program = accept_all(info.snaplen);
+    if (o.direction == Direction::out) program = only_outgoing(program);
+    sock_fprog fprog{.len = static_cast<unsigned short>(program.size()), .filter = program.data()};
+    sys::setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, fprog, "SO_ATTACH_FILTER",
+                    "accept all, snaplen " + std::to_string(info.snaplen));
+    info.filter_in_user_space = true;
+    info.notes.push_back("kernel filter failed: " + std::generic_category().message(err) +
+                         "; filtering in user space");
 }
 
 void Capture::Impl::bind_and_join(const CaptureOptions& o) {

@@ -88,9 +88,12 @@ void Decoder::append_text(const PacketView& p, fmt::memory_buffer& out) {
     const detail::Bytes b{reinterpret_cast<const std::uint8_t*>(p.data()), p.caplen()};
     const std::size_t link_len =
         detail::print_packet_text(out, options_, tcp_.get(), link_, b, p.wire_len());
-    if (options_.hex != HexDump::none)
-        detail::put_hex_dump(out, options_.hex_link_header ? b : b.from(link_len),
-                             options_.hex == HexDump::hex_ascii);
+    const detail::Bytes dumped = options_.hex_link_header ? b : b.from(link_len);
+    if (options_.hex == HexDump::ascii) {
+        if (dumped.n > 0 || options_.hex_link_header) detail::put_ascii_dump(out, dumped);
+    } else if (options_.hex != HexDump::none) {
+        detail::put_hex_dump(out, dumped, options_.hex == HexDump::hex_ascii);
+    }
     put(out, '\n');
 }
 

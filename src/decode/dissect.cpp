@@ -15,12 +15,15 @@ bool read_tags(D& d, std::uint16_t type, bool cooked) {
         return t == kEthertypeVlan || (!cooked && (t == 0x88a8 || t == 0x9100));
     };
     std::uint32_t at = d.net_at;
-    for (; d.vlan_count < D::kMaxVlanTags && is_tag(type); at += 4) {
+    for (; is_tag(type); at += 4) {
         if (!d.bytes.has(at, 4)) {
             d.ethertype = type;
             return stop(d, Cut::vlan), false;
         }
-        d.vlan[d.vlan_count++] = {type, d.bytes.be16(at)};
+        if (d.vlan_count < D::kMaxVlanTags)
+            d.vlan[d.vlan_count++] = {type, d.bytes.be16(at)};
+        else
+            ++d.vlan_more;
         type = d.bytes.be16(at + 2);
     }
     d.net_at = at;

@@ -46,7 +46,7 @@ struct Ipv6Ext {
 };
 
 struct Dissection {
-    static constexpr int kMaxVlanTags = 8;  // as tcpdump: more tags are the payload's type
+    static constexpr int kMaxVlanTags = 8;  // kept; more are walked over (vlan_more)
     static constexpr int kMaxIpv6Headers = 16;
 
     Bytes bytes;             // the captured packet
@@ -59,6 +59,7 @@ struct Dissection {
     bool length_field = false;    // Ethernet: the type field is an 802.3 length (<= 1500)
     std::uint8_t vlan_count = 0;  // 802.1Q/802.1ad tags read whole, outermost first
     VlanTag vlan[kMaxVlanTags];
+    std::uint16_t vlan_more = 0;  // tags past kMaxVlanTags, walked over as tcpdump does
     std::uint16_t ethertype = 0;  // the type after the tags (raw IP: from the IP version)
     std::uint32_t net_at = 0;     // where the network header starts
     std::uint32_t net_len = 0;    // the wire length from there

@@ -65,6 +65,13 @@ std::size_t print_packet_text(Out& o, const DecodeOptions& opt, Decoder::TcpTabl
                               LinkType link, Bytes b, std::uint32_t wire);
 // The dump tcpdump appends with -x/-X (and for payloads it cannot decode).
 void put_hex_dump(Out& o, Bytes b, bool ascii);
+// -x/-X: the hex dump under the line replaces the one tcpdump appends for what it cannot decode
+// (-A does not).
+inline bool dumps_hex(const DecodeOptions& o) {
+    return o.hex == HexDump::hex || o.hex == HexDump::hex_ascii;
+}
+// The dump tcpdump appends with -A: the bytes as text, a '.' for what does not print.
+void put_ascii_dump(Out& o, Bytes b);
 
 // text_ip.cpp: the IP header at d.net_at and what follows it.
 void print_ipv4(Text& t, const Dissection& d);

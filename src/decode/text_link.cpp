@@ -149,17 +149,22 @@ std::size_t print_ethernet(Text& t, const Dissection& d) {
         if (!opt.link_header) put_macs(o, b);
         put(o, "802.3");
         put_length(o, d.wire);
-        if (opt.hex == HexDump::none) put_hex_dump(o, b.from(d.net_at), true);
+        if (!dumps_hex(opt)) put_hex_dump(o, b.from(d.net_at), true);
         return d.net_at;
     }
     if (opt.link_header) {
         put_ethertype(o, b.be16(12), opt.quick);
         put_length(o, d.wire);
-        for (int i = 0; i < d.vlan_count; ++i) {
-            put_tci(o, d.vlan[i].tci);
-            put_ethertype(o, type_after_tag(d, i), opt.quick);
+        // Every tag, as tcpdump prints them (the dissection keeps the first few): tag i's TCI
+        // at 14 + 4i, the type after it two bytes on.
+        const int tags = d.vlan_count + d.vlan_more;
+        for (int i = 0; i < tags; ++i) {
+            put_tci(o, b.be16(14 + 4 * i));
+            put_ethertype(o, b.be16(16 + 4 * i), opt.quick);
             put(o, ", ");
         }
+        // A tag cut after its TCI: tcpdump prints the TCI, then the cut.
+        if (d.cut == Cut::vlan && b.has(14 + 4 * tags, 2)) put_tci(o, b.be16(14 + 4 * tags));
     }
     if (d.cut == Cut::vlan) return t.trunc("vlan"), t.cut = false, b.n;  // nothing left to dump
     if (!print_network(t, d)) {
@@ -168,7 +173,7 @@ std::size_t print_ethernet(Text& t, const Dissection& d) {
             put_ethertype(o, d.ethertype, opt.quick);
             put_length(o, d.wire);
         }
-        if (opt.hex == HexDump::none && !opt.quick) put_hex_dump(o, b.from(d.net_at), true);
+        if (!dumps_hex(opt) && !opt.quick) put_hex_dump(o, b.from(d.net_at), true);
     }
     return d.net_at;
 }
@@ -201,7 +206,7 @@ std::size_t print_cooked(Text& t, const Dissection& d, const Header& header) {
     if (d.cut == Cut::vlan) return t.trunc("vlan"), 0;
     if (print_network(t, d)) return d.net_at;
     if (!t.opt.link_header) header_and_length();
-    if (t.opt.hex == HexDump::none) put_hex_dump(o, d.bytes.from(d.net_at), true);
+    if (!dumps_hex(t.opt)) put_hex_dump(o, d.bytes.from(d.net_at), true);
     return d.net_at;
 }
 
@@ -291,6 +296,21 @@ std::size_t print_packet_text(Out& o, const DecodeOptions& opt, Decoder::TcpTabl
     const Dissection d = dissect(link, b, wire);
     const std::size_t link_len = print_link(t, d);
     return t.cut ? 0 : link_len;
+}
+
+void put_ascii_dump(Out& o, Bytes b) {
+    put(o, '\n');
+    for (std::size_t i = 0; i < b.n; ++i) {
+        const std::uint8_t c = b.u8(i);
+        if (c == '\r') {
+            // Line ends print as one '\n'; a lone CR inside a line as '.', as tcpdump -A does
+            // (which looks only when at least two bytes follow).
+            if (b.n - i - 1 > 1 && b.u8(i + 1) != '\n') put(o, '.');
+        } else {
+            const bool shown = (c > 0x20 && c < 0x7f) || c == '\t' || c == ' ' || c == '\n';
+            put(o, shown ? static_cast<char>(c) : '.');
+        }
+    }
 }
 
 void put_hex_dump(Out& o, Bytes b, bool ascii) {

@@ -219,7 +219,7 @@ void RecordCopy::Run::finish() {
 RecordCopy::RecordCopy(PcapReader& reader, CopyOptions options)
     : reader_(reader),
       options_(std::move(options)),
-      filters_(std::make_unique<FileFilters>(options_.filter)) {
+      filters_(std::make_unique<FileFilters>(options_.filter, reader.info().swapped)) {
     filters_->update(reader.interfaces());  // a bad expression fails here, before any output
 }
 

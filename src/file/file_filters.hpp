@@ -17,7 +17,10 @@ namespace ringcap {
 
 class FileFilters {
   public:
-    explicit FileFilters(std::string expression) : expression_(std::move(expression)) {}
+    // `swapped`: the file is in the other byte order (PcapFileInfo::swapped), which libpcap's
+    // code for some link types depends on (DLT_NULL's address family is in the writer's order).
+    FileFilters(std::string expression, bool swapped)
+        : expression_(std::move(expression)), swapped_(swapped) {}
 
     bool empty() const noexcept { return expression_.empty(); }
     // Compiles for the interfaces met since the last call. Throws ringcap::Error(EINVAL) for a
@@ -36,6 +39,7 @@ class FileFilters {
 
   private:
     std::string expression_;
+    bool swapped_ = false;
     std::deque<std::pair<std::uint32_t, Filter>> compiled_;  // stable addresses
     std::vector<const Filter*> by_interface_;
 };

@@ -10,6 +10,8 @@ namespace ringcap::format {
 // pcap file header magics; the byte order they are read in is the file's.
 inline constexpr std::uint32_t kPcapMagicMicro = 0xa1b2c3d4;
 inline constexpr std::uint32_t kPcapMagicNano = 0xa1b23c4d;
+// The pcap header's LinkType field: the link type is its low 26 bits (the FCS bits are above).
+inline constexpr std::uint32_t kLinkTypeMask = 0x03ffffff;
 
 // pcapng block types (section 11.1).
 inline constexpr std::uint32_t kSectionHeaderBlock = 0x0a0d0d0a;  // a palindrome: any byte order

@@ -89,7 +89,10 @@ PcapReader PcapReader::open(const std::string& path, ReadMode mode) {
     r.info_.precision =
         magic == kPcapMagicNano ? TimestampPrecision::nano : TimestampPrecision::micro;
     r.info_.snaplen = load32(h + 16, s->swapped);
-    r.info_.link_type = load32(h + 20, s->swapped);
+    // The header's LinkType field is the link type in its low 26 bits; the bits above it may say
+    // whether the packets end with an FCS and how long it is (0x40000001: Ethernet, with a
+    // 4-byte FCS). libpcap reads the low bits as the link type, and so does ringcap.
+    r.info_.link_type = load32(h + 20, s->swapped) & kLinkTypeMask;
     r.info_.swapped = s->swapped;
     r.interfaces_.push_back(
         {.link_type = r.info_.link_type,

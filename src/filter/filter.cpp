@@ -2,12 +2,17 @@
 #include <pcap/pcap.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <memory>
 #include <string>
 
+#include <fmt/format.h>
+
 #include <ringcap/error.hpp>
 #include <ringcap/filter.hpp>
+
+#include "sys/file.hpp"
 
 namespace ringcap {
 
@@ -86,6 +91,35 @@ bool needs_live_handle(std::string_view expression) noexcept {
     return false;
 }
 
+Filter Filter::compile_for_file(std::string_view expression, LinkType link, std::uint32_t snaplen,
+                                bool swapped) {
+    // libpcap compiles some link types differently for a file than for a live or dead handle
+    // (DLT_NULL: a file's address family values are BSD's, in the writer's byte order), and
+    // learns what a file is only from the file itself. So give it one: a pcap file header in
+    // the file's byte order, read from memory; its handle compiles as for that file.
+    std::uint8_t header[24] = {};
+    const bool big_endian = (std::endian::native == std::endian::little) == swapped;
+    const auto put = [&](std::size_t at, std::uint32_t v, std::size_t size) {
+        for (std::size_t i = 0; i < size; ++i)
+            header[at + i] =
+                static_cast<std::uint8_t>(v >> (big_endian ? 8 * (size - 1 - i) : 8 * i));
+    };
+    put(0, 0xa1b2c3d4, 4);  // magic, version 2.4, zone 0, sigfigs 0, snaplen, link type
+    put(4, 2, 2);
+    put(6, 4, 2);
+    put(16, snaplen, 4);
+    put(20, static_cast<std::uint32_t>(link), 4);
+    std::FILE* stream = sys::memory_stream(header, sizeof header);
+    if (stream == nullptr) throw Error(errno, "fmemopen (a pcap header to compile the filter)");
+    char errbuf[PCAP_ERRBUF_SIZE] = {};
+    PcapHandle file(pcap_fopen_offline(stream, errbuf), pcap_close);  // closes the stream
+    if (!file) {
+        sys::close_stream(stream);
+        return compile(expression, link, snaplen);  // a header libpcap refuses: as before
+    }
+    return compile_with(file.get(), expression);
+}
+
 Filter Filter::compile_live(std::string_view expression, const std::string& interface,
                             LinkType link, std::uint32_t snaplen) {
     if (link == LinkType::ethernet && needs_live_handle(expression)) {
@@ -131,13 +165,31 @@ bool Filter::matches(const PacketView& packet) const {
                       packet.caplen()) != 0;
 }
 
-std::string Filter::dump() const {
+std::string Filter::dump(DumpStyle style) const {
     std::string out;
+    if (style == DumpStyle::decimal) out = fmt::format("{}\n", insns_.size());
     for (std::size_t i = 0; i < insns_.size(); ++i) {
-        out += bpf_image(reinterpret_cast<const bpf_insn*>(&insns_[i]), static_cast<int>(i));
-        out += '\n';
+        const sock_filter& f = insns_[i];
+        switch (style) {
+            case DumpStyle::text:
+                out += bpf_image(reinterpret_cast<const bpf_insn*>(&f), static_cast<int>(i));
+                out += '\n';
+                break;
+            case DumpStyle::c_array:
+                out += fmt::format("{{ 0x{:x}, {}, {}, 0x{:08x} }},\n", f.code, f.jt, f.jf, f.k);
+                break;
+            case DumpStyle::decimal:
+                out += fmt::format("{} {} {} {}\n", f.code, f.jt, f.jf, f.k);
+                break;
+        }
     }
     return out;
+}
+
+std::string libpcap_version() { return pcap_lib_version(); }
+
+std::vector<sock_filter> accept_all(std::uint32_t snaplen) {
+    return {BPF_STMT(BPF_RET | BPF_K, snaplen)};
 }
 
 std::string link_type_name(LinkType link) {

@@ -1,6 +1,7 @@
 #include "sys/file.hpp"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -83,5 +84,11 @@ void rename_file(const std::string& from, const std::string& to, const std::stri
 int remove_file(const std::string& path) noexcept {
     return ::unlink(path.c_str()) == -1 ? errno : 0;
 }
+
+std::FILE* memory_stream(const void* data, std::size_t size) noexcept {
+    return ::fmemopen(const_cast<void*>(data), size, "rb");
+}
+
+void close_stream(std::FILE* stream) noexcept { ::fclose(stream); }
 
 }  // namespace ringcap::sys

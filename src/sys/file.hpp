@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <optional>
 #include <string>
 
@@ -46,6 +47,12 @@ bool is_terminal(int fd) noexcept;
 void rename_file(const std::string& from, const std::string& to, const std::string& hint = {});
 // unlink(2); the errno on failure, 0 on success.
 int remove_file(const std::string& path) noexcept;
+
+// A read-only stdio stream over `size` bytes at `data` (fmemopen), for libraries that take a
+// FILE* (libpcap's pcap_fopen_offline, which closes it). The bytes must outlive the stream.
+// nullptr on failure.
+std::FILE* memory_stream(const void* data, std::size_t size) noexcept;
+void close_stream(std::FILE* stream) noexcept;
 
 inline constexpr int kStdin = 0;
 inline constexpr int kStdout = 1;

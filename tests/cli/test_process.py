@@ -391,7 +391,7 @@ class BadInput(nf.NetTestCase):
 
     def test_unknown_pid(self):
         r = self.run_ringcap("-i", self.net.cap_if, "--pid", "999999999")
-        self.assert_one_line_error(r, r"^--pid 999999999: no such process\n")
+        self.assert_one_line_error(r, r"^ringcap: --pid 999999999: no such process\n")
 
     def test_not_with_a_file(self):
         r = self.run_ringcap("-r", "/dev/null", "-k")

@@ -122,7 +122,9 @@ class OfflineRotationTests(unittest.TestCase):
             # The file is complete under its final name when the hook runs.
             f.write(f'#!/bin/sh\ncapinfos -c "$1" >/dev/null 2>&1 && echo "$1 ok" >> {log}\n')
         os.chmod(hook, 0o755)
-        self.ringcap("-w", "z.pcap", "-C", "100k", "-z", hook)
+        # -Z root: the hook and its log are in a directory only root may enter, and the -z
+        # command runs as the -Z user (as tcpdump's does).
+        self.ringcap("-w", "z.pcap", "-C", "100k", "-z", hook, "-Z", "root")
         files = [os.path.basename(p) for p in self.outputs("z.pcap*")]
         def hook_lines():
             if not os.path.exists(log):

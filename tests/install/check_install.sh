@@ -11,6 +11,27 @@ trap 'rm -rf "$work"' EXIT
 cmake --install "$build" --prefix "$work/prefix" >/dev/null
 test -f "$work/prefix/include/ringcap/ringcap.hpp"
 test -f "$work/prefix/lib/pkgconfig/ringcap.pc"
+test -x "$work/prefix/bin/ringcap"
+
+# The man page (from --help: every option it lists is on the page) and bash completion.
+page="$work/prefix/share/man/man1/ringcap.1"
+test -f "$page"
+text=$(MANWIDTH=200 man -l "$page" 2>/dev/null)
+for opt in -i -w -r -c -F -V -Z --print --number --immediate-mode --version; do
+  grep -q -- "$opt" <<<"$text" || { echo "ringcap.1 does not mention $opt"; exit 1; }
+done
+grep -q "PRIVILEGES" <<<"$text" || { echo "ringcap.1 lacks its PRIVILEGES section"; exit 1; }
+completion="$work/prefix/share/bash-completion/completions/ringcap"
+test -f "$completion"
+words=$(PATH="$work/prefix/bin:$PATH" bash -c '
+  source /usr/share/bash-completion/bash_completion
+  source "$1"
+  COMP_WORDS=(ringcap --imm); COMP_CWORD=1; COMP_LINE="ringcap --imm"; COMP_POINT=${#COMP_LINE}
+  _ringcap; echo "${COMPREPLY[*]}"
+  COMP_WORDS=(ringcap -Q ""); COMP_CWORD=2; COMP_LINE="ringcap -Q "; COMP_POINT=${#COMP_LINE}
+  _ringcap; echo "${COMPREPLY[*]}"' _ "$completion")
+[[ $words == $'--immediate-mode\nin out inout' ]] ||
+  { echo "bash completion gave: $words"; exit 1; }
 
 # CMake package.
 cmake -S "$src/examples" -B "$work/cmake" -DCMAKE_PREFIX_PATH="$work/prefix" \

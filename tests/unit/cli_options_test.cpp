@@ -343,6 +343,9 @@ const RefuseCase kRefusals[] = {
     {"tpacket_4", {"--tpacket=4"}, {"4"}},
     {"tpacket_word", {"--tpacket", "three"}, {"three"}},
     {"count_not_a_number", {"-c", "abc"}, {"abc"}},
+    {"count_negative", {"-c", "-1"}, {"invalid packet count -1"}},
+    {"count_zero", {"-c", "0"}, {"invalid packet count 0"}},
+    {"unknown_short_option", {"-g"}, {"invalid option -- 'g'"}},
     {"snaplen_not_a_number", {"-s", "big"}, {"big"}},
     {"snaplen_too_large", {"-s", "99999999999"}, {"99999999999"}},
     {"buffer_not_a_number", {"-B", "lots"}, {"lots"}},
@@ -358,6 +361,52 @@ const RefuseCase kRefusals[] = {
 
 INSTANTIATE_TEST_SUITE_P(Cli, CliRefuses, ::testing::ValuesIn(kRefusals),
                          [](const auto& info) { return std::string(info.param.name); });
+
+TEST(CliOptions, TcpdumpFlags) {
+    const ParseResult r = parse({"-A", "-#", "-ddd", "--print", "-w", "x.pcap", "-F", "f.txt", "-Z",
+                                 "nobody", "-K", "-N", "-c", "5", "-y", "EN10MB", "-j", "host"});
+    ASSERT_TRUE(r.options) << r.message;
+    const CliOptions& o = *r.options;
+    EXPECT_EQ(o.decode.hex, HexDump::ascii);
+    EXPECT_FALSE(o.decode.hex_link_header);
+    EXPECT_TRUE(o.number_packets);
+    EXPECT_TRUE(o.dump_filter);
+    EXPECT_EQ(o.dump_style, DumpStyle::decimal);
+    EXPECT_TRUE(o.print_packets);
+    EXPECT_EQ(o.filter_file, "f.txt");
+    EXPECT_EQ(o.user, "nobody");
+    EXPECT_EQ(o.count, 5u);
+    EXPECT_EQ(o.link_type_name, "EN10MB");
+    EXPECT_EQ(o.time_stamp_type, "host");
+    const ParseResult aa = parse({"-AA", "-n#", "-dd"});
+    ASSERT_TRUE(aa.options) << aa.message;
+    EXPECT_TRUE(aa.options->decode.hex_link_header);
+    EXPECT_TRUE(aa.options->number_packets);
+    EXPECT_EQ(aa.options->dump_style, DumpStyle::c_array);
+    EXPECT_EQ(parse({"-X", "-A"}).options->decode.hex, HexDump::hex_ascii);  // -X wins
+    EXPECT_FALSE(parse({}).options->user);  // the default user is chosen at run time
+}
+
+TEST(CliOptions, TcpdumpFlagsRefused) {
+    for (const auto& [args, words] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+             {{"-dddd"}, "-ddd"},
+             {{"-T", "nonsense"}, "ringcap: unknown packet type `nonsense'"},
+             {{"-T", "vxlan"}, "does not decode"},
+             {{"-r", "a.pcap", "-V", "list"}, "-V and -r are mutually exclusive"}}) {
+        const ParseResult r = parse(args);
+        EXPECT_FALSE(r.options) << joined(args);
+        EXPECT_EQ(r.exit_status, 1);
+        EXPECT_NE(r.message.find(words), std::string::npos) << r.message;
+    }
+}
+
+TEST(CliOptions, VersionExitsZero) {
+    const ParseResult r = parse({"--version"});
+    EXPECT_FALSE(r.options);
+    EXPECT_EQ(r.exit_status, 0);
+    EXPECT_EQ(r.message.rfind("ringcap version ", 0), 0u) << r.message;
+    EXPECT_NE(r.message.find("libpcap version"), std::string::npos) << r.message;
+}
 
 TEST(CliOptions, HelpExitsZeroWithUsage) {
     for (const char* flag : {"--help", "-h"}) {

@@ -507,6 +507,56 @@ TEST(FilterDump, IpIsTcpdumpsFourLines) {
     EXPECT_TRUE(std::regex_match(lines[3], std::regex(R"(\(003\) ret\s+#0)"))) << lines[3];
 }
 
+TEST(FilterDump, CArrayAndDecimalAsTcpdumpDdAndDdd) {
+    // tcpdump -dd / -ddd -y EN10MB ip
+    const Filter f = Filter::compile("ip", LinkType::ethernet, kDefaultSnaplen);
+    EXPECT_EQ(f.dump(DumpStyle::c_array),
+              "{ 0x28, 0, 0, 0x0000000c },\n{ 0x15, 0, 1, 0x00000800 },\n"
+              "{ 0x6, 0, 0, 0x00040000 },\n{ 0x6, 0, 0, 0x00000000 },\n");
+    EXPECT_EQ(f.dump(DumpStyle::decimal), "4\n40 0 0 12\n21 0 1 2048\n6 0 0 262144\n6 0 0 0\n");
+}
+
+TEST(Filter, AcceptAllKeepsSnaplen) {
+    const std::vector<sock_filter> p = accept_all(100);
+    ASSERT_EQ(p.size(), 1u);
+    EXPECT_EQ(p[0].code, BPF_RET | BPF_K);
+    EXPECT_EQ(p[0].k, 100u);
+}
+
+// DLT_NULL: a 4-byte address family in the byte order of the machine that wrote the file.
+// libpcap compares it with constants swapped for a file of the other byte order.
+TEST(Filter, NullLinkTypeFollowsTheFilesByteOrder) {
+    Bytes ip6_payload(40, 0);
+    ip6_payload[0] = 0x60;
+    ip6_payload[6] = 59;  // no next header
+    const auto null_frame = [&](std::uint32_t af, bool big_endian) {
+        Bytes b;
+        for (int i = 0; i < 4; ++i)
+            b.push_back(static_cast<std::uint8_t>(af >> (big_endian ? 24 - 8 * i : 8 * i)));
+        append(b, ip6_payload);
+        return b;
+    };
+    const LinkType null = static_cast<LinkType>(0);
+    const Filter native = Filter::compile_for_file("ip6", null, 65535, false);
+    const Filter swapped = Filter::compile_for_file("ip6", null, 65535, true);
+    // This machine is little-endian: a swapped file was written big-endian.
+    for (const std::uint32_t af : {24u, 28u, 30u}) {
+        SCOPED_TRACE(af);
+        EXPECT_TRUE(native.matches(view_of(null_frame(af, false))));
+        EXPECT_FALSE(native.matches(view_of(null_frame(af, true))));
+        EXPECT_TRUE(swapped.matches(view_of(null_frame(af, true))));
+        EXPECT_FALSE(swapped.matches(view_of(null_frame(af, false))));
+    }
+    // Other link types compile as for a file in either order.
+    EXPECT_EQ(Filter::compile_for_file("udp", LinkType::ethernet, 65535, true).dump(),
+              Filter::compile("udp", LinkType::ethernet, 65535).dump());
+    EXPECT_THROW(Filter::compile_for_file("udp port", null, 65535, true), Error);
+}
+
+TEST(Filter, LibpcapVersionIsNamed) {
+    EXPECT_EQ(libpcap_version().rfind("libpcap version ", 0), 0u) << libpcap_version();
+}
+
 // ---------------------------------------------------------------------------------------------
 // for_kernel(): cooked (SLL2) programs rewritten for a SOCK_DGRAM socket.
 
