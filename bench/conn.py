@@ -14,12 +14,15 @@ Attributed: the fraction of the client's connections (by source port) that the t
 the client's pid. Writes OUT/conn.md and OUT/conn_raw.json.
 """
 import argparse
+import collections
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 CLK = os.sysconf("SC_CLK_TCK")
@@ -89,13 +92,18 @@ class RingcapConn:
                 "bpf_runs": int(m.group(1)) if m else 0, "lost": int(lost.group(1)) if lost else -1}
 
     def attributed(self, ports, pid):
-        seen = set()
+        seen = collections.Counter()
         with open(self.out) as f:
             for line in f:
                 r = json.loads(line)
                 if r["event"]["action"] == "connection_attempted" and r["process"]["pid"] == pid:
-                    seen.add(r["source"]["port"])
-        return len(seen & ports)
+                    seen[r["source"]["port"]] += 1
+        return matched(seen, ports)
+
+
+def matched(seen, ports):
+    """Connections named: per client port, records seen up to the connections made from it."""
+    return sum(min(n, seen[port]) for port, n in ports.items())
 
 
 POLLER = r"""
@@ -127,19 +135,19 @@ class SsPoller:
         return {"cpu_s": children, "poller_python_s": own, "bpf_s": 0.0}
 
     def attributed(self, ports, pid):
-        seen = set()
+        seen = collections.Counter()  # a connection lives milliseconds: in one poll at most
         rx = re.compile(r":(\d+)\s+\S+:%d\s+users:\(\(\"conn_load\",pid=%d," % (PORT, pid))
         with open(self.out) as f:
             for line in f:
                 m = rx.search(line)
                 if m:
-                    seen.add(int(m.group(1)))
-        return len(seen & ports)
+                    seen[int(m.group(1))] += 1
+        return matched(seen, ports)
 
 
 def run_one(args, net, tool_cls, nbytes, tag):
-    out = os.path.join(args.out, f"conn-{tag}.out")
-    ports_file = os.path.join(args.out, f"ports-{tag}.txt")
+    out = os.path.join(args.work, f"conn-{tag}.out")  # scratch files: not results
+    ports_file = os.path.join(args.work, f"ports-{tag}.txt")
     tool = tool_cls(args, net, out)
     packets0, t0 = veth_packets(net.cli, net.cif), time.monotonic()
     load = subprocess.Popen(["ip", "netns", "exec", net.cli, "taskset", "-c", "0", args.load,
@@ -151,11 +159,11 @@ def run_one(args, net, tool_cls, nbytes, tag):
     packets = veth_packets(net.cli, net.cif) - packets0
     time.sleep(1.5)  # the last ends come in; the poller takes one more look
     cost = tool.stop()
-    with open(ports_file) as f:
-        ports = {int(x) for x in f.read().split()}
+    with open(ports_file) as f:  # one line per connection: ports come round again
+        ports = collections.Counter(int(x) for x in f.read().split())
     got = tool.attributed(ports, load.pid)
     row = {"tool": tool.name, "bytes_per_conn": nbytes, "load": made, "wall_s": wall,
-           "connections": len(ports), "pps": packets / wall, "attributed": got, **cost}
+           "connections": sum(ports.values()), "pps": packets / wall, "attributed": got, **cost}
     row["cpu_pct"] = 100 * (cost["cpu_s"] + cost["bpf_s"]) / wall
     os.remove(out)
     return row
@@ -193,6 +201,7 @@ def main():
     ap.add_argument("--threads", type=int, default=4)
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
+    args.work = tempfile.mkdtemp(prefix="ringcap-conn.")
     stats_before = sh("sysctl", "-n", "kernel.bpf_stats_enabled").stdout.strip()
     net = Net()
     server = subprocess.Popen(["ip", "netns", "exec", net.srv, "taskset", "-c", "0", args.load,
@@ -210,6 +219,7 @@ def main():
         os.killpg(server.pid, signal.SIGKILL)
         server.wait()
         net.close()
+        shutil.rmtree(args.work, ignore_errors=True)
     report(rows, args)
 
 

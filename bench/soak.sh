@@ -63,10 +63,10 @@ if down and "went down" not in err:
     fail("no 'went down' message")
 counts = {}
 for key in ("captured", "received by filter", "dropped by kernel"):
-    m = re.search(rf"^(\d+) packets? {key}$", err, re.M)
-    if not m:
+    found = re.findall(rf"^(\d+) packets? {key}$", err, re.M)  # SIGUSR1 prints them too: the last
+    if not found:
         fail(f"no '{key}' line")
-    counts[key] = int(m.group(1))
+    counts[key] = int(found[-1])
 if glob.glob(os.path.join(d, ".*.part")):
     fail("a .part file was left")
 files = sorted(glob.glob(os.path.join(d, "soak.pcap*")), key=os.path.getmtime)
@@ -101,6 +101,22 @@ print(f"{len(files)} files, {records} records, {counts['dropped by kernel']} dro
 PY
 }
 
+# Three generators (64, 512, 1514 bytes, 8 flows each); restart k uses source ports from
+# 1000 (k + 1) + 100 i, so that the checker (ports / 100) keeps each one's sequence apart.
+start_gens() {
+  local i=0
+  gens=()
+  for size in 64 512 1514; do
+    ip netns exec "$ns" "$ringcap" gen -i "$a" --size "$size" --rate $((rate / 3)) --flows 8 \
+      --src-port $((1000 * (restart + 1) + 100 * i)) >/dev/null 2>&1 &
+    gens+=("$!"); pids+=("$!")
+    i=$((i + 1))
+  done
+}
+stop_gens() {
+  for g in "${gens[@]}"; do kill -INT "$g" 2>/dev/null || true; wait "$g" 2>/dev/null || true; done
+}
+
 start=$(date +%s)
 n=0
 total=0
@@ -114,12 +130,8 @@ while (( $(date +%s) - start < seconds )); do
   ip netns exec "$ns" "$ringcap" -i "$b" -s 96 -w "$dir/soak.pcap" -C 4M 2>"$dir/err" &
   cap=$!; pids+=("$cap")
   for _ in $(seq 50); do grep -q "^listening on" "$dir/err" 2>/dev/null && break; sleep 0.1; done
-  for size in 64 512 1514; do
-    ip netns exec "$ns" "$ringcap" gen -i "$a" --size "$size" --rate $((rate / 3)) --flows 8 \
-      --src-port $((10000 + size * 10)) >/dev/null 2>&1 &
-    pids+=("$!")
-  done
-  gens=("${pids[@]: -3}")
+  restart=0
+  start_gens
   t0=$(date +%s)
   while (( $(date +%s) - t0 < cycle - 2 )); do
     sleep 2
@@ -128,6 +140,9 @@ while (( $(date +%s) - start < seconds )); do
     kill -0 "$cap" 2>/dev/null || { echo "soak: FAILED: ringcap died (cycle $n; SIGUSR1 sent: $usr1)"; cat "$dir/err"; exit 1; }
     if (( ($(date +%s) - t0) % 10 < 2 )); then  # the sending end down and up: carrier lost
       in_ns ip link set "$a" down; sleep 0.5; in_ns ip link set "$a" up
+      # ringcap gen ends when its interface goes down ("the interface went down"): new ones, on
+      # new source ports, so that each one's sequence numbers are checked on their own.
+      stop_gens; restart=$((restart + 1)); start_gens
     fi
   done
   if (( down )); then
@@ -136,11 +151,11 @@ while (( $(date +%s) - start < seconds )); do
     kill -INT "$cap"
   fi
   status=0; wait "$cap" || status=$?
-  for g in "${gens[@]}"; do kill -INT "$g" 2>/dev/null || true; wait "$g" 2>/dev/null || true; done
+  stop_gens
   pids=()
   line=$(check_cycle "$dir" "$status" "$dir/err" "$down") || { echo "$line"; exit 1; }
   echo "soak: cycle $n ($( ((down)) && echo "interface down" || echo SIGINT)): $line"
-  total=$((total + $(grep -oE '^[0-9]+ packets captured' "$dir/err" | cut -d' ' -f1)))
+  total=$((total + $(grep -oE '^[0-9]+ packets captured' "$dir/err" | tail -1 | cut -d' ' -f1)))
   rm -rf "$dir"
 done
 echo "soak: $n cycles in $(( $(date +%s) - start )) s, $total packets captured and checked: ok"
