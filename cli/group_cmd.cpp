@@ -212,14 +212,18 @@ int per_worker_outputs(const CliOptions& o, CaptureGroup& g, StopToken user,
                 w, b,
                 std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch())
                     .count());
-            sinks[w]->tick(now);
+            // -G periods end once every packet before them has been handed over: the ring may
+            // still hold up to its delivery bound.
+            sinks[w]->tick(now - g.delivery_bound(w));
         } catch (const Error&) {
             write_failed = true;  // a full disk ends every worker, as it ends tcpdump
             throw;
         }
     };
-    const auto idle = [&](std::size_t w, std::int64_t) {
-        sinks[w]->tick(std::chrono::system_clock::now());
+    const auto idle = [&](std::size_t w, std::int64_t now_ns) {
+        // Everything that arrived before now_ns - delivery_bound(w) has been handed over.
+        sinks[w]->tick(std::chrono::system_clock::time_point(std::chrono::nanoseconds(now_ns)) -
+                       g.delivery_bound(w));
     };
     Ends ends = run_until(
         all, user,
@@ -306,7 +310,8 @@ int merged(const CliOptions& o, CaptureGroup& g, StopToken user, CaptureAttribut
                 out->end_batch();
                 captured += n;
             }
-            out->tick(std::chrono::system_clock::now());
+            // A packet may wait in the merge up to its reordering bound: -G periods end after it.
+            out->tick(std::chrono::system_clock::now() - MergeOptions{}.max_delay);
             const std::int64_t now = now_ns();
             watch.tick(now, captured, LossWatch::kBytesUnknown);
             if (budget.spent() || now >= deadline) break;
