@@ -216,7 +216,10 @@ std::chrono::nanoseconds Capture::Impl::coalescing_sleep() noexcept {
     const std::size_t blocks = std::min(kCoalesceBlocks, info.layout.block_count / 4);
     if (last_fill.count() == 0 || bound < kCoalesceMinBound || blocks == 0)
         return std::chrono::nanoseconds(0);
-    return std::min<std::chrono::nanoseconds>(last_fill * blocks, bound / 4);
+    const auto nap = std::min<std::chrono::nanoseconds>(last_fill * blocks, bound / 4);
+    // A nap shorter than one block's fill would wake to an empty ring and poll() after all:
+    // two wake-ups for one block. Poll at once then.
+    return nap < last_fill ? std::chrono::nanoseconds(0) : nap;
 }
 
 Capture Capture::open(const CaptureOptions& options) {
