@@ -56,7 +56,7 @@ class Capture {
     // a wait may start with a sleep instead of poll(), so that one wake-up serves many packets
     // (never with a timeout of 0): V2, 20 us after a batch of 8 frames or more; V3 with a block
     // timeout of 10 ms or more, 4x the time the last block took to fill when it was full (at most
-    // a quarter of the block timeout).
+    // a quarter of the block timeout; none when that is shorter than one block's fill).
     // Throws ringcap::Error only when the socket failed (e.g. the interface went away).
     std::optional<Batch> next_batch(std::chrono::milliseconds timeout);
 
