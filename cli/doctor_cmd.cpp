@@ -190,7 +190,6 @@ int doctor_cmd(int argc, const char* const* argv, StopToken stop) {
         say("ringcap: note: doctor watches one socket on the first interface; --workers and "
             "further -i are left out");
     o.workers = 1;
-    if (o.interfaces.size() > 1) o.interfaces.resize(1);
 
     Capture cap = Capture::open(o.capture);
     const CaptureInfo& info = cap.info();

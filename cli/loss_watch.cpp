@@ -40,7 +40,7 @@ LossWatch::LossWatch(const CliOptions& o, LossMonitor monitor, const CaptureInfo
       monitor_(std::move(monitor)),
       version_(info.layout.version),
       block_timeout_(info.layout.block_timeout),
-      workers_(std::max<std::size_t>(o.workers * std::max<std::size_t>(o.interfaces.size(), 1), 1)),
+      workers_(std::max<std::size_t>(ring_.counters().size(), 1)),  // one per socket
       live_(live_line(o)) {
     last_line_ns_ = sys::realtime_ns();
     if (live_) next_line_ns_ = last_line_ns_ + kLineEveryNs;
