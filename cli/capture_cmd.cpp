@@ -10,6 +10,7 @@
 #include <ringcap/pcap_reader.hpp>
 #include <ringcap/rotating_writer.hpp>
 #include <ringcap/sink.hpp>
+#include <ringcap/sink_feeder.hpp>
 
 #include "group_cmd.hpp"
 #include "loss_watch.hpp"
@@ -28,6 +29,27 @@ namespace {
 template <bool kBytes, class Keep>
 void feed_batch(Batch& batch, SinkFeeder& feed, std::uint64_t limit, std::uint64_t& captured,
                 std::uint64_t& bytes, const Keep& keep) {
+    if (PcapWriter* file = feed.file()) {
+        // The common `-w FILE`: each packet straight into the file's buffer, in a loop the
+        // compiler keeps in registers (no view is built that the file does not read).
+        const std::uint64_t room = limit == 0 ? batch.size() : limit - captured;
+        std::uint64_t n = 0;
+        try {
+            batch.for_each([&](const PacketView& p) {
+                if (n == room) return false;
+                if (!keep(p)) return true;
+                if constexpr (kBytes) bytes += p.wire_len();
+                file->write(p);
+                ++n;
+                return true;
+            });
+        } catch (...) {
+            captured += n;  // those before the failed write are counted (and in the file)
+            throw;
+        }
+        captured += n;
+        return;
+    }
     batch.for_each([&](const PacketView& p) {
         if (limit != 0 && captured == limit) return false;
         if (!keep(p)) return true;

@@ -14,6 +14,7 @@
 #include <ringcap/group.hpp>
 #include <ringcap/rotating_writer.hpp>
 #include <ringcap/sink.hpp>
+#include <ringcap/sink_feeder.hpp>
 
 #include "capture_cmd.hpp"
 #include "loss_watch.hpp"

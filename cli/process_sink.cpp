@@ -7,6 +7,8 @@
 #include <chrono>
 #include <vector>
 
+#include <ringcap/sink_feeder.hpp>
+
 #include "report.hpp"
 
 namespace ringcap::cli {

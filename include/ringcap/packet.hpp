@@ -14,28 +14,59 @@ namespace ringcap {
 
 struct OwnedPacket;
 
+// When a packet arrived, as the ring's headers and pcap records hold it: seconds since the epoch
+// (CLOCK_REALTIME) and nanoseconds within the second (< 1e9).
+struct PacketTime {
+    std::int64_t sec = 0;
+    std::uint32_t nsec = 0;
+
+    // ns since the epoch, rounded down to whole seconds and the rest.
+    static constexpr PacketTime from_ns(std::int64_t ns) noexcept {
+        std::int64_t sec = ns / 1'000'000'000;
+        std::int64_t rest = ns % 1'000'000'000;
+        if (rest < 0) {
+            --sec;
+            rest += 1'000'000'000;
+        }
+        return {sec, static_cast<std::uint32_t>(rest)};
+    }
+    constexpr std::int64_t ns() const noexcept { return sec * 1'000'000'000 + nsec; }
+};
+
 class PacketView {
   public:
     PacketView() = default;
-    PacketView(const std::byte* data, std::uint32_t caplen, std::uint32_t wire_len,
-               std::int64_t ts_ns, int ifindex, std::uint8_t pkttype, std::uint32_t status,
-               std::uint16_t vlan_tci, std::uint16_t vlan_tpid, std::uint32_t rxhash) noexcept
+    PacketView(const std::byte* data, std::uint32_t caplen, std::uint32_t wire_len, PacketTime time,
+               int ifindex, std::uint8_t pkttype, std::uint32_t status, std::uint16_t vlan_tci,
+               std::uint16_t vlan_tpid, std::uint32_t rxhash) noexcept
         : data_(data),
           caplen_(caplen),
           wire_len_(wire_len),
-          ts_ns_(ts_ns),
+          sec_low_(static_cast<std::uint32_t>(time.sec)),
+          nsec_(time.nsec),
           ifindex_(ifindex),
           status_(status),
           rxhash_(rxhash),
           vlan_tci_(vlan_tci),
           vlan_tpid_(vlan_tpid),
-          pkttype_(pkttype) {}
+          pkttype_(pkttype),
+          sec_high_(static_cast<std::int8_t>(time.sec >> 32)) {}
+    PacketView(const std::byte* data, std::uint32_t caplen, std::uint32_t wire_len,
+               std::int64_t ts_ns, int ifindex, std::uint8_t pkttype, std::uint32_t status,
+               std::uint16_t vlan_tci, std::uint16_t vlan_tpid, std::uint32_t rxhash) noexcept
+        : PacketView(data, caplen, wire_len, PacketTime::from_ns(ts_ns), ifindex, pkttype, status,
+                     vlan_tci, vlan_tpid, rxhash) {}
 
     std::span<const std::byte> bytes() const noexcept { return {data_, caplen_}; }
     const std::byte* data() const noexcept { return data_; }
     std::uint32_t caplen() const noexcept { return caplen_; }      // bytes captured
     std::uint32_t wire_len() const noexcept { return wire_len_; }  // bytes on the wire
-    std::int64_t ts_ns() const noexcept { return ts_ns_; }         // CLOCK_REALTIME, ns
+    // CLOCK_REALTIME: whole seconds and ns within the second, kept as the ring gives them (a
+    // pcap record header takes them as they are), or ns since the epoch.
+    PacketTime time() const noexcept {
+        return {std::int64_t{sec_high_} * (std::int64_t{1} << 32) + sec_low_, nsec_};
+    }
+    std::int64_t ts_ns() const noexcept { return time().ns(); }
     int ifindex() const noexcept { return ifindex_; }
     // PACKET_HOST, PACKET_BROADCAST, PACKET_MULTICAST, PACKET_OTHERHOST, PACKET_OUTGOING.
     std::uint8_t pkttype() const noexcept { return pkttype_; }
@@ -80,7 +111,8 @@ class PacketView {
     const std::byte* data_ = nullptr;
     std::uint32_t caplen_ = 0;
     std::uint32_t wire_len_ = 0;
-    std::int64_t ts_ns_ = 0;
+    std::uint32_t sec_low_ = 0;  // seconds: sec_high_ * 2^32 + sec_low_ (40 bits, signed)
+    std::uint32_t nsec_ = 0;
     int ifindex_ = 0;
     std::uint32_t status_ = 0;
     std::uint32_t rxhash_ = 0;
@@ -88,6 +120,7 @@ class PacketView {
     std::uint16_t vlan_tpid_ = 0;
     std::uint16_t queue_ = kNoQueue;
     std::uint8_t pkttype_ = 0;
+    std::int8_t sec_high_ = 0;
 };
 
 static_assert(sizeof(PacketView) <= 48, "a PacketView is copied per packet into sink chunks");
@@ -107,7 +140,7 @@ struct OwnedPacket {
 inline OwnedPacket PacketView::to_owned() const {
     return {.bytes = {data_, data_ + caplen_},
             .wire_len = wire_len_,
-            .ts_ns = ts_ns_,
+            .ts_ns = ts_ns(),
             .ifindex = ifindex_,
             .pkttype = pkttype_,
             .vlan_tci = vlan_tci_,

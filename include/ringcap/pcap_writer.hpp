@@ -28,11 +28,10 @@ class PcapWriter final : public FileWriter {
     void write(const PacketView& packet) {
         const std::size_t size = record_size(packet);
         std::byte* d = room(size);
-        const std::int64_t ts = packet.ts_ns();
-        const std::uint32_t header[4] = {
-            static_cast<std::uint32_t>(ts / 1'000'000'000),
-            static_cast<std::uint32_t>(nano_ ? ts % 1'000'000'000 : ts % 1'000'000'000 / 1000),
-            packet.caplen(), packet.wire_len()};
+        const PacketTime t = packet.time();
+        const std::uint32_t header[4] = {static_cast<std::uint32_t>(t.sec),
+                                         nano_ ? t.nsec : t.nsec / 1000, packet.caplen(),
+                                         packet.wire_len()};
         std::memcpy(d, header, sizeof header);
         std::memcpy(d + kRecordHeader, packet.data(), packet.caplen());
         commit(size);

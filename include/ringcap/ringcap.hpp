@@ -16,4 +16,5 @@
 #include <ringcap/pcapng_writer.hpp>
 #include <ringcap/rotating_writer.hpp>
 #include <ringcap/sink.hpp>
+#include <ringcap/sink_feeder.hpp>
 #include <ringcap/types.hpp>

@@ -4,13 +4,8 @@
 // (CountingSink) all take packets the same way, so a capture loop, a file copy (copy.hpp) or a
 // merge of several captures feeds any of them alike.
 //
-// The cost is one virtual call per chunk of up to SinkFeeder::kChunk packets, never per packet:
-//
-//   SinkFeeder feed(sink);                    // a fixed array of views, no allocation
-//   for (const PacketView& p : batch) feed.push(p);
-//   feed.drain();                             // before the batch is released
-//   sink.end_batch();
-#include <array>
+// The cost is one virtual call per chunk of packets, never per packet: SinkFeeder
+// (sink_feeder.hpp) collects them.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -24,6 +19,7 @@ namespace ringcap {
 
 class PcapWriter;
 class RecordCopy;
+class SinkFeeder;
 struct PacketOwner;
 
 class Sink {
@@ -73,9 +69,11 @@ class Sink {
 
   private:
     friend class RecordCopy;
+    friend class SinkFeeder;
     // The pcap file this sink puts every packet into, as a record, with nothing else done (no
     // rotation, no printing): RecordCopy then hands it runs of an input's records as they lie
-    // in the input's mapping, without taking them apart. nullptr for every other sink.
+    // in the input's mapping, without taking them apart, and SinkFeeder writes each packet
+    // straight into it. nullptr for every other sink (and while such a file is not open yet).
     virtual PcapWriter* record_file() noexcept { return nullptr; }
 };
 
@@ -103,38 +101,6 @@ class CountingSink final : public Sink {
   private:
     std::uint64_t packets_ = 0;
     std::uint64_t bytes_ = 0;
-};
-
-// Turns packets handed over one at a time (iterating a ring Batch, reading a file) into chunks
-// for a sink: the views are copied into a fixed array and written kChunk at a time. What has been
-// pushed must stay valid until drain(): drain before the batch is released (or the reader's
-// buffer is refilled).
-class SinkFeeder {
-  public:
-    static constexpr std::size_t kChunk = 256;
-
-    explicit SinkFeeder(Sink& sink) noexcept : sink_(&sink) {}
-    SinkFeeder(const SinkFeeder&) = delete;
-    SinkFeeder& operator=(const SinkFeeder&) = delete;
-
-    void push(const PacketView& p) {
-        views_[size_] = p;
-        if (++size_ == kChunk) drain();
-    }
-    // Writes what is pushed; afterwards nothing is pending, also when the sink threw.
-    void drain() {
-        if (size_ == 0) return;
-        const std::size_t n = size_;
-        size_ = 0;
-        sink_->write({views_.data(), n});
-    }
-    std::size_t pending() const noexcept { return size_; }
-    Sink& sink() const noexcept { return *sink_; }
-
-  private:
-    Sink* sink_;
-    std::size_t size_ = 0;
-    std::array<PacketView, kChunk> views_;
 };
 
 }  // namespace ringcap

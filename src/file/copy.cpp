@@ -7,6 +7,7 @@
 
 #include <ringcap/filter.hpp>
 #include <ringcap/pcap_writer.hpp>
+#include <ringcap/sink_feeder.hpp>
 
 #include "file/file_filters.hpp"
 #include "file/file_parts.hpp"

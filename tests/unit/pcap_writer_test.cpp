@@ -271,6 +271,44 @@ const FileCase kFiles[] = {
 INSTANTIATE_TEST_SUITE_P(Pcap, PcapFile, ::testing::ValuesIn(kFiles),
                          [](const auto& info) { return std::string(info.param.name); });
 
+// A view keeps the ring's seconds and nanoseconds as they are, and a time in ns splits into
+// them rounding down (before 1970 too); either way ts_ns() gives the ns back, past 2106 as well.
+TEST(PacketTime, SplitsNanosecondsRoundingDown) {
+    EXPECT_EQ(PacketTime::from_ns(1'700'000'000'123'456'789).sec, 1'700'000'000);
+    EXPECT_EQ(PacketTime::from_ns(1'700'000'000'123'456'789).nsec, 123'456'789u);
+    EXPECT_EQ(PacketTime::from_ns(-1).sec, -1);
+    EXPECT_EQ(PacketTime::from_ns(-1).nsec, 999'999'999u);
+    EXPECT_EQ(PacketTime::from_ns(0).ns(), 0);
+    const Bytes data = payload(10, 1);
+    for (const std::int64_t ns : {std::int64_t{0}, std::int64_t{-1}, std::int64_t{-5'000'000'001},
+                                  std::int64_t{5'000'000'000'123'456'789}, INT64_MAX, INT64_MIN}) {
+        EXPECT_EQ(view(data, ns).ts_ns(), ns) << ns;
+    }
+    const PacketView ring(reinterpret_cast<const std::byte*>(data.data()), 10, 10,
+                          PacketTime{4'000'000'000, 999'999'999}, 0, 0, 0, 0, 0, 0);
+    EXPECT_EQ(ring.time().sec, 4'000'000'000);
+    EXPECT_EQ(ring.time().nsec, 999'999'999u);
+    EXPECT_EQ(ring.ts_ns(), 4'000'000'000'999'999'999);
+}
+
+// The record header takes the seconds (low 32 bits, as libpcap's) and the fraction as they are.
+TEST(PcapWriter, RecordTimeIsTheViewsSecondsAndFraction) {
+    const Bytes data = payload(10, 1);
+    const PacketView p(reinterpret_cast<const std::byte*>(data.data()), 10, 10,
+                       PacketTime{1'700'000'001, 987'654'321}, 0, 0, 0, 0, 0, 0);
+    for (const TimestampPrecision precision :
+         {TimestampPrecision::micro, TimestampPrecision::nano}) {
+        TempDir dir;
+        PcapWriter w = PcapWriter::create(dir.file("t.pcap"), {.precision = precision});
+        w.write(p);
+        w.close();
+        const Bytes file = read_all(dir.file("t.pcap"));
+        EXPECT_EQ(u32_at(file, 24), 1'700'000'001u);
+        EXPECT_EQ(u32_at(file, 28),
+                  precision == TimestampPrecision::nano ? 987'654'321u : 987'654u);
+    }
+}
+
 TEST(PcapWriter, BuffersUntilFlush) {
     TempDir dir;
     const std::string path = dir.file("b.pcap");

@@ -15,6 +15,7 @@
 #include <ringcap/pcapng_writer.hpp>
 #include <ringcap/rotating_writer.hpp>
 #include <ringcap/sink.hpp>
+#include <ringcap/sink_feeder.hpp>
 
 #include "temp_files.hpp"
 
@@ -178,6 +179,52 @@ TEST(RotatingWriterSink, WithoutRotationItIsThePlainFile) {
         sink.close();
     }
     EXPECT_TRUE(read_all(dir.file("plain.pcap")) == read_all(dir.file("rot.pcap")));
+}
+
+// The common `-w FILE`: a pcap file that does not rotate takes pushed packets straight into its
+// buffer (no chunk pending) once it is open, and the file is the one chunks would have made.
+TEST(SinkFeeder, WritesStraightIntoAPcapFileThatDoesNotRotate) {
+    TempDir dir;
+    const std::vector<Bytes> data = packets(600);
+    const std::vector<PacketView> v = views_of(data);
+    {
+        PcapWriter w = PcapWriter::create(dir.file("plain.pcap"), {});
+        w.write(v);
+        w.close();
+    }
+    RotatingWriter w(dir.file("direct.pcap"), FileFormat::pcap, {}, {});
+    SinkFeeder feed(w);
+    EXPECT_EQ(feed.file(), nullptr) << "opened at the first packet: not yet";
+    feed.push(v[0]);
+    EXPECT_EQ(feed.pending(), 1u);
+    feed.drain();  // opens the file and finds it
+    ASSERT_NE(feed.file(), nullptr);
+    for (std::size_t i = 1; i < v.size(); ++i) feed.push(v[i]);
+    EXPECT_EQ(feed.pending(), 0u);
+    EXPECT_EQ(feed.file()->records(), v.size());
+    feed.drain();
+    w.close();
+    EXPECT_TRUE(read_all(dir.file("plain.pcap")) == read_all(dir.file("direct.pcap")));
+}
+
+TEST(SinkFeeder, ChunksForFilesThatRotateOrAreNotPcap) {
+    TempDir dir;
+    const std::vector<Bytes> data = packets(10);
+    const std::vector<PacketView> v = views_of(data);
+    RotatingWriter rotating(dir.file("r.pcap"), FileFormat::pcap, {}, {.max_bytes = 1u << 20});
+    RotatingWriter ng(dir.file("n.pcapng"), FileFormat::pcapng, {}, {});
+    for (Sink* sink : {static_cast<Sink*>(&rotating), static_cast<Sink*>(&ng)}) {
+        SinkFeeder feed(*sink);
+        feed.push(v[0]);
+        feed.drain();
+        feed.push(v[1]);
+        EXPECT_EQ(feed.file(), nullptr);
+        EXPECT_EQ(feed.pending(), 1u);
+        feed.drain();
+        sink->close();
+    }
+    EXPECT_EQ(rotating.writer_counters().records, 2u);
+    EXPECT_EQ(ng.writer_counters().records, 2u);
 }
 
 // A size limit splits a chunk between files; every file gets the interfaces declared.

@@ -67,7 +67,7 @@ inline PacketView view_of(Hdr& h, std::uint32_t flags, std::uint32_t tci, std::u
     return {reinterpret_cast<const std::byte*>(&h) + h.tp_mac,
             h.tp_snaplen,
             h.tp_len,
-            std::int64_t(h.tp_sec) * 1'000'000'000 + h.tp_nsec,
+            PacketTime{h.tp_sec, h.tp_nsec},
             sll.sll_ifindex,
             sll.sll_pkttype,
             flags,
