@@ -6,7 +6,7 @@ helper programs, then runs this; it can also rebuild the report from a saved run
 
 Experiment A (throughput): for each frame size and offered rate, every tool captures on the
 receiving end of the veth pair while `ringcap gen` (CPU 0) sends for DUR seconds. The tools run
-interleaved (rep 1: A B C ..., rep 2: A B C ..., ...); medians over the reps are reported.
+interleaved (rep 1: A B C ..., rep 2: B C A ..., ...); medians over the reps are reported.
   offered   gen's own "sent N packets"
   arrived   rx_packets of the capturing veth end (what reached the packet taps)
   captured  the tool's own count (tcpdump's "N packets captured" line; netsniff-ng: passed
@@ -206,6 +206,11 @@ def throughput_run(cfg, name, argv, drain, size, rate, dur):
         stop(proc, 5)
         return rec
     ru = stop(proc)
+    if os.path.exists(pcap):
+        # Freeing a file of up to GBs (and the VM handing the pages back to its host) costs the
+        # next run's CPU: done here, with a pause, not at the start of the next tool's run.
+        os.unlink(pcap)
+        time.sleep(1.0)
     text = open(out_p, errors="replace").read() + open(err_p, errors="replace").read()
     captured, received, drops = parse_counts(text)
     window_ms = (j1[0] - j0[0]) * 1000 / os.sysconf("SC_CLK_TCK")
@@ -396,7 +401,8 @@ def parse_args():
     ap.add_argument("--lat-reps", type=int)
     ap.add_argument("--startup-reps", type=int, help="-c 1 runs per tool (default 7; --quick: 2)")
     ap.add_argument("--only", help="run only the tools whose name contains one of these "
-                                   "comma-separated words (debugging)")
+                                   "comma-separated words, or (with ';' between them) is one "
+                                   "of these names")
     ap.add_argument("--report", help="rebuild capture.md and the plots from this capture_raw.json")
     return ap.parse_args()
 
@@ -419,9 +425,12 @@ def run_throughput(cfg, raw, tools, reps, sizes, rates, dur, started):
     total = reps * len(sizes) * len(rates) * len(tools)
     n = 0
     for rep in range(reps):
+        # Each repetition starts the cell with another tool: none is always the one run right
+        # after a change of size or rate.
+        order = tools[rep % len(tools):] + tools[:rep % len(tools)]
         for size in sizes:
             for rate in rates:
-                for name, argv, drain in tools:
+                for name, argv, drain in order:
                     n += 1
                     rec = throughput_run(cfg, name, argv, drain, size, rate, dur)
                     rec["rep"] = rep
@@ -487,7 +496,11 @@ def main():
     startup_reps = cfg.startup_reps or (2 if quick else 7)
 
     def chosen(name):
-        return not cfg.only or any(word in name for word in cfg.only.split(","))
+        if not cfg.only:
+            return True
+        if ";" in cfg.only:
+            return name in cfg.only.split(";")
+        return any(word in name for word in cfg.only.split(","))
     tools = [t for t in THROUGHPUT_TOOLS + (OPTIONAL_TOOLS if cfg.only else []) if chosen(t[0])]
     ltools = [t for t in LATENCY_TOOLS if chosen(t[0])]
     stools = [t for t in STARTUP_TOOLS if chosen(t[0])]

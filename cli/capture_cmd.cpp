@@ -12,6 +12,7 @@
 #include <ringcap/sink.hpp>
 #include <ringcap/sink_feeder.hpp>
 
+#include "feed_batch.hpp"
 #include "group_cmd.hpp"
 #include "loss_watch.hpp"
 #include "output.hpp"
@@ -23,65 +24,6 @@
 namespace ringcap::cli {
 namespace {
 
-// The packets of one batch that `keep` keeps into `feed`, their bytes added up for the live
-// line (kBytes); at most `limit` in all (0: no limit). `keep` is the user-space filter when the
-// kernel refused the program, and otherwise a constant true the compiler removes.
-template <bool kBytes, class Keep>
-void feed_batch(Batch& batch, SinkFeeder& feed, std::uint64_t limit, std::uint64_t& captured,
-                std::uint64_t& bytes, const Keep& keep) {
-    if (PcapWriter* file = feed.file()) {
-        // The common `-w FILE`: each packet straight into the file's buffer, in a loop the
-        // compiler keeps in registers (no view is built that the file does not read).
-        const std::uint64_t room = limit == 0 ? batch.size() : limit - captured;
-        std::uint64_t n = 0;
-        try {
-            batch.for_each([&](const PacketView& p) {
-                if (n == room) return false;
-                if (!keep(p)) return true;
-                if constexpr (kBytes) bytes += p.wire_len();
-                file->write(p);
-                ++n;
-                return true;
-            });
-        } catch (...) {
-            captured += n;  // those before the failed write are counted (and in the file)
-            throw;
-        }
-        captured += n;
-        return;
-    }
-    batch.for_each([&](const PacketView& p) {
-        if (limit != 0 && captured == limit) return false;
-        if (!keep(p)) return true;
-        if constexpr (kBytes) bytes += p.wire_len();
-        feed.push(p);
-        ++captured;
-        return true;
-    });
-}
-
-// A batch the kernel marked as losing: its first packet goes to the file on its own, carrying
-// the drops (pcapng epb_dropcount), then the rest as usual. Rare: only after the ring was full.
-template <bool kBytes, class Keep>
-void feed_marked_batch(Batch& batch, SinkFeeder& feed, RotatingWriter* file, std::uint64_t limit,
-                       std::uint64_t& captured, std::uint64_t& bytes, std::uint32_t drops,
-                       const Keep& keep) {
-    batch.for_each([&](const PacketView& p) {
-        if (limit != 0 && captured == limit) return false;
-        if (!keep(p)) return true;
-        if constexpr (kBytes) bytes += p.wire_len();
-        if (drops != 0 && file != nullptr) {
-            feed.drain();
-            file->write_with_drops(p, drops);
-        } else {
-            feed.push(p);
-        }
-        drops = 0;
-        ++captured;
-        return true;
-    });
-}
-
 // Every packet of each batch to `out`, in chunks, until `limit` packets (0: no limit), the
 // deadline (ns, CLOCK_REALTIME) or a stop request, and after that what the ring still holds
 // (Capture::drain()); `captured` counts them, also when a write throws. One clock read per batch
@@ -92,11 +34,11 @@ void capture_into(Capture& cap, Sink& out, std::uint64_t limit, std::int64_t dea
     SinkFeeder feed(out);
     std::uint64_t bytes = 0;
     const auto write = [&](Batch& batch, std::int64_t now_ns) {
+        const FeedCount count{.room = room_under(limit, captured), .fed = captured, .bytes = bytes};
         if (const std::uint32_t drops = watch.on_batch(batch, now_ns); drops != 0)
-            feed_marked_batch<kBytes>(batch, feed, watch.file(), limit, captured, bytes, drops,
-                                      keep);
+            feed_marked_batch<kBytes>(batch, feed, watch.file(), drops, count, keep);
         else
-            feed_batch<kBytes>(batch, feed, limit, captured, bytes, keep);
+            feed_batch<kBytes>(batch, feed, count, keep);
         feed.drain();  // before the batch goes back to the kernel
         batch.release();
         out.end_batch();

@@ -17,6 +17,7 @@
 #include <ringcap/sink_feeder.hpp>
 
 #include "capture_cmd.hpp"
+#include "feed_batch.hpp"
 #include "loss_watch.hpp"
 #include "output.hpp"
 #include "privileges.hpp"
@@ -179,30 +180,21 @@ int per_worker_outputs(const CliOptions& o, CaptureGroup& g, StopToken user,
         try {
             SinkFeeder feed(*sinks[w]);
             const std::uint64_t n = budget.claim(b.size());
-            std::uint64_t i = 0;
+            std::uint64_t fed = 0;
+            std::uint64_t bytes = 0;
+            const FeedCount count{.room = n, .fed = fed, .bytes = bytes};
+            const auto all = [](const PacketView&) { return true; };
             if (b.ring_was_losing()) [[unlikely]] {
-                // The kernel dropped packets before this batch: its first packet says how many
-                // (epb_dropcount), written on its own; then the rest as usual.
+                // The kernel dropped packets before this batch: its first packet says how many.
                 std::uint64_t drops = 0;
                 {
                     const std::lock_guard lock(counters);
                     drops = watch.worker_drops(w, g.capture(w).stats().drops);
                 }
-                auto* file = dynamic_cast<RotatingWriter*>(sinks[w].get());
-                b.for_each([&](const PacketView& p) {
-                    if (i++ == n) return false;
-                    if (file != nullptr && drops != 0 && i == 1)
-                        file->write_with_drops(p, drops);
-                    else
-                        feed.push(p);
-                    return true;
-                });
+                feed_marked_batch<false>(b, feed, dynamic_cast<RotatingWriter*>(sinks[w].get()),
+                                         drops, count, all);
             } else {
-                b.for_each([&](const PacketView& p) {
-                    if (i++ == n) return false;
-                    feed.push(p);
-                    return true;
-                });
+                feed_batch<false>(b, feed, count, all);
             }
             feed.drain();
             captured += n;

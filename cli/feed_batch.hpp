@@ -1,0 +1,88 @@
+#pragma once
+// One batch's packets into a sink, as the capture loop (capture_cmd.cpp) and each fanout worker
+// (group_cmd.cpp) hand them on: at most a budget of them, only those a user-space filter keeps
+// (when the kernel refused the program; otherwise a constant true the compiler removes), and,
+// after the kernel dropped packets, the first one carrying the count (pcapng epb_dropcount).
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+
+#include <ringcap/batch.hpp>
+#include <ringcap/packet.hpp>
+#include <ringcap/pcap_writer.hpp>
+#include <ringcap/rotating_writer.hpp>
+#include <ringcap/sink_feeder.hpp>
+
+namespace ringcap::cli {
+
+// What a batch may take and how it is counted: at most `room` packets (no limit: the largest
+// value); `fed` counts those handed on as they go, also when a write throws; with kBytes,
+// `bytes` adds their wire lengths (for the live line).
+struct FeedCount {
+    std::uint64_t room = std::numeric_limits<std::uint64_t>::max();
+    std::uint64_t& fed;
+    std::uint64_t& bytes;
+};
+
+inline std::uint64_t room_under(std::uint64_t limit, std::uint64_t done) noexcept {
+    return limit == 0 ? std::numeric_limits<std::uint64_t>::max() : limit - std::min(limit, done);
+}
+
+template <bool kBytes, class Keep>
+void feed_batch(Batch& batch, SinkFeeder& feed, FeedCount count, const Keep& keep) {
+    std::uint64_t n = 0;
+    if (PcapWriter* file = feed.file()) {
+        // The common `-w FILE`: each packet straight into the file's buffer, in a loop the
+        // compiler keeps in registers (no view is built that the file does not read).
+        try {
+            batch.for_each([&](const PacketView& p) {
+                if (n == count.room) return false;
+                if (!keep(p)) return true;
+                if constexpr (kBytes) count.bytes += p.wire_len();
+                file->write(p);
+                ++n;
+                return true;
+            });
+        } catch (...) {
+            count.fed += n;  // those before the failed write are counted (and in the file)
+            throw;
+        }
+        count.fed += n;
+        return;
+    }
+    batch.for_each([&](const PacketView& p) {
+        if (n == count.room) return false;
+        if (!keep(p)) return true;
+        if constexpr (kBytes) count.bytes += p.wire_len();
+        feed.push(p);
+        ++n;
+        ++count.fed;
+        return true;
+    });
+}
+
+// A batch the kernel marked as losing (`drops` packets dropped before it): its first packet goes
+// to `file` on its own, carrying the drops, then the rest as usual. Rare: only after the ring
+// was full. Without a file (printing, --process) the drops are only counted elsewhere.
+template <bool kBytes, class Keep>
+void feed_marked_batch(Batch& batch, SinkFeeder& feed, RotatingWriter* file, std::uint64_t drops,
+                       FeedCount count, const Keep& keep) {
+    std::uint64_t n = 0;
+    batch.for_each([&](const PacketView& p) {
+        if (n == count.room) return false;
+        if (!keep(p)) return true;
+        if constexpr (kBytes) count.bytes += p.wire_len();
+        if (drops != 0 && file != nullptr) {
+            feed.drain();
+            file->write_with_drops(p, drops);
+        } else {
+            feed.push(p);
+        }
+        drops = 0;
+        ++n;
+        ++count.fed;
+        return true;
+    });
+}
+
+}  // namespace ringcap::cli
