@@ -30,7 +30,11 @@ struct PacketTime {
         }
         return {sec, static_cast<std::uint32_t>(rest)};
     }
-    constexpr std::int64_t ns() const noexcept { return sec * 1'000'000'000 + nsec; }
+    // Modulo 2^64, so that a time near the ends of the range (whose seconds times 1e9 alone
+    // would overflow) comes back exactly.
+    constexpr std::int64_t ns() const noexcept {
+        return static_cast<std::int64_t>(static_cast<std::uint64_t>(sec) * 1'000'000'000u + nsec);
+    }
 };
 
 class PacketView {

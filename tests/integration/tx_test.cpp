@@ -311,7 +311,8 @@ TEST_F(Tx, PrefilledGeneratorFramesArriveStamped) {
 // The low-latency mode under a flood: V2 frames are handed out in batches, not one wake-up per
 // packet (wake-up coalescing, src/capture/capture.cpp). The sender runs on one CPU, the capture on
 // the other, so a capture woken by poll() for each packet keeps up a few frames at a time (~4
-// per batch here without coalescing, ~47 with it).
+// per batch here without coalescing, ~47 with it; ~10 with it in the sanitized build, whose
+// sender is slowed down as much as its reader: the bound is twice the uncoalesced count).
 TEST_F(Tx, LowLatencyCaptureBatchesAFlood) {
     if (std::thread::hardware_concurrency() < 2) GTEST_SKIP() << "needs two CPUs";
     Capture cap = [&] {
@@ -365,7 +366,7 @@ TEST_F(Tx, LowLatencyCaptureBatchesAFlood) {
     ::sched_setaffinity(0, sizeof all, &all);
     EXPECT_EQ(got + drops, kCount);
     ASSERT_GT(batches, 0u);
-    EXPECT_GE(static_cast<double>(got) / static_cast<double>(batches), 16.0)
+    EXPECT_GE(static_cast<double>(got) / static_cast<double>(batches), 8.0)
         << got << " frames in " << batches << " batches: about one wake-up per packet";
 }
 
