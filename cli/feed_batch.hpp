@@ -28,37 +28,35 @@ inline std::uint64_t room_under(std::uint64_t limit, std::uint64_t done) noexcep
     return limit == 0 ? std::numeric_limits<std::uint64_t>::max() : limit - std::min(limit, done);
 }
 
+// The walk both share: up to count.room packets that `keep` keeps, each to put(p), in order;
+// count.fed counts those put, also when put() throws.
+template <bool kBytes, class Keep, class Put>
+void feed_each(Batch& batch, FeedCount count, const Keep& keep, const Put& put) {
+    std::uint64_t n = 0;
+    try {
+        batch.for_each([&](const PacketView& p) {
+            if (n == count.room) return false;
+            if (!keep(p)) return true;
+            if constexpr (kBytes) count.bytes += p.wire_len();
+            put(p);
+            ++n;
+            return true;
+        });
+    } catch (...) {
+        count.fed += n;  // those before the failed write are counted (and written)
+        throw;
+    }
+    count.fed += n;
+}
+
 template <bool kBytes, class Keep>
 void feed_batch(Batch& batch, SinkFeeder& feed, FeedCount count, const Keep& keep) {
-    std::uint64_t n = 0;
-    if (PcapWriter* file = feed.file()) {
-        // The common `-w FILE`: each packet straight into the file's buffer, in a loop the
-        // compiler keeps in registers (no view is built that the file does not read).
-        try {
-            batch.for_each([&](const PacketView& p) {
-                if (n == count.room) return false;
-                if (!keep(p)) return true;
-                if constexpr (kBytes) count.bytes += p.wire_len();
-                file->write(p);
-                ++n;
-                return true;
-            });
-        } catch (...) {
-            count.fed += n;  // those before the failed write are counted (and in the file)
-            throw;
-        }
-        count.fed += n;
-        return;
-    }
-    batch.for_each([&](const PacketView& p) {
-        if (n == count.room) return false;
-        if (!keep(p)) return true;
-        if constexpr (kBytes) count.bytes += p.wire_len();
-        feed.push(p);
-        ++n;
-        ++count.fed;
-        return true;
-    });
+    // The common `-w FILE`: each packet straight into the file's buffer, in a loop the compiler
+    // keeps in registers (no view is built that the file does not read).
+    if (PcapWriter* file = feed.file())
+        return feed_each<kBytes>(batch, count, keep,
+                                 [file](const PacketView& p) { file->write(p); });
+    feed_each<kBytes>(batch, count, keep, [&feed](const PacketView& p) { feed.push(p); });
 }
 
 // A batch the kernel marked as losing (`drops` packets dropped before it): its first packet goes
@@ -67,11 +65,7 @@ void feed_batch(Batch& batch, SinkFeeder& feed, FeedCount count, const Keep& kee
 template <bool kBytes, class Keep>
 void feed_marked_batch(Batch& batch, SinkFeeder& feed, RotatingWriter* file, std::uint64_t drops,
                        FeedCount count, const Keep& keep) {
-    std::uint64_t n = 0;
-    batch.for_each([&](const PacketView& p) {
-        if (n == count.room) return false;
-        if (!keep(p)) return true;
-        if constexpr (kBytes) count.bytes += p.wire_len();
+    feed_each<kBytes>(batch, count, keep, [&](const PacketView& p) {
         if (drops != 0 && file != nullptr) {
             feed.drain();
             file->write_with_drops(p, drops);
@@ -79,9 +73,6 @@ void feed_marked_batch(Batch& batch, SinkFeeder& feed, RotatingWriter* file, std
             feed.push(p);
         }
         drops = 0;
-        ++n;
-        ++count.fed;
-        return true;
     });
 }
 
