@@ -311,10 +311,15 @@ TEST_F(Tx, PrefilledGeneratorFramesArriveStamped) {
 // The low-latency mode under a flood: V2 frames are handed out in batches, not one wake-up per
 // packet (wake-up coalescing, src/capture/capture.cpp). The sender runs on one CPU, the capture on
 // the other, so a capture woken by poll() for each packet keeps up a few frames at a time (~4
-// per batch here without coalescing, ~47 with it; ~10 with it in the sanitized build, whose
-// sender is slowed down as much as its reader: the bound is twice the uncoalesced count).
+// per batch here without coalescing, ~47 with it: the bound is twice the uncoalesced count).
 TEST_F(Tx, LowLatencyCaptureBatchesAFlood) {
     if (std::thread::hardware_concurrency() < 2) GTEST_SKIP() << "needs two CPUs";
+#ifdef RINGCAP_SANITIZED
+    // The sanitized build slows the sender's and the reader's loops by different factors, so
+    // frames per batch measure the instrumentation there (6.6 to 10 seen, with coalescing),
+    // not the coalescing. The normal build runs this test.
+    GTEST_SKIP() << "a batching measurement: meaningless under ASan's uneven slow-down";
+#endif
     Capture cap = [&] {
         NetnsGuard in(pair_->cap_ns());
         return Capture::open({.interface = pair_->cap_if(), .low_latency = true});
