@@ -89,7 +89,7 @@ void capture_loop(Capture& cap, Sink& out, std::uint64_t limit, const CliOptions
             capture_into<false>(cap, out, limit, deadline, stop, captured, watch, keep);
     };
     const CaptureInfo& info = cap.info();
-    if (!info.filter_in_user_space) return run([](const PacketView&) { return true; });
+    if (!info.filter_in_user_space) return run(KeepAll{});
     // The kernel refused the program: the expression runs here, per packet.
     const Filter filter = Filter::compile(o.capture.filter, info.link_type, info.snaplen);
     run([&filter](const PacketView& p) { return filter.matches(p); });

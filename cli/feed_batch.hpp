@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 
 #include <ringcap/batch.hpp>
 #include <ringcap/packet.hpp>
@@ -22,6 +23,11 @@ struct FeedCount {
     std::uint64_t room = std::numeric_limits<std::uint64_t>::max();
     std::uint64_t& fed;
     std::uint64_t& bytes;
+};
+
+// The keep predicate when the kernel runs the filter: every packet.
+struct KeepAll {
+    constexpr bool operator()(const PacketView&) const noexcept { return true; }
 };
 
 inline std::uint64_t room_under(std::uint64_t limit, std::uint64_t done) noexcept {
@@ -53,9 +59,23 @@ template <bool kBytes, class Keep>
 void feed_batch(Batch& batch, SinkFeeder& feed, FeedCount count, const Keep& keep) {
     // The common `-w FILE`: each packet straight into the file's buffer, in a loop the compiler
     // keeps in registers (no view is built that the file does not read).
-    if (PcapWriter* file = feed.file())
+    if (PcapWriter* file = feed.file()) {
+        if constexpr (!kBytes && std::is_same_v<Keep, KeepAll>) {
+            if (count.room >= batch.size()) {  // the whole batch, in the file's own loop
+                const std::uint64_t before = file->records();
+                try {
+                    file->write_all(batch);
+                } catch (...) {
+                    count.fed += file->records() - before;  // those before the failed write
+                    throw;
+                }
+                count.fed += batch.size();
+                return;
+            }
+        }
         return feed_each<kBytes>(batch, count, keep,
                                  [file](const PacketView& p) { file->write(p); });
+    }
     feed_each<kBytes>(batch, count, keep, [&feed](const PacketView& p) { feed.push(p); });
 }
 

@@ -95,7 +95,7 @@ class Batch {
     // the walk (the batch still holds all its packets until it is released). f must not release
     // or move this batch.
     template <class F>
-    void for_each(F&& f) {
+    [[gnu::always_inline]] void for_each(F&& f) {
         if (count_ == 0) return;
         if (version_ == TpacketVersion::v3)
             walk(v3_, f);
@@ -167,23 +167,37 @@ class Batch {
         w.prepare(fixup_);
     }
 
+    // f(p), and whether to go on (f returns void or bool).
+    template <class F>
+    [[gnu::always_inline]] static bool go_on(F& f, const PacketView& p) {
+        if constexpr (std::is_void_v<std::invoke_result_t<F&, const PacketView&>>) {
+            f(p);
+            return true;
+        } else {
+            return static_cast<bool>(f(p));
+        }
+    }
+
+    // Inlined, as for_each() is, so that the caller's loop state stays in registers.
     template <class Walker, class F>
-    void walk(Walker w, F& f) {
+    [[gnu::always_inline]] void walk(Walker w, F& f) {
         const detail::Fixup fixup = fixup_;
         const std::uint32_t count = count_;
-        const std::uint32_t done = prepared_;  // fixed up by an earlier pass
-        for (std::uint32_t i = 0;;) {
-            if (i >= done) {
-                prepared_ = i + 1;
-                w.prepare(fixup);
-            }
-            if constexpr (std::is_void_v<std::invoke_result_t<F&, const PacketView&>>) {
-                f(w.view());
-            } else {
-                if (!f(w.view())) return;
-            }
-            if (++i == count) return;
-            w.advance();
+        std::uint32_t i = 0;
+        for (; i < prepared_; w.advance()) {  // fixed up by an earlier pass
+            if (!go_on(f, w.view()) || ++i == count) return;
+        }
+        // The rest, each fixed up first; prepared_ learns how far when the walk ends (in a
+        // register until then, also when f throws).
+        struct Done {
+            std::uint32_t& prepared;
+            const std::uint32_t& i;
+            ~Done() { prepared = i; }
+        } done{prepared_, i};
+        for (;; w.advance()) {
+            w.prepare(fixup);
+            ++i;
+            if (!go_on(f, w.view()) || i == count) return;
         }
     }
 

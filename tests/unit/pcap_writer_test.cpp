@@ -334,6 +334,59 @@ TEST(PcapWriter, BuffersUntilFlush) {
     EXPECT_NO_THROW(w.close());  // closing twice is harmless
 }
 
+// What write_all() walks: anything with for_each(f), as a Batch has.
+struct Views {
+    std::vector<PacketView> views;
+    template <class F>
+    void for_each(F&& f) {
+        for (const PacketView& v : views) f(v);
+    }
+};
+
+// write_all() writes the bytes write() writes: every length that write_all() copies a different
+// way (0, 1..15, 16..31, 32..64, larger), through a 4 KiB buffer that fills up on the way.
+TEST(PcapWriter, WriteAllWritesWhatWriteWritesThroughAFillingBuffer) {
+    TempDir dir;
+    std::vector<Record> records;
+    for (std::size_t len = 0; len <= 130; ++len)
+        records.push_back({kTs + std::int64_t(len) * 1001, payload(len, std::uint8_t(len)),
+                           static_cast<std::uint32_t>(len + 4)});
+    records.push_back({kTs + 1, payload(3000, 9), 0});  // bigger than what is left of the buffer
+    for (const TimestampPrecision precision :
+         {TimestampPrecision::micro, TimestampPrecision::nano}) {
+        const FileWriterOptions o{.precision = precision, .buffer_size = 4096};
+        const std::string path = dir.file("all.pcap");
+        PcapWriter w = PcapWriter::create(path, o);
+        Views batch;
+        for (const Record& r : records) batch.views.push_back(view(r.data, r.ts_ns, r.wire_len));
+        w.write_all(batch);
+        w.write_all(batch);  // on from where the first call stopped
+        EXPECT_EQ(w.records(), 2 * records.size());
+        EXPECT_GT(w.bytes_written(), 0u) << "the 4 KiB buffer was never written out";
+        w.close();
+        std::vector<Record> twice = records;
+        twice.insert(twice.end(), records.begin(), records.end());
+        EXPECT_EQ(read_all(path), expected_file(o, twice));
+    }
+}
+
+// A write that fails in the middle of write_all() throws, and records() counts the packets put
+// into the buffer before the one that did not fit.
+TEST(PcapWriterErrors, WriteAllThrowsTheFailedWriteAndCountsThePacketsBeforeIt) {
+    if (::access("/dev/full", W_OK) != 0) GTEST_SKIP() << "/dev/full not writable";
+    PcapWriter w = PcapWriter::create("/dev/full", {.buffer_size = 4096});
+    const Bytes data = payload(1000, 2);
+    Views batch;
+    for (int i = 0; i < 10; ++i) batch.views.push_back(view(data, kTs + i));
+    try {
+        w.write_all(batch);
+        ADD_FAILURE() << "write_all() never flushed a full 4 KiB buffer";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code().value(), ENOSPC);
+    }
+    EXPECT_EQ(w.records(), 4u) << "4 records of 1016 bytes and the file header fill 4 KiB";
+}
+
 // Records already in the file's format: bytes of runs of records, as they lie in an input file.
 Bytes records_only(const std::vector<Record>& records) {
     const Bytes file = expected_file({}, records);
