@@ -183,21 +183,14 @@ class Batch {
     [[gnu::always_inline]] void walk(Walker w, F& f) {
         const detail::Fixup fixup = fixup_;
         const std::uint32_t count = count_;
-        std::uint32_t i = 0;
-        for (; i < prepared_; w.advance()) {  // fixed up by an earlier pass
+        for (std::uint32_t i = 0;; w.advance()) {
+            // Each packet is fixed up once, by whichever walk reaches it first: prepared_ is
+            // read and stored here, not kept, because f may walk this batch again (or throw).
+            if (i >= prepared_) {
+                prepared_ = i + 1;
+                w.prepare(fixup);
+            }
             if (!go_on(f, w.view()) || ++i == count) return;
-        }
-        // The rest, each fixed up first; prepared_ learns how far when the walk ends (in a
-        // register until then, also when f throws).
-        struct Done {
-            std::uint32_t& prepared;
-            const std::uint32_t& i;
-            ~Done() { prepared = i; }
-        } done{prepared_, i};
-        for (;; w.advance()) {
-            w.prepare(fixup);
-            ++i;
-            if (!go_on(f, w.view()) || i == count) return;
         }
     }
 

@@ -107,7 +107,7 @@ class PcapWriter final : public FileWriter {
         } else if (n >= 16 && n < 32) {
             std::memcpy(to, from, 16);
             std::memcpy(to + n - 16, from + n - 16, 16);
-        } else {
+        } else if (n != 0) {  // an empty view may have no data pointer
             std::memcpy(to, from, n);
         }
     }

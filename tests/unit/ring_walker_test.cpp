@@ -268,6 +268,33 @@ TEST(FixUp, VlanTagIsPutBackOnceOnV3) {
     EXPECT_EQ(h.tp_mac, kMacOffset - 4) << "the tag was put back more than once";
 }
 
+// A callback may walk its own batch again (the API forbids only releasing or moving it): the
+// inner walk fixes up what the outer one has not reached, and neither does it twice.
+TEST(FixUp, AWalkInsideAWalkFixesUpEachPacketOnce) {
+    SyntheticRing ring(8192, 1, 8192);
+    std::vector<PacketSpec> packets = {numbered(0, 64), numbered(1, 80), numbered(2, 90)};
+    std::vector<Bytes> want;
+    for (PacketSpec& p : packets) {
+        p.flags = TP_STATUS_VLAN_VALID;
+        p.tci = 0x202a;
+        want.push_back(with_tag(p.bytes, 0x8100, 0x202a));
+    }
+    fill_v3_block(ring.block(0), packets);
+    RxRing rx(TpacketVersion::v3, ring.map(), kPlain);
+    std::optional<Batch> b = rx.take();
+    ASSERT_TRUE(b.has_value());
+    std::size_t n = 0;
+    b->for_each([&](const PacketView& p) {
+        EXPECT_EQ(bytes_of(p), want[n]);
+        if (n++ == 0) {
+            EXPECT_EQ(bytes_of(*b->begin()), want[0]);  // the packet the outer walk is at
+            EXPECT_EQ(packets_of(*b), want);            // all of them, ahead of the outer walk
+        }
+    });
+    EXPECT_EQ(n, 3u);
+    EXPECT_EQ(packets_of(*b), want);
+}
+
 TEST(FixUp, VlanTagIsPutBackOnceOnV2AndSnaplenStillHolds) {
     SyntheticRing ring(4096, 2, 2048);
     for (std::uint32_t i = 0; i < 3; ++i) {
