@@ -24,7 +24,7 @@
 namespace ringcap::cli {
 namespace {
 
-// Every packet of each batch to `out`, in chunks, until `limit` packets (0: no limit), the
+// Every packet of each batch to `out` (feed_batch.hpp), until `limit` packets (0: no limit), the
 // deadline (ns, CLOCK_REALTIME) or a stop request, and after that what the ring still holds
 // (Capture::drain()); `captured` counts them, also when a write throws. One clock read per batch
 // serves the delivery latency and the live line.

@@ -57,8 +57,9 @@ void feed_each(Batch& batch, FeedCount count, const Keep& keep, const Put& put) 
 
 template <bool kBytes, class Keep>
 void feed_batch(Batch& batch, SinkFeeder& feed, FeedCount count, const Keep& keep) {
-    // The common `-w FILE`: each packet straight into the file's buffer, in a loop the compiler
-    // keeps in registers (no view is built that the file does not read).
+    // The common `-w FILE`: straight into the file's buffer, no chunk of views. When every packet
+    // goes (no -c limit reached in this batch, the kernel runs the filter, no byte count for
+    // the live line), the file's own batch loop; otherwise write() per packet.
     if (PcapWriter* file = feed.file()) {
         if constexpr (!kBytes && std::is_same_v<Keep, KeepAll>) {
             if (count.room >= batch.size()) {  // the whole batch, in the file's own loop

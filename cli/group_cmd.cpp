@@ -197,8 +197,8 @@ int per_worker_outputs(const CliOptions& o, CaptureGroup& g, StopToken user,
                 feed_batch<false>(b, feed, count, all);
             }
             feed.drain();
-            captured += n;
-            delivered[w] += n;
+            captured += fed;
+            delivered[w] += fed;
             sinks[w]->end_batch();
             const auto now = std::chrono::system_clock::now();
             watch.on_worker_batch(
